@@ -1,0 +1,143 @@
+"""Layered configuration: login config < .env < packages/.env or tests/.env < environment.
+
+`$VAR`, `${VAR}` and `${VAR:-default}` expand from the merged layers; a variable no layer sets is
+an error naming the variable and the file, never a silent empty string.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from dotenv import dotenv_values, set_key
+
+from .errors import ConfigError, UnsetVariableError
+
+Scope = Literal["packages", "tests"]
+
+_SECRET_NAME = re.compile(r"AUTH|KEY|SECRET|TOKEN|PASSW|CREDENTIAL|PRIVATE", re.IGNORECASE)
+_REFERENCE = re.compile(
+    r"\$(?:\$|\{(?P<braced>[A-Za-z_]\w*)(?::-(?P<default>[^}]*))?\}|(?P<plain>[A-Za-z_]\w*))"
+)
+MASK = "********"
+
+
+def login_file() -> Path:
+    """Where `streamwhisk login` keeps credentials: a user file, never inside a project."""
+    explicit = os.environ.get("STREAMWHISK_LOGIN_FILE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "streamwhisk" / "login.env"
+
+
+def is_secret_name(key: str) -> bool:
+    return bool(_SECRET_NAME.search(key))
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    values: Mapping[str, str]
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    value: str
+    source: str
+    overrides: tuple[str, ...] = ()
+
+    def shown(self, show_secrets: bool = False) -> str:
+        return self.value if show_secrets or not is_secret_name(self.key) else MASK
+
+
+@dataclass
+class Config:
+    """The merged view of the layers, lowest first."""
+
+    layers: list[Layer] = field(default_factory=list)
+
+    @classmethod
+    def load(
+        cls,
+        project: Path,
+        scope: Scope = "packages",
+        environ: Mapping[str, str] | None = None,
+        login: Path | None = None,
+    ) -> Config:
+        layers = [
+            _file_layer("login config", login or login_file()),
+            _file_layer(".env", project / ".env"),
+            _file_layer(f"{scope}/.env", project / scope / ".env"),
+        ]
+        layers.append(Layer("environment", dict(os.environ if environ is None else environ)))
+        return cls(layers)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        for layer in reversed(self.layers):
+            if key in layer.values:
+                return layer.values[key]
+        return default
+
+    def files(self) -> list[Path]:
+        return [layer.path for layer in self.layers if layer.path is not None]
+
+    def settings(self, include_environment: bool = False) -> dict[str, Setting]:
+        """Each key's winning value and where it came from.
+
+        The process environment only shows keys that a file layer also sets, unless asked: it
+        holds PATH and friends, which are noise in a project's configuration.
+        """
+        file_keys = {k for layer in self.layers if layer.path is not None for k in layer.values}
+        merged: dict[str, Setting] = {}
+        for layer in self.layers:
+            for key, value in layer.values.items():
+                if layer.path is None and not include_environment and key not in file_keys:
+                    continue
+                earlier = merged.get(key)
+                overrides = (*earlier.overrides, earlier.source) if earlier else ()
+                merged[key] = Setting(key, value, layer.name, overrides)
+        return dict(sorted(merged.items()))
+
+    def expand(self, text: str, where: Path | str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            name = match.group("braced") or match.group("plain")
+            value = self.get(name)
+            default = match.group("default")
+            if default is not None and not value:
+                return default
+            if value is None:
+                raise UnsetVariableError(name, where)
+            return value
+
+        return _REFERENCE.sub(replace, text)
+
+
+def _file_layer(name: str, path: Path) -> Layer:
+    if not path.is_file():
+        return Layer(name, {}, path)
+    try:
+        raw = dotenv_values(path, interpolate=False)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    return Layer(name, {k: v or "" for k, v in raw.items()}, path)
+
+
+def write_login(values: Mapping[str, str], path: Path | None = None) -> Path:
+    """Store credentials in the login file, readable by the owner only."""
+    target = path or login_file()
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(target, 0o600)
+    for key, value in values.items():
+        set_key(target, key, value, quote_mode="auto")
+    return target

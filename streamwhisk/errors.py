@@ -1,0 +1,91 @@
+"""The errors streamwhisk raises, one small tree by layer.
+
+    StreamwhiskError
+    ├── ConfigError            a setting, `.env` file or annotation is wrong
+    │   └── UnsetVariableError an annotation names a variable no layer sets
+    ├── ProjectError           an action cannot be found or its name is invalid
+    │   └── ActionNotFound
+    ├── RuntimeFailure         an activation could not produce a result
+    │   ├── ActionCrashed      exception, exit, bad result: the developer's error
+    │   ├── ActionTimedOut     ran past `limits.timeout`
+    │   └── Overloaded         every worker busy and the queue full
+    ├── StreamError            the relay between an action and a client failed
+    └── RequestError           an HTTP request the server refuses (carries its status)
+
+Every message says what went wrong and, where it can, what to do next.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StreamwhiskError(Exception):
+    """Base of every error streamwhisk raises on purpose."""
+
+
+class ConfigError(StreamwhiskError):
+    """Configuration is missing or malformed."""
+
+
+class UnsetVariableError(ConfigError):
+    def __init__(self, variable: str, where: Path | str) -> None:
+        self.variable = variable
+        self.where = str(where)
+        super().__init__(
+            f"{self.where} uses ${variable}, but no configuration layer sets it: "
+            f"add {variable}=... to .env or packages/.env, export it, or run "
+            f"'streamwhisk login' if it is a credential."
+        )
+
+
+class ProjectError(StreamwhiskError):
+    """The project layout does not hold what was asked for."""
+
+
+class ActionNotFound(ProjectError):
+    def __init__(self, name: str, project: Path) -> None:
+        self.name = name
+        super().__init__(
+            f"no action {name!r} in {project / 'packages'}: expected "
+            f"packages/{name}.py or packages/{name}/__main__.py"
+        )
+
+
+class RuntimeFailure(StreamwhiskError):
+    """An activation ended without a usable result."""
+
+    status_code = 502
+
+
+class ActionCrashed(RuntimeFailure):
+    """The action raised, exited, or returned something that is not a dict."""
+
+
+class ActionTimedOut(RuntimeFailure):
+    def __init__(self, timeout_ms: int) -> None:
+        self.timeout_ms = timeout_ms
+        super().__init__(f"The action exceeded its time limits of {timeout_ms} milliseconds.")
+
+
+class Overloaded(RuntimeFailure):
+    status_code = 503
+
+    def __init__(self, action: str, retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"Too many activations of {action} are running or waiting; retry in {retry_after} s "
+            f"or raise --max-workers / --queue-size."
+        )
+
+
+class StreamError(StreamwhiskError):
+    """The stream between an action and a client broke."""
+
+
+class RequestError(StreamwhiskError):
+    """An HTTP request the server refuses; `status_code` is the answer's status."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        self.status_code = status_code
+        super().__init__(message)

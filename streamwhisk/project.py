@@ -1,0 +1,194 @@
+"""A user's project: finds `packages/<pkg>/<action>.py` and `packages/<pkg>/<action>/__main__.py`
+and turns each into an `ActionSpec` (code, annotations, expanded `#--param` values, limits).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .annotations import Annotations, parse_annotations, parse_value
+from .config import Config, Scope, login_file
+from .errors import ActionNotFound, ConfigError, ProjectError
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@.-]*$")
+
+DEFAULT_TIMEOUT_MS = 60_000
+DEFAULT_MEMORY_MB = 256
+DEFAULT_CONCURRENCY = 1
+MAX_TIMEOUT_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    memory_mb: int = DEFAULT_MEMORY_MB
+    concurrency: int = DEFAULT_CONCURRENCY
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """Everything needed to run one action, as it is on disk right now."""
+
+    package: str
+    name: str
+    main_file: Path
+    multi_file: bool
+    annotations: Annotations
+    params: dict[str, Any]
+    limits: Limits
+    entry: str
+    fingerprint: tuple[tuple[str, int, int], ...]
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.package}/{self.name}"
+
+    @property
+    def code_dir(self) -> Path:
+        return self.main_file.parent
+
+    @property
+    def secrets(self) -> list[str]:
+        """The values that `#--param` put into the action: never shown by us."""
+        return [str(value) for value in self.params.values()]
+
+
+def validate_name(part: str) -> str:
+    if not _NAME.match(part) or ".." in part:
+        raise ProjectError(
+            f"invalid name {part!r}: use letters, digits, '_', '-', '.', '@'; "
+            "no '/' or '..' (actions live under packages/)"
+        )
+    return part
+
+
+def split_action_name(name: str) -> tuple[str, str]:
+    """`pkg/action` (a leading `/ns/` or `/` is allowed) into its package and action."""
+    parts = [p for p in name.strip("/").split("/") if p]
+    if len(parts) == 3:
+        parts = parts[1:]
+    if len(parts) != 2:
+        raise ProjectError(f"name the action as package/action, not {name!r}")
+    return validate_name(parts[0]), validate_name(parts[1])
+
+
+class Project:
+    """The actions of a project directory, reloaded when their files or `.env` layers change."""
+
+    def __init__(self, root: Path, scope: Scope = "packages", login: Path | None = None) -> None:
+        self.root = root.resolve()
+        self.scope: Scope = scope
+        self._login = login
+        self._config: Config | None = None
+        self._config_stamp: tuple[tuple[str, int, int], ...] = ()
+        self._specs: dict[tuple[str, str], ActionSpec] = {}
+
+    @property
+    def packages(self) -> Path:
+        return self.root / "packages"
+
+    @property
+    def config(self) -> Config:
+        """The layered configuration, read again when one of its files changed."""
+        files = [self._login or login_file(), self.root / ".env", self.root / self.scope / ".env"]
+        stamp = _stamp(files)
+        if self._config is None or stamp != self._config_stamp:
+            self._config = Config.load(self.root, self.scope, login=self._login)
+            self._config_stamp = stamp
+        return self._config
+
+    def action_names(self) -> list[str]:
+        found: list[str] = []
+        if not self.packages.is_dir():
+            return found
+        for package in sorted(self.packages.iterdir()):
+            if not package.is_dir() or package.name.startswith((".", "_")):
+                continue
+            for entry in sorted(package.iterdir()):
+                if entry.name.startswith((".", "_")):
+                    continue
+                if entry.suffix == ".py" and entry.is_file():
+                    found.append(f"{package.name}/{entry.stem}")
+                elif (entry / "__main__.py").is_file():
+                    found.append(f"{package.name}/{entry.name}")
+        return found
+
+    def load(self, package: str, name: str) -> ActionSpec:
+        validate_name(package)
+        validate_name(name)
+        single = self.packages / package / f"{name}.py"
+        multi = self.packages / package / name / "__main__.py"
+        if single.is_file() and multi.is_file():
+            raise ProjectError(f"both {single} and {multi.parent}/ exist: keep one of them")
+        if not single.is_file() and not multi.is_file():
+            raise ActionNotFound(f"{package}/{name}", self.root)
+        main_file = multi if multi.is_file() else single
+        code = [main_file] if main_file is single else _python_files(main_file.parent)
+        config = self.config
+        fingerprint = _stamp(code) + self._config_stamp
+        cached = self._specs.get((package, name))
+        if cached is not None and cached.fingerprint == fingerprint:
+            return cached
+        spec = self._build(package, name, main_file, config, fingerprint)
+        self._specs[(package, name)] = spec
+        return spec
+
+    def _build(
+        self,
+        package: str,
+        name: str,
+        main_file: Path,
+        config: Config,
+        fingerprint: tuple[tuple[str, int, int], ...],
+    ) -> ActionSpec:
+        try:
+            source = main_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProjectError(f"cannot read {main_file}: {exc}") from exc
+        where = main_file.relative_to(self.root)
+        notes = parse_annotations(source, where)
+        if notes.kind and not notes.kind.startswith("python"):
+            raise ConfigError(
+                f"{where}: kind {notes.kind!r} cannot run here; streamwhisk runs python actions"
+            )
+        params = {key: parse_value(config.expand(raw, where)) for key, raw in notes.params}
+        limits = Limits(
+            timeout_ms=min(notes.timeout_ms or DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS),
+            memory_mb=notes.memory_mb or DEFAULT_MEMORY_MB,
+            concurrency=notes.concurrency or DEFAULT_CONCURRENCY,
+        )
+        return ActionSpec(
+            package=package,
+            name=name,
+            main_file=main_file,
+            multi_file=main_file.name == "__main__.py",
+            annotations=notes,
+            params=params,
+            limits=limits,
+            entry=notes.main or "main",
+            fingerprint=fingerprint,
+        )
+
+
+def _python_files(folder: Path) -> list[Path]:
+    files: list[Path] = []
+    for base, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if d not in ("__pycache__", "virtualenv", ".venv")]
+        files.extend(Path(base) / n for n in names if n.endswith((".py", ".txt", ".json")))
+    return sorted(files)
+
+
+def _stamp(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
+    stamps = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            stamps.append((str(path), -1, -1))
+        else:
+            stamps.append((str(path), info.st_mtime_ns, info.st_size))
+    return tuple(stamps)

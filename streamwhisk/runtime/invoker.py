@@ -1,0 +1,91 @@
+"""Runs activations: finds the action's pool, merges its parameters, picks up edited code."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import is_secret_name
+from ..project import ActionSpec, Project, split_action_name
+from ..redact import Redactor
+from .activation import Activation
+from .pool import ActionPool, PoolSettings
+
+REAP_INTERVAL_S = 30.0
+
+
+@dataclass(frozen=True)
+class InvokerSettings:
+    pool: PoolSettings = field(default_factory=PoolSettings)
+    namespace: str = "guest"
+    api_host: str = ""
+
+
+class Invoker:
+    def __init__(self, project: Project, settings: InvokerSettings | None = None) -> None:
+        self.project = project
+        self.settings = settings or InvokerSettings()
+        self.redact = Redactor()
+        self._pools: dict[str, ActionPool] = {}
+        self._retired: list[ActionPool] = []
+        self._reaper: asyncio.Task[None] | None = None
+
+    def spec(self, name: str) -> ActionSpec:
+        """The action as it is on disk now; raises ProjectError/ConfigError for the caller."""
+        spec = self.project.load(*split_action_name(name))
+        self.redact.add(spec.secrets)
+        self.redact.add(
+            s.value for s in self.project.config.settings().values() if is_secret_name(s.key)
+        )
+        return spec
+
+    async def start(self, spec: ActionSpec, args: dict[str, Any]) -> Activation:
+        """Dispatch an activation and return at once; await `activation.result` for the end."""
+        activation = Activation(
+            action=spec.qualified,
+            value={**spec.params, **args},
+            timeout_ms=spec.limits.timeout_ms,
+            namespace=self.settings.namespace,
+            api_host=self.settings.api_host,
+        )
+        await self._pool(spec).dispatch(activation)
+        return activation
+
+    async def invoke(self, spec: ActionSpec, args: dict[str, Any]) -> dict[str, Any]:
+        activation = await self.start(spec, args)
+        return await asyncio.shield(activation.result)
+
+    def pools(self) -> dict[str, ActionPool]:
+        return dict(self._pools)
+
+    def _pool(self, spec: ActionSpec) -> ActionPool:
+        pool = self._pools.get(spec.qualified)
+        if pool is not None and pool.spec.fingerprint != spec.fingerprint:
+            pool.retire()
+            self._retired.append(pool)
+            pool = None
+        if pool is None:
+            pool = ActionPool(spec, self.settings.pool, self.redact)
+            self._pools[spec.qualified] = pool
+        if self._reaper is None:
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+        return pool
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(REAP_INTERVAL_S)
+            for pool in self._pools.values():
+                pool.reap_idle()
+            self._retired = [p for p in self._retired if p.workers]
+
+    async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for pool in [*self._pools.values(), *self._retired]:
+            await pool.close()
+        self._pools.clear()
+        self._retired.clear()

@@ -1,0 +1,122 @@
+"""The action loop inside a worker process (stdlib only, so a cold start stays fast).
+
+Protocol, one JSON object per line:
+  stdin  <- {"init": {...}}             once: load the code, answer on the result fd
+  stdin  <- {"activation_id": ..., "value": {...}, ...}   one per activation
+  fd N   -> {"ok": true} | {"error": "..."}                 the answer to init
+  fd N   -> {"activation_id": ..., "result": {...}} | {"activation_id": ..., "error": "..."}
+The result fd is not stdout, so an action's `print` can never corrupt a result: stdout and
+stderr are the action's logs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import resource
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+from typing import Any, TextIO
+
+Entry = Callable[[dict[str, Any]], Any]
+MAX_RESULT_BYTES = 1024 * 1024
+THREAD_STACK_BYTES = 2 * 1024 * 1024
+
+
+class ResultChannel:
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        line = json.dumps(message, ensure_ascii=False)
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+
+def load_entry(init: dict[str, Any]) -> Entry:
+    main_file: str = init["main_file"]
+    folder = os.path.dirname(main_file)
+    os.chdir(folder)
+    if init["multi_file"]:
+        # a multi-file action imports its sibling modules, as in an OpenWhisk zip action
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location("main__", main_file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {main_file}")
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    sys.modules["main__"] = module
+    spec.loader.exec_module(module)
+    entry = getattr(module, init["entry"], None)
+    if not callable(entry):
+        raise AttributeError(f"the action has no function {init['entry']}(args)")
+    return entry  # type: ignore[no-any-return]
+
+
+def run(entry: Entry, message: dict[str, Any], channel: ResultChannel) -> None:
+    activation_id = message["activation_id"]
+    for key in ("action_name", "activation_id", "deadline", "namespace", "api_host"):
+        os.environ[f"__OW_{key.upper()}"] = str(message.get(key, ""))
+    try:
+        result = entry(message["value"])
+        if not isinstance(result, dict):
+            raise TypeError(
+                f"The action did not return a dictionary (it returned {type(result).__name__})."
+            )
+        encoded = json.dumps(result, ensure_ascii=False)
+        if len(encoded.encode()) > MAX_RESULT_BYTES:
+            raise ValueError(
+                f"The action produced a result over {MAX_RESULT_BYTES} bytes; stream large output."
+            )
+    except MemoryError:
+        channel.send({"activation_id": activation_id, "error": "The action ran out of memory."})
+        return
+    except BaseException as exc:
+        traceback.print_exc()
+        sys.stderr.flush()
+        channel.send({"activation_id": activation_id, "error": describe(exc)})
+        return
+    channel.send({"activation_id": activation_id, "result": json.loads(encoded)})
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"The action exited (sys.exit({exc.code!r})) instead of returning a result."
+    if isinstance(exc, TypeError) and str(exc).startswith("The action"):
+        return str(exc)
+    return f"An error has occurred: {type(exc).__name__}: {exc}"
+
+
+def main() -> None:
+    channel = ResultChannel(os.fdopen(int(sys.argv[1]), "w", encoding="utf-8"))
+    init = json.loads(sys.stdin.readline())["init"]
+    memory = init["memory_mb"] * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    try:
+        entry = load_entry(init)
+    except BaseException as exc:
+        traceback.print_exc()
+        channel.send({"error": f"The action failed to load: {type(exc).__name__}: {exc}"})
+        return
+    channel.send({"ok": True})
+    concurrency: int = init["concurrency"]
+    if concurrency > 1:
+        # many threads under an address-space limit: 8 MiB default stacks would eat it
+        threading.stack_size(THREAD_STACK_BYTES)
+    executor = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
+    for line in sys.stdin:
+        message = json.loads(line)
+        if executor is None:
+            run(entry, message, channel)
+        else:
+            executor.submit(run, entry, message, channel)
+
+
+if __name__ == "__main__":
+    main()

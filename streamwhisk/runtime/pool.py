@@ -1,0 +1,134 @@
+"""The warm workers of one action: reused, grown under load up to a maximum, queue bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import Overloaded
+from ..project import ActionSpec
+from .activation import Activation
+from .worker import Worker
+
+log = logging.getLogger("streamwhisk.runtime")
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    # A streaming chat holds its worker for minutes, so a pool must allow many at once.
+    max_workers: int = 32
+    queue_size: int = 64
+    idle_timeout_s: float = 600.0
+
+
+class ActionPool:
+    def __init__(
+        self, spec: ActionSpec, settings: PoolSettings, redact: Callable[[str], str]
+    ) -> None:
+        self.spec = spec
+        self.settings = settings
+        self._redact = redact
+        self._workers: list[Worker] = []
+        self._starting = 0
+        self._waiting = 0
+        self._changed = asyncio.Condition()
+        self._retired = False
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @property
+    def workers(self) -> list[Worker]:
+        return list(self._workers)
+
+    async def dispatch(self, activation: Activation) -> None:
+        """Give the activation to a worker with room, starting one if the pool may grow."""
+        worker = await self._acquire(activation)
+        worker.submit(activation)
+
+    async def _acquire(self, activation: Activation) -> Worker:
+        deadline = time.monotonic() + activation.timeout_ms / 1000
+        queued = False
+        try:
+            while True:
+                worker = self._free_worker()
+                if worker is not None:
+                    return worker
+                if len(self._workers) + self._starting < self.settings.max_workers:
+                    return await self._start_worker()
+                if not queued:
+                    if self._waiting >= self.settings.queue_size:
+                        raise Overloaded(self.spec.qualified)
+                    self._waiting += 1
+                    queued = True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise Overloaded(self.spec.qualified)
+                async with self._changed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), remaining)
+        finally:
+            if queued:
+                self._waiting -= 1
+
+    def _free_worker(self) -> Worker | None:
+        limit = self.spec.limits.concurrency
+        candidates = [w for w in self._workers if w.alive and w.in_flight < limit]
+        # the busiest one with room: keeps the others idle so the reaper can retire them
+        return max(candidates, key=lambda w: w.in_flight, default=None)
+
+    async def _start_worker(self) -> Worker:
+        self._starting += 1
+        worker = Worker(self.spec, self._redact, self._worker_changed)
+        try:
+            await worker.start()
+        except BaseException:
+            await worker.close()
+            raise
+        finally:
+            self._starting -= 1
+            self._notify()
+        self._workers.append(worker)
+        return worker
+
+    def _worker_changed(self, worker: Worker) -> None:
+        if not worker.alive or (self._retired and worker.in_flight == 0):
+            self._remove(worker)
+        self._notify()
+
+    def _remove(self, worker: Worker) -> None:
+        if worker in self._workers:
+            self._workers.remove(worker)
+        task = asyncio.get_running_loop().create_task(worker.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def _notify(self) -> None:
+        async def wake() -> None:
+            async with self._changed:
+                self._changed.notify_all()
+
+        task = asyncio.get_running_loop().create_task(wake())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def reap_idle(self) -> None:
+        now = time.monotonic()
+        for worker in self.workers:
+            if worker.in_flight == 0 and now - worker.idle_since > self.settings.idle_timeout_s:
+                self._remove(worker)
+
+    def retire(self) -> None:
+        """Stop taking work: idle workers go now, busy ones when their activations end."""
+        self._retired = True
+        for worker in self.workers:
+            if worker.in_flight == 0 or not worker.alive:
+                self._remove(worker)
+
+    async def close(self) -> None:
+        for worker in self.workers:
+            self._remove(worker)
+        while self._closing:
+            await asyncio.gather(*list(self._closing), return_exceptions=True)

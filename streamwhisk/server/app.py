@@ -1,0 +1,97 @@
+"""The one ASGI app `streamwhisk up` serves: web actions now, the streamer and the page beside."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import ActionNotFound, ConfigError, Overloaded, RequestError, RuntimeFailure
+from ..project import ActionSpec, Project
+from ..runtime import Invoker, InvokerSettings
+from .webactions import (
+    WebTarget,
+    error_response,
+    parse_target,
+    request_args,
+    result_response,
+)
+
+log = logging.getLogger("streamwhisk.server")
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+NOT_FOUND = "The requested resource does not exist."
+OPENWHISK_BODY_LIMIT = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    invoker: InvokerSettings = field(default_factory=InvokerSettings)
+    body_limit: int = OPENWHISK_BODY_LIMIT
+
+
+class Server:
+    """The state behind the routes: the project, its invoker and the settings."""
+
+    def __init__(self, project: Project, settings: ServerSettings) -> None:
+        self.project = project
+        self.settings = settings
+        self.invoker = Invoker(project, settings.invoker)
+
+    def web_spec(self, target: WebTarget) -> ActionSpec:
+        if target.namespace not in ("_", self.settings.invoker.namespace):
+            raise RequestError(NOT_FOUND, 404)
+        try:
+            spec = self.invoker.spec(target.name)
+        except ActionNotFound as exc:
+            raise RequestError(NOT_FOUND, 404) from exc
+        if not spec.annotations.web:
+            raise RequestError(NOT_FOUND, 404)
+        return spec
+
+    async def web_action(self, request: Request, namespace: str | None = None) -> Response:
+        activation_id = None
+        try:
+            target = parse_target(request.path_params["path"], namespace)
+            spec = self.web_spec(target)
+            args = await request_args(request, spec, target, self.settings.body_limit)
+            activation = await self.invoker.start(spec, args)
+            activation_id = activation.activation_id
+            result = await activation.result
+            return result_response(result, target)
+        except RequestError as exc:
+            return error_response(str(exc), exc.status_code, activation_id)
+        except Overloaded as exc:
+            return error_response(str(exc), exc.status_code, retry_after=exc.retry_after)
+        except RuntimeFailure as exc:
+            return error_response(str(exc), exc.status_code, activation_id)
+        except ConfigError as exc:
+            log.error("%s", exc)
+            return error_response(str(exc), 500)
+
+    async def web_default_namespace(self, request: Request) -> Response:
+        return await self.web_action(request, self.settings.invoker.namespace)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await self.invoker.close()
+
+
+def create_app(project: Project, settings: ServerSettings | None = None) -> Starlette:
+    server = Server(project, settings or ServerSettings())
+    routes = [
+        Route("/api/v1/web/{path:path}", server.web_action, methods=METHODS),
+        Route("/api/my/{path:path}", server.web_default_namespace, methods=METHODS),
+    ]
+    app = Starlette(routes=routes, lifespan=server.lifespan)
+    app.state.server = server
+    return app

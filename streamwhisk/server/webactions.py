@@ -1,0 +1,205 @@
+"""OpenWhisk web-action semantics: an HTTP request becomes `args`; a result becomes a response.
+
+Follows OpenWhisk's docs/webactions.md: query < body merged into args, `__ow_method`,
+`__ow_headers`, `__ow_path`; `.json/.http/.html/.text/.svg` extensions (`.http` by default);
+`#--param` values are final; `body`/`statusCode`/`headers` shape the response.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..errors import RequestError
+from ..project import ActionSpec, validate_name
+
+EXTENSIONS = (".json", ".http", ".html", ".text", ".svg")
+_MEDIA = {".html": "text/html; charset=utf-8", ".text": "text/plain; charset=utf-8",
+          ".svg": "image/svg+xml"}
+_TEXTUAL = ("text/", "application/json", "application/javascript", "application/xml",
+            "application/x-www-form-urlencoded", "image/svg+xml")
+PROTECTED = "Request defines parameters that are not allowed (e.g., reserved properties)."
+
+
+@dataclass(frozen=True)
+class WebTarget:
+    namespace: str
+    package: str
+    action: str
+    extension: str
+    path: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.package}/{self.action}"
+
+
+def parse_target(path: str, namespace: str | None = None) -> WebTarget:
+    """`ns/pkg/action.ext/rest` (or `pkg/action...` when the namespace is given)."""
+    parts = path.split("/")
+    head = 2 if namespace is not None else 3
+    if len(parts) < head or not all(parts[:head]):
+        raise RequestError("The requested resource does not exist.", 404)
+    ns = namespace if namespace is not None else parts[0]
+    package, action = parts[head - 2], parts[head - 1]
+    extension = next((e for e in EXTENSIONS if action.endswith(e)), "")
+    if extension:
+        action = action[: -len(extension)]
+    rest = "/".join(parts[head:])
+    try:
+        validate_name(package)
+        validate_name(action)
+    except Exception as exc:
+        raise RequestError(str(exc), 400) from exc
+    return WebTarget(ns, package, action, extension or ".http", f"/{rest}" if rest else "")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RequestError(_too_large(int(declared), limit), 413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(_too_large(size, limit), 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"The request content was {size} bytes or more, over the {limit}-byte limit."
+
+
+async def request_args(
+    request: Request, spec: ActionSpec, target: WebTarget, body_limit: int
+) -> dict[str, Any]:
+    body = await read_body(request, body_limit)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    args: dict[str, Any] = {}
+    if spec.annotations.raw_http:
+        args["__ow_query"] = request.url.query
+        if body:
+            args["__ow_body"] = _opaque(body, content_type, force_base64=True)
+    else:
+        args.update(request.query_params.items())
+        if body:
+            args.update(_body_args(body, content_type))
+    if any(key in spec.params or key.startswith("__ow_") for key in args
+           if key not in ("__ow_body", "__ow_query")):
+        raise RequestError(PROTECTED, 400)
+    args["__ow_method"] = request.method.lower()
+    args["__ow_headers"] = {k.lower(): v for k, v in request.headers.items()}
+    args["__ow_path"] = target.path if target.extension == ".http" else ""
+    return args
+
+
+def _body_args(body: bytes, content_type: str) -> dict[str, Any]:
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            value = json.loads(body)
+        except ValueError as exc:
+            raise RequestError(f"The request content was malformed: {exc}", 400) from exc
+        return value if isinstance(value, dict) else {"__ow_body": body.decode("utf-8")}
+    if content_type == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return {"__ow_body": _opaque(body, content_type)}
+
+
+def _opaque(body: bytes, content_type: str, force_base64: bool = False) -> str:
+    if not force_base64 and content_type.startswith(_TEXTUAL):
+        return body.decode("utf-8", "replace")
+    if not force_base64:
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode("ascii")
+
+
+def error_response(
+    message: str, status: int, activation_id: str | None = None, retry_after: int | None = None
+) -> JSONResponse:
+    content: dict[str, Any] = {"error": message}
+    if activation_id:
+        content["code"] = activation_id
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse(content, status_code=status, headers=headers)
+
+
+def result_response(result: dict[str, Any], target: WebTarget) -> Response:
+    if "error" in result:
+        # an application error: project `error`, ignoring the path, as OpenWhisk does
+        error = result["error"]
+        if target.extension == ".http" and isinstance(error, dict):
+            return _http_response(error, default_status=400)
+        return JSONResponse({"error": error}, status_code=400)
+    if target.extension == ".http":
+        return _http_response(result)
+    value = _project(result, target)
+    if target.extension == ".json":
+        if not isinstance(value, (dict, list)):
+            raise RequestError("Response type in header did not match generated content type.")
+        return JSONResponse(value)
+    if target.extension == ".text":
+        text = json.dumps(value, indent=2) if isinstance(value, (dict, list)) else _scalar(value)
+        return Response(text, media_type=_MEDIA[".text"])
+    if not isinstance(value, str):
+        raise RequestError("Response type in header did not match generated content type.")
+    return Response(value, media_type=_MEDIA[target.extension])
+
+
+def _scalar(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+
+
+def _project(result: dict[str, Any], target: WebTarget) -> Any:
+    path = target.path.strip("/")
+    if not path and target.extension in _MEDIA:
+        path = target.extension[1:]
+    value: Any = result
+    for key in filter(None, path.split("/")):
+        if not isinstance(value, dict) or key not in value:
+            raise RequestError("The requested property does not exist.", 404)
+        value = value[key]
+    return value
+
+
+def _http_response(shape: dict[str, Any], default_status: int = 200) -> Response:
+    headers = shape.get("headers") or {}
+    if not isinstance(headers, dict):
+        return error_response("The action returned headers that are not an object.", 502)
+    headers = {str(k): str(v).lower() if isinstance(v, bool) else str(v)
+               for k, v in headers.items()}
+    status = shape.get("statusCode", shape.get("code"))
+    try:
+        code = int(status) if status is not None else None
+    except (TypeError, ValueError):
+        return error_response(f"The action returned an invalid statusCode {status!r}.", 502)
+    if code is not None and not 100 <= code <= 599:
+        return error_response(f"The action returned an invalid statusCode {code}.", 502)
+    body = shape.get("body")
+    if body is None or body == "":
+        return Response(status_code=code or 204, headers=headers)
+    media = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    if isinstance(body, str):
+        payload: bytes | str = body
+        if media and not media.lower().startswith(_TEXTUAL):
+            try:
+                payload = base64.b64decode(body, validate=True)
+            except (binascii.Error, ValueError):
+                return error_response(
+                    f"The action returned a {media} body that is not valid base64.", 502
+                )
+        return Response(payload, status_code=code or default_status, headers=headers,
+                        media_type=None if media else "text/html; charset=utf-8")
+    return Response(json.dumps(body), status_code=code or default_status, headers=headers,
+                    media_type=None if media else "application/json")

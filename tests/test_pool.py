@@ -1,0 +1,90 @@
+"""Warm workers: reuse, concurrency, growth to a maximum, a bounded queue, reload on edit."""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from streamwhisk.testing import RunningServer
+
+
+def _parallel(url: str, paths: list[str]) -> list[httpx.Response]:
+    def get(path: str) -> httpx.Response:
+        return httpx.get(url + path, timeout=30)
+
+    with ThreadPoolExecutor(len(paths)) as pool:
+        return list(pool.map(get, paths))
+
+
+def test_a_warm_worker_is_reused_across_activations(client: httpx.Client) -> None:
+    pids = {client.get("/api/my/t/echo").json()["pid"] for _ in range(5)}
+    assert len(pids) == 1
+
+
+def test_concurrency_lets_one_worker_run_several_activations_at_once(
+    server: RunningServer,
+) -> None:
+    httpx.get(server.url + "/api/my/t/together?seconds=0", timeout=30)  # warm one worker
+    started = time.monotonic()
+    bodies = [r.json() for r in _parallel(server.url, ["/api/my/t/together?seconds=1"] * 4)]
+    elapsed = time.monotonic() - started
+    assert len({b["pid"] for b in bodies}) == 1
+    assert len({b["thread"] for b in bodies}) == 4
+    assert elapsed < 3.5  # four one-second runs overlapped rather than queued (4 s)
+
+
+def test_pool_grows_to_its_maximum_under_load(small_server: RunningServer) -> None:
+    responses = _parallel(small_server.url, ["/api/my/t/slow?seconds=1"] * 2)
+    assert [r.status_code for r in responses] == [200, 200]
+    assert len({r.json()["pid"] for r in responses}) == 2
+
+
+def test_requests_beyond_the_queue_get_503_with_retry_after(
+    small_server: RunningServer,
+) -> None:
+    responses = _parallel(small_server.url, ["/api/my/t/slow?seconds=1.5"] * 5)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 200, 200, 503, 503]  # two running, one queued, two refused
+    refused = next(r for r in responses if r.status_code == 503)
+    assert refused.headers["retry-after"] == "1"
+    assert "retry" in refused.json()["error"]
+
+
+def test_an_edited_action_is_picked_up_without_restarting(
+    small_server: RunningServer, tmp_path: Path
+) -> None:
+    project = Path(small_server.log_path).parent
+    action = project / "packages" / "t" / "edited.py"
+    action.write_text("#--web true\ndef main(args):\n    return {'body': 'first'}\n")
+    assert httpx.get(small_server.url + "/api/my/t/edited").text == "first"
+    action.write_text("#--web true\ndef main(args):\n    return {'body': 'second!'}\n")
+    stat = action.stat()
+    os.utime(action, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert httpx.get(small_server.url + "/api/my/t/edited").text == "second!"
+
+
+def test_an_edited_env_file_changes_the_params(small_server: RunningServer) -> None:
+    project = Path(small_server.log_path).parent
+    env = project / ".env"
+    original = env.read_text()
+    try:
+        env.write_text(original.replace("GREETING=hello", "GREETING=changed"))
+        body = httpx.get(small_server.url + "/api/my/t/multi").json()
+        assert body == {"output": "CHANGED!"}
+    finally:
+        env.write_text(original)
+
+
+def test_multi_file_action_imports_its_sibling_modules(client: httpx.Client) -> None:
+    assert client.get("/api/my/t/multi").json() == {"output": "HELLO!"}
+
+
+def test_idle_workers_are_live_children_of_the_server(small_server: RunningServer) -> None:
+    httpx.get(small_server.url + "/api/my/t/echo", timeout=30)
+    children = small_server.children()
+    assert children
+    assert all(Path(f"/proc/{pid}").exists() for pid in children)
