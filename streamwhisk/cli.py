@@ -78,6 +78,8 @@ def up(project: Path, host: str, port: int, namespace: str, max_workers: int,
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # listening before uvicorn starts: the printed URL accepts connections at once
+        sock.listen(2048)
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0") from exc
     bound = sock.getsockname()[1]

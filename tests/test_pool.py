@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -54,17 +53,25 @@ def test_requests_beyond_the_queue_get_503_with_retry_after(
     assert "retry" in refused.json()["error"]
 
 
-def test_an_edited_action_is_picked_up_without_restarting(
-    small_server: RunningServer, tmp_path: Path
-) -> None:
+def test_an_edited_action_is_picked_up_without_restarting(small_server: RunningServer) -> None:
     project = Path(small_server.log_path).parent
     action = project / "packages" / "t" / "edited.py"
-    action.write_text("#--web true\ndef main(args):\n    return {'body': 'first'}\n")
-    assert httpx.get(small_server.url + "/api/my/t/edited").text == "first"
-    action.write_text("#--web true\ndef main(args):\n    return {'body': 'second!'}\n")
-    stat = action.stat()
-    os.utime(action, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
-    assert httpx.get(small_server.url + "/api/my/t/edited").text == "second!"
+    # same size, same second: neither mtime nor a .pyc may hide the edit
+    for body in ("first", "again", "third"):
+        action.write_text(f"#--web true\ndef main(args):\n    return {{'body': '{body}'}}\n")
+        assert httpx.get(small_server.url + "/api/my/t/edited").text == body
+
+
+def test_an_edited_sibling_module_of_a_multi_file_action_is_picked_up(
+    small_server: RunningServer,
+) -> None:
+    helper = Path(small_server.log_path).parent / "packages" / "t" / "multi" / "helper.py"
+    original = helper.read_text()
+    try:
+        helper.write_text(original.replace('"!"', '"?"'))
+        assert httpx.get(small_server.url + "/api/my/t/multi").json() == {"output": "HELLO?"}
+    finally:
+        helper.write_text(original)
 
 
 def test_an_edited_env_file_changes_the_params(small_server: RunningServer) -> None:

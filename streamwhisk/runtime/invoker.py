@@ -29,16 +29,18 @@ class Invoker:
         self.settings = settings or InvokerSettings()
         self.redact = Redactor()
         self._pools: dict[str, ActionPool] = {}
+        self._seen: dict[str, ActionSpec] = {}
         self._retired: list[ActionPool] = []
         self._reaper: asyncio.Task[None] | None = None
 
     def spec(self, name: str) -> ActionSpec:
         """The action as it is on disk now; raises ProjectError/ConfigError for the caller."""
         spec = self.project.load(*split_action_name(name))
-        self.redact.add(spec.secrets)
-        self.redact.add(
-            s.value for s in self.project.config.settings().values() if is_secret_name(s.key)
-        )
+        if self._seen.get(spec.qualified) is not spec:  # a new or edited action
+            self._seen[spec.qualified] = spec
+            self.redact.add(spec.secrets)
+            settings = self.project.config.settings().values()
+            self.redact.add(s.value for s in settings if is_secret_name(s.key))
         return spec
 
     async def start(self, spec: ActionSpec, args: dict[str, Any]) -> Activation:

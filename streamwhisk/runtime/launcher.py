@@ -11,6 +11,7 @@ stderr are the action's logs.
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -40,14 +41,42 @@ class ResultChannel:
             self._stream.flush()
 
 
+class SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+    """Compiles the action's own files from source every time.
+
+    A `.pyc` is validated by whole-second mtime and size, so an edit saved within the same
+    second would otherwise run the old code.
+    """
+
+    def get_code(self, fullname: str) -> Any:
+        path = self.get_filename(fullname)
+        return compile(self.get_data(path), path, "exec", dont_inherit=True)
+
+
+def source_only_hook(folder: str) -> Callable[[str], Any]:
+    finder_hook = importlib.machinery.FileFinder.path_hook(
+        (SourceOnlyLoader, importlib.machinery.SOURCE_SUFFIXES)
+    )
+
+    def hook(path: str) -> Any:
+        if os.path.abspath(path) != folder:
+            raise ImportError("not the action's folder")
+        return finder_hook(path)
+
+    return hook
+
+
 def load_entry(init: dict[str, Any]) -> Entry:
     main_file: str = init["main_file"]
     folder = os.path.dirname(main_file)
     os.chdir(folder)
+    sys.dont_write_bytecode = True  # leave no __pycache__ in the user's project
     if init["multi_file"]:
         # a multi-file action imports its sibling modules, as in an OpenWhisk zip action
+        sys.path_hooks.insert(0, source_only_hook(folder))
         sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location("main__", main_file)
+    loader = SourceOnlyLoader("main__", main_file)
+    spec = importlib.util.spec_from_file_location("main__", main_file, loader=loader)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {main_file}")
     module: ModuleType = importlib.util.module_from_spec(spec)

@@ -68,7 +68,7 @@ def _wait_for_url(process: subprocess.Popen[bytes], log_path: Path, timeout: flo
     while time.monotonic() < deadline:
         text = log_path.read_text(errors="replace")
         match = _READY.search(text)
-        if match and "Application startup complete" in text:
+        if match:
             return match.group(1)
         if process.poll() is not None:
             raise RuntimeError(f"streamwhisk up exited with {process.returncode}:\n{text}")
