@@ -3,7 +3,7 @@
 #--param OLLAMA_HOST $OLLAMA_HOST
 #--param AUTH ${AUTH:-}
 #--annotation index '10:Chat:Simple'
-#--annotation description 'The lesson's first chat: one question, one whole answer, no streaming.'
+#--annotation description "The lesson's first chat: one question, one whole answer, no streaming."
 """The lesson's non-streaming chat: one request to Ollama's /api/generate, the whole reply back."""
 
 import os
