@@ -8,19 +8,27 @@ import logging
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from .annotations import parse_value
-from .config import Config, login_file, write_login
-from .errors import StreamwhiskError
+from .config import Config, Scope, login_file, write_login
+from .errors import StreamError, StreamwhiskError
 from .project import Project
+
+if TYPE_CHECKING:
+    from .project import ActionSpec
+    from .runtime import Invoker
 
 PROJECT = click.option(
     "--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
     envvar="STREAMWHISK_PROJECT", show_default=True,
     help="The project directory (holds packages/).",
+)
+SCOPE = click.option(
+    "--scope", type=click.Choice(["packages", "tests"]), default="packages", show_default=True,
+    help="Which .env layer applies: packages/.env (running, deploying) or tests/.env (tests).",
 )
 
 
@@ -47,6 +55,7 @@ def main() -> None:
 
 @main.command()
 @PROJECT
+@SCOPE
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, help="Port; 0 picks a free one.")
 @click.option("--namespace", default="guest", show_default=True, help="The local namespace.")
@@ -55,21 +64,25 @@ def main() -> None:
               help="Requests that may wait for a worker, per action; beyond it: 503.")
 @click.option("--idle-timeout", default=600.0, show_default=True,
               help="Seconds an idle worker stays warm.")
+@click.option("--stream-keepalive", default=15.0, show_default=True,
+              help="Seconds of silence from a streaming action before a keep-alive is sent.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
-def up(project: Path, host: str, port: int, namespace: str, max_workers: int,
-       queue_size: int, idle_timeout: float, log_level: str) -> None:
+def up(project: Path, scope: str, host: str, port: int, namespace: str, max_workers: int,
+       queue_size: int, idle_timeout: float, stream_keepalive: float, log_level: str) -> None:
     """Serve the project's actions over HTTP until interrupted.
 
     \b
     Routes:
       /api/v1/web/{ns}/{pkg}/{action}   OpenWhisk web actions ({ns} may be _)
       /api/my/{pkg}/{action}            the same, in the default namespace
+      /web/{ns}/{pkg}/{action}          streamer: NDJSON, or SSE with Accept: text/event-stream
     """
     import uvicorn
 
     from .runtime import InvokerSettings, PoolSettings
     from .server import ServerSettings, create_app
+    from .stream import StreamSettings
 
     _configure_logging(log_level)
     if not (project / "packages").is_dir():
@@ -84,11 +97,12 @@ def up(project: Path, host: str, port: int, namespace: str, max_workers: int,
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0") from exc
     bound = sock.getsockname()[1]
     url = f"http://{host}:{bound}"
-    settings = ServerSettings(InvokerSettings(
-        pool=PoolSettings(max_workers, queue_size, idle_timeout),
-        namespace=namespace, api_host=url,
-    ))
-    app = create_app(Project(project), settings)
+    settings = ServerSettings(
+        InvokerSettings(pool=PoolSettings(max_workers, queue_size, idle_timeout),
+                        namespace=namespace, api_host=url),
+        StreamSettings(keepalive_s=stream_keepalive),
+    )
+    app = create_app(Project(project, cast(Scope, scope)), settings)
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
     config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5)
     uvicorn.Server(config).run(sockets=[sock])
@@ -98,13 +112,20 @@ def up(project: Path, host: str, port: int, namespace: str, max_workers: int,
 @click.argument("action")
 @click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="KEY VALUE",
               help="An argument; VALUE is read as JSON when it parses. Repeatable.")
+@click.option("--stream", "streaming", is_flag=True,
+              help="Give the action a stream socket and print what it sends as it arrives.")
+@click.option("--json", "as_json", is_flag=True,
+              help="With --stream: print each message as a JSON line instead of the text.")
 @PROJECT
-def invoke(action: str, params: tuple[tuple[str, str], ...], project: Path) -> None:
+@SCOPE
+def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as_json: bool,
+           project: Path, scope: str) -> None:
     """Run ACTION (package/action) once and print its result as JSON.
 
     \b
-    Example:
+    Examples:
       streamwhisk invoke chat/simple -p input "Who are you?"
+      streamwhisk invoke chat/countdown -p input 5 --stream
     """
     from .runtime import Invoker
 
@@ -112,9 +133,12 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], project: Path) -> N
     args = {key: parse_value(value) for key, value in params}
 
     async def run() -> dict[str, Any]:
-        invoker = Invoker(Project(project))
+        invoker = Invoker(Project(project, cast(Scope, scope)))
         try:
-            return await invoker.invoke(invoker.spec(action), args)
+            spec = invoker.spec(action)
+            if streaming:
+                return await _print_stream(invoker, spec, args, as_json)
+            return await invoker.invoke(spec, args)
         finally:
             await invoker.close()
 
@@ -122,7 +146,39 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], project: Path) -> N
         result = asyncio.run(run())
     except StreamwhiskError as exc:
         raise _fail(exc) from exc
-    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    if result:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+async def _print_stream(invoker: Invoker, spec: ActionSpec, args: dict[str, Any],
+                        as_json: bool) -> dict[str, Any]:
+    """Print deltas as they come (reasoning and errors on stderr); the result only when
+    nothing was streamed."""
+    from .stream import StreamSession
+
+    session = await StreamSession.open(lambda a: invoker.start(spec, a), args)
+    printed = ""  # the last output delta: to end the terminal line if it did not
+    async for event in session.events():
+        if event is None:
+            continue
+        if as_json:
+            click.echo(json.dumps(event, ensure_ascii=False))
+        elif "output" in event:
+            text = str(event["output"])
+            click.echo(text, nl=False)
+            sys.stdout.flush()
+            printed = text or printed
+        elif "thinking" in event:
+            click.echo(str(event["thinking"]), nl=False, err=True)
+        elif "error" in event and "done" not in event:
+            click.echo(f"error: {event['error']}", err=True)
+        if "done" in event:
+            if printed and not printed.endswith("\n"):
+                click.echo()
+            if "error" in event:
+                raise StreamError(str(event["error"]))
+            return {} if printed or as_json else dict(event["result"])
+    return {}
 
 
 @main.group()
@@ -134,8 +190,7 @@ def config() -> None:
 @PROJECT
 @click.option("--sources", is_flag=True, help="Show where each value comes from.")
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of ********.")
-@click.option("--scope", type=click.Choice(["packages", "tests"]), default="packages",
-              show_default=True, help="packages/.env (actions) or tests/.env (tests).")
+@SCOPE
 @click.option("--all-env", is_flag=True, help="Include every process environment variable.")
 def config_dump(project: Path, sources: bool, show_secrets: bool, scope: str,
                 all_env: bool) -> None:
@@ -143,7 +198,7 @@ def config_dump(project: Path, sources: bool, show_secrets: bool, scope: str,
     login config < .env < packages/.env or tests/.env < environment.
     """
     try:
-        merged = Config.load(project, scope)  # type: ignore[arg-type]
+        merged = Config.load(project, cast(Scope, scope))
     except StreamwhiskError as exc:
         raise _fail(exc) from exc
     for setting in merged.settings(include_environment=all_env).values():

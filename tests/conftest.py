@@ -47,3 +47,21 @@ def server(
 def client(server: RunningServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=30) as http:
         yield http
+
+
+@pytest.fixture(scope="module")
+def stream_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """The streaming fixture project, with a short keep-alive so quiet spells are quick."""
+    project = copy_project("stream_project", tmp_path_factory.mktemp("stream"))
+    log = project / "server.log"
+    with serve(project, "--stream-keepalive", "0.2", "--max-workers", "8",
+               log_path=log) as running:
+        yield running
+
+
+@pytest.fixture
+def quiet_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A streaming server of its own, so no other test's traffic moves its counts."""
+    project = copy_project("stream_project", tmp_path)
+    with serve(project, "--log-level", "warning", log_path=tmp_path / "server.log") as running:
+        yield running

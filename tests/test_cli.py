@@ -37,3 +37,38 @@ def test_invoke_of_a_missing_action_says_where_it_looked(runtime_project: Path) 
     result = _invoke(runtime_project, "t/absent")
     assert result.returncode == 1
     assert "packages/t/absent.py" in result.stderr
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_invoke_stream_prints_each_message_as_it_arrives(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "streamwhisk", "invoke", "chat/countdown", "-p", "input",
+               "2", "-p", "delay", "0.5", "--stream", "--project", str(REPO)]
+    env = {**os.environ, "STREAMWHISK_LOGIN_FILE": str(tmp_path / "no-login.env")}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as process:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        still_counting = process.poll() is None
+        rest = process.stdout.read()
+    assert (first, rest) == ("2...\n", "1...\nGo!\n")
+    assert still_counting, "the first line came only when the action had finished"
+    assert process.returncode == 0
+
+
+def test_invoke_stream_json_prints_the_relayed_lines_and_done(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "streamwhisk", "invoke", "chat/countdown", "-p", "input", "1",
+         "-p", "delay", "0", "--stream", "--json", "--project", str(REPO)],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "STREAMWHISK_LOGIN_FILE": str(tmp_path / "no-login.env")},
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[:2] == [{"output": "1...\n"}, {"output": "Go!\n"}]
+    assert lines[-1]["done"] is True and lines[-1]["result"]["body"]["streaming"] is True
+
+
+def test_invoke_stream_of_a_failing_action_exits_1(runtime_project: Path) -> None:
+    result = _invoke(runtime_project, "t/boom", "--stream")
+    assert result.returncode == 1
+    assert "Error: An error has occurred: ValueError" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -11,6 +12,29 @@ from typing import Any
 
 def new_activation_id() -> str:
     return uuid.uuid4().hex
+
+
+class StreamSources:
+    """The local ports the activation's worker said its stream connections come from."""
+
+    def __init__(self) -> None:
+        self.ports: set[int] = set()
+        self._changed = asyncio.Event()
+
+    def add(self, port: int) -> None:
+        self.ports.add(port)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def verdict(self, port: int) -> bool | None:
+        """True: the activation's own; False: a stranger (it announced another); None: unsure."""
+        if port in self.ports:
+            return True
+        return False if self.ports else None
+
+    async def changed(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
 
 
 @dataclass
@@ -24,6 +48,7 @@ class Activation:
     started: float = field(default_factory=time.time)
     worker_pid: int | None = None
     result: asyncio.Future[dict[str, Any]] = field(default_factory=asyncio.Future)
+    stream_sources: StreamSources = field(default_factory=StreamSources)
 
     def __post_init__(self) -> None:
         # A caller that went away never reads the outcome; mark it read so asyncio stays quiet.

@@ -5,6 +5,8 @@ Protocol, one JSON object per line:
   stdin  <- {"activation_id": ..., "value": {...}, ...}   one per activation
   fd N   -> {"ok": true} | {"error": "..."}                 the answer to init
   fd N   -> {"activation_id": ..., "result": {...}} | {"activation_id": ..., "error": "..."}
+  fd N   -> {"activation_id": ..., "stream_from": port}   before the action connects to its
+            STREAM_HOST:STREAM_PORT: the local port it connects from (see StreamWatch)
 The result fd is not stdout, so an action's `print` can never corrupt a result: stdout and
 stderr are the action's logs.
 """
@@ -88,7 +90,17 @@ def load_entry(init: dict[str, Any]) -> Entry:
     return entry  # type: ignore[no-any-return]
 
 
-def run(entry: Entry, message: dict[str, Any], channel: ResultChannel) -> None:
+def run(entry: Entry, message: dict[str, Any], channel: ResultChannel,
+        streams: StreamWatch) -> None:
+    activation_id = message["activation_id"]
+    stream_port = streams.expect(message["value"], activation_id)
+    try:
+        _run(entry, message, channel)
+    finally:
+        streams.forget(stream_port)
+
+
+def _run(entry: Entry, message: dict[str, Any], channel: ResultChannel) -> None:
     activation_id = message["activation_id"]
     for key in ("action_name", "activation_id", "deadline", "namespace", "api_host"):
         os.environ[f"__OW_{key.upper()}"] = str(message.get(key, ""))
@@ -114,6 +126,48 @@ def run(entry: Entry, message: dict[str, Any], channel: ResultChannel) -> None:
     channel.send({"activation_id": activation_id, "result": json.loads(encoded)})
 
 
+class StreamWatch:
+    """Announces where an activation's stream connection will come from.
+
+    The relay listens on 127.0.0.1, where any local process can connect. An audit hook sees
+    each `socket.connect` to an activation's STREAM_HOST:STREAM_PORT, binds the socket to a
+    local port first, and reports that port on the result channel before the connection is
+    made, so the relay can keep this connection and refuse strangers.
+    """
+
+    def __init__(self, channel: ResultChannel) -> None:
+        self._channel = channel
+        self._streams: dict[int, tuple[str, str]] = {}  # stream port -> (host, activation id)
+
+    def expect(self, value: dict[str, Any], activation_id: str) -> int | None:
+        host, port = value.get("STREAM_HOST"), value.get("STREAM_PORT")
+        if not isinstance(host, str) or not str(port).isdigit():
+            return None
+        self._streams[int(str(port))] = (host, activation_id)
+        return int(str(port))
+
+    def forget(self, port: int | None) -> None:
+        if port is not None:
+            self._streams.pop(port, None)
+
+    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
+        if event != "socket.connect" or not self._streams:
+            return
+        sock, address = args
+        if not isinstance(address, tuple) or len(address) < 2:
+            return
+        expected = self._streams.get(address[1])
+        if expected is None or address[0] not in (expected[0], "localhost"):
+            return
+        try:
+            if sock.getsockname()[1] == 0:
+                sock.bind((expected[0], 0))
+            self._channel.send({"activation_id": expected[1],
+                                "stream_from": sock.getsockname()[1]})
+        except OSError:
+            pass  # the connect that follows reports the problem to the action
+
+
 def describe(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return f"The action exited (sys.exit({exc.code!r})) instead of returning a result."
@@ -134,6 +188,8 @@ def main() -> None:
         channel.send({"error": f"The action failed to load: {type(exc).__name__}: {exc}"})
         return
     channel.send({"ok": True})
+    streams = StreamWatch(channel)
+    sys.addaudithook(streams)
     concurrency: int = init["concurrency"]
     if concurrency > 1:
         # many threads under an address-space limit: 8 MiB default stacks would eat it
@@ -142,9 +198,9 @@ def main() -> None:
     for line in sys.stdin:
         message = json.loads(line)
         if executor is None:
-            run(entry, message, channel)
+            run(entry, message, channel, streams)
         else:
-            executor.submit(run, entry, message, channel)
+            executor.submit(run, entry, message, channel, streams)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,11 @@ class Worker:
             if not line:
                 break
             reply = _decode(line)
+            if "stream_from" in reply:
+                announced = self._pending.get(str(reply.get("activation_id")))
+                if announced is not None and isinstance(reply["stream_from"], int):
+                    announced.stream_sources.add(reply["stream_from"])
+                continue
             activation = self._pending.pop(str(reply.get("activation_id")), None)
             if activation is None:
                 continue

@@ -1,4 +1,4 @@
-"""The one ASGI app `streamwhisk up` serves: web actions now, the streamer and the page beside."""
+"""The one ASGI app `streamwhisk up` serves: OpenWhisk web actions and the streamer."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import ActionNotFound, ConfigError, Overloaded, RequestError, RuntimeFailure
+from ..errors import ActionNotFound, Overloaded, RequestError, RuntimeFailure, StreamwhiskError
 from ..project import ActionSpec, Project
 from ..runtime import Invoker, InvokerSettings
+from ..stream import StreamSession, StreamSettings
+from .streamer import stream_response
 from .webactions import (
     WebTarget,
     error_response,
@@ -33,6 +35,7 @@ OPENWHISK_BODY_LIMIT = 1024 * 1024
 @dataclass(frozen=True)
 class ServerSettings:
     invoker: InvokerSettings = field(default_factory=InvokerSettings)
+    stream: StreamSettings = field(default_factory=StreamSettings)
     body_limit: int = OPENWHISK_BODY_LIMIT
 
 
@@ -65,15 +68,21 @@ class Server:
             activation_id = activation.activation_id
             result = await activation.result
             return result_response(result, target)
-        except RequestError as exc:
-            return error_response(str(exc), exc.status_code, activation_id)
-        except Overloaded as exc:
-            return error_response(str(exc), exc.status_code, retry_after=exc.retry_after)
-        except RuntimeFailure as exc:
-            return error_response(str(exc), exc.status_code, activation_id)
-        except ConfigError as exc:
-            log.error("%s", exc)
-            return error_response(str(exc), 500)
+        except StreamwhiskError as exc:
+            return failure_response(exc, activation_id)
+
+    async def stream_action(self, request: Request) -> Response:
+        """`/web/{ns}/{pkg}/{action}`: invoke with STREAM_HOST/STREAM_PORT, relay the stream."""
+        try:
+            target = parse_target(request.path_params["path"])
+            spec = self.web_spec(target)
+            args = await request_args(request, spec, target, self.settings.body_limit)
+            session = await StreamSession.open(
+                lambda streaming: self.invoker.start(spec, streaming), args, self.settings.stream
+            )
+        except StreamwhiskError as exc:
+            return failure_response(exc)
+        return stream_response(session, request.headers.get("accept", ""))
 
     async def web_default_namespace(self, request: Request) -> Response:
         return await self.web_action(request, self.settings.invoker.namespace)
@@ -86,11 +95,22 @@ class Server:
             await self.invoker.close()
 
 
+def failure_response(exc: Exception, activation_id: str | None = None) -> Response:
+    """An OpenWhisk-style `{"error": ...}` with the status the failure calls for."""
+    if isinstance(exc, Overloaded):
+        return error_response(str(exc), exc.status_code, retry_after=exc.retry_after)
+    if isinstance(exc, RequestError | RuntimeFailure):
+        return error_response(str(exc), exc.status_code, activation_id)
+    log.error("%s", exc)
+    return error_response(str(exc), 500)
+
+
 def create_app(project: Project, settings: ServerSettings | None = None) -> Starlette:
     server = Server(project, settings or ServerSettings())
     routes = [
         Route("/api/v1/web/{path:path}", server.web_action, methods=METHODS),
         Route("/api/my/{path:path}", server.web_default_namespace, methods=METHODS),
+        Route("/web/{path:path}", server.stream_action, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes, lifespan=server.lifespan)
     app.state.server = server

@@ -1,0 +1,166 @@
+"""Frames the bytes an action sends into JSON-object messages.
+
+Actions send objects back to back (the lesson's `stream` does: no separator) or one per line,
+and TCP splits them anywhere, inside a multi-byte UTF-8 character included. Complete objects
+are decoded by `json` at C speed; only the unfinished tail is scanned, once per byte, to learn
+where it will end, so a message dribbled in byte by byte still costs linear time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+RESERVED_KEYS = ("done",)
+_EXCERPT = 40
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+_OUTSIDE_STRING = re.compile(r'[{}"]')
+_INSIDE_STRING = re.compile(r'["\\]')
+_decoder = json.JSONDecoder()
+
+Message = dict[str, Any]
+
+
+@dataclass
+class _Scan:
+    """How far the unfinished object at the start of the buffer has been scanned."""
+
+    position: int = 0
+    depth: int = 0
+    in_string: bool = False
+
+
+class MessageDecoder:
+    """Feed it bytes, get back complete messages; problems come back as `{"error": ...}`."""
+
+    def __init__(self, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.max_message_bytes = max_message_bytes
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        self._buffer = ""
+        self._scan: _Scan | None = None
+        self._skipping = False  # inside an over-long object: drop it up to its end
+        self._garbage_continues = False  # the last feed ended in garbage
+
+    def feed(self, data: bytes) -> list[Message]:
+        self._buffer += self._utf8.decode(data)
+        return self._drain()
+
+    def close(self) -> list[Message]:
+        """The stream ended: anything left over is a message cut short."""
+        self._buffer += self._utf8.decode(b"", final=True)
+        messages = self._drain()
+        leftover = self._buffer.strip()
+        self._buffer, self._scan = "", None
+        if leftover and not self._skipping:
+            messages.append(_error(f"the stream ended inside a message: {_excerpt(leftover)}"))
+        return messages
+
+    def _drain(self) -> list[Message]:
+        messages: list[Message] = []
+        buffer = self._buffer
+        index = 0
+        while True:
+            if self._scan is None:
+                index = _WHITESPACE.match(buffer, index).end()  # type: ignore[union-attr]
+                if index == len(buffer):
+                    break
+                if buffer[index] == "{":
+                    self._garbage_continues = False
+                else:
+                    index = self._skip_garbage(buffer, index, messages)
+                    continue
+                try:
+                    value, end = _decoder.raw_decode(buffer, index)
+                except json.JSONDecodeError:
+                    buffer, index = buffer[index:], 0
+                    self._scan = _Scan()
+                else:
+                    messages.append(self._checked(value, buffer, index, end))
+                    index = end
+                    continue
+            closed_at = _advance(buffer, self._scan)
+            if closed_at is None:
+                if not self._skipping and len(buffer) > self.max_message_bytes:
+                    messages.append(_error(self._too_long()))
+                    self._skipping = True
+                if self._skipping:  # keep only the scan state, not the text
+                    buffer = buffer[self._scan.position:]
+                    self._scan.position = 0
+                break
+            self._scan = None
+            if self._skipping:
+                self._skipping = False
+            else:
+                messages.append(self._parse_whole(buffer[:closed_at]))
+            index = closed_at
+        self._buffer = buffer[index:]
+        return messages
+
+    def _checked(self, value: Message, text: str, start: int, end: int) -> Message:
+        if end - start > self.max_message_bytes // 4 and (
+            len(text[start:end].encode()) > self.max_message_bytes
+        ):
+            return _error(self._too_long())
+        reserved = [key for key in RESERVED_KEYS if key in value]
+        if reserved:
+            return _error(f"the action sent a message with the reserved key {reserved[0]!r}")
+        return value
+
+    def _parse_whole(self, text: str) -> Message:
+        try:
+            value, end = _decoder.raw_decode(text)
+        except json.JSONDecodeError as exc:
+            return _error(f"the action sent invalid JSON ({exc.msg}): {_excerpt(text)}")
+        return self._checked(value, text, 0, end)
+
+    def _skip_garbage(self, buffer: str, index: int, messages: list[Message]) -> int:
+        """Skip to the next `{`; one error per run of garbage, however it was split."""
+        resume = buffer.find("{", index)
+        resume = len(buffer) if resume < 0 else resume
+        if not self._garbage_continues:
+            messages.append(_error(f"the action sent data that is not a JSON object: "
+                                   f"{_excerpt(buffer[index:resume])}"))
+        self._garbage_continues = resume == len(buffer)
+        return resume
+
+    def _too_long(self) -> str:
+        return (f"the action sent a message over {self.max_message_bytes} bytes; it was dropped "
+                "(send long text as several deltas)")
+
+
+def _advance(text: str, scan: _Scan) -> int | None:
+    """Scan on from where the last call stopped; the index just past the object, or None."""
+    position = scan.position
+    while True:
+        pattern = _INSIDE_STRING if scan.in_string else _OUTSIDE_STRING
+        found = pattern.search(text, position)
+        if found is None:
+            scan.position = len(text)
+            return None
+        char, position = found.group(), found.end()
+        if char == "\\":
+            if position == len(text):  # the escaped character has not arrived yet
+                scan.position = position - 1
+                return None
+            position += 1
+        elif char == '"':
+            scan.in_string = not scan.in_string
+        elif char == "{":
+            scan.depth += 1
+        else:
+            scan.depth -= 1
+            if scan.depth == 0:
+                return position
+
+
+def _error(message: str) -> Message:
+    return {"error": message}
+
+
+def _excerpt(text: str) -> str:
+    text = text.strip()
+    return repr(text if len(text) <= _EXCERPT else text[:_EXCERPT] + "…")

@@ -1,0 +1,146 @@
+"""One invocation's listening socket on 127.0.0.1 and the one connection it keeps.
+
+Any local process can connect to 127.0.0.1, so the relay keeps only the connection whose
+source port the activation's worker announced before connecting (see the launcher's
+StreamWatch); strangers are reset and do not use up the slot. Closing aborts the connection
+with a reset, so the action's next send fails at once instead of filling a buffer nobody
+reads: that is how a stop reaches the action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import struct
+import time
+
+from ..runtime.activation import StreamSources
+from .decoder import MAX_MESSAGE_BYTES, Message, MessageDecoder
+
+log = logging.getLogger("streamwhisk.stream")
+
+RECEIVE_BYTES = 256 * 1024
+# How long a connection nobody announced may wait for an announcement before it is refused.
+# The owner's own announcement is written before it connects, so it never waits this long.
+VERIFY_TIMEOUT_S = 5.0
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close sends RST
+
+
+class Relay:
+    def __init__(self, host: str = "127.0.0.1",
+                 max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.host = host
+        self.strangers = 0
+        self.ended = False
+        self._decoder = MessageDecoder(max_message_bytes)
+        self._connection: socket.socket | None = None
+        self._listener: socket.socket | None = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self._listener.bind((host, 0))
+            self._listener.listen(8)
+            self._listener.setblocking(False)
+        except OSError:
+            self._listener.close()
+            raise
+        self.port: int = self._listener.getsockname()[1]
+
+    def arguments(self) -> dict[str, str]:
+        """What the action needs to connect, as OpenServerless passes it: strings."""
+        return {"STREAM_HOST": self.host, "STREAM_PORT": str(self.port)}
+
+    async def accept(self, sources: StreamSources | None) -> None:
+        """Wait for the owner's connection; strangers are reset and the wait goes on.
+        With no `sources`, the first connection is the owner's."""
+        loop = asyncio.get_running_loop()
+        while self._listener is not None:
+            connection, peer = await loop.sock_accept(self._listener)
+            owned = sources is None or await _announced(sources, peer[1])
+            self._take(connection, peer, owned)
+
+    def accept_waiting(self, sources: StreamSources | None) -> bool:
+        """Take a connection already queued, without waiting: the action may have connected,
+        sent and returned before `accept` ran (its announcements are all in by then)."""
+        while self._listener is not None:
+            try:
+                connection, peer = self._listener.accept()
+            except BlockingIOError:
+                return False
+            self._take(connection, peer, sources is None or sources.verdict(peer[1]) is True)
+        return self._connection is not None
+
+    def _take(self, connection: socket.socket, peer: tuple[str, int], owned: bool) -> None:
+        if not owned:
+            self.strangers += 1
+            log.warning("refused a connection to stream port %s from %s:%s: not the "
+                        "activation's own", self.port, peer[0], peer[1])
+            _reset(connection)
+            return
+        connection.setblocking(False)
+        self._connection = connection
+        self._close_listener()  # one connection per invocation
+
+    async def receive(self) -> list[Message]:
+        """The next messages from the action; after its end, `ended` is true."""
+        assert self._connection is not None, "accept() first"
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                data = await loop.sock_recv(self._connection, RECEIVE_BYTES)
+            except OSError as exc:
+                self.ended = True
+                return [*self._decoder.close(),
+                        {"error": f"the action's stream connection failed: {exc.strerror}"}]
+            if not data:
+                self.ended = True
+                return self._decoder.close()
+            messages = self._decoder.feed(data)
+            if messages:
+                return messages
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None
+
+    def close(self, reset: bool = True) -> None:
+        """Release the port and the connection; `reset` tells the action to stop sending."""
+        self._close_listener()
+        self._close_connection(reset)
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            _close(self._listener)
+            self._listener = None
+
+    def _close_connection(self, reset: bool) -> None:
+        if self._connection is not None:
+            if reset:
+                _reset(self._connection)
+            else:
+                _close(self._connection)
+            self._connection = None
+
+
+async def _announced(sources: StreamSources, port: int) -> bool:
+    deadline = time.monotonic() + VERIFY_TIMEOUT_S
+    while (verdict := sources.verdict(port)) is None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        await sources.changed(remaining)
+    return verdict
+
+
+def _reset(connection: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+    _close(connection)
+
+
+def _close(sock: socket.socket) -> None:
+    # A cancelled sock_recv/sock_accept unregisters its fd only on a later loop turn; by then
+    # the number may belong to a new socket. Unregister now, while it is still ours.
+    with contextlib.suppress(RuntimeError, ValueError):
+        asyncio.get_running_loop().remove_reader(sock.fileno())
+    sock.close()

@@ -1,0 +1,37 @@
+"""pytest fixtures for streamwhisk projects, loaded automatically once streamwhisk is installed.
+
+    def test_countdown(stream_mock):
+        countdown.stream(stream_mock.args, countdown.count_to_zero(3, 0))
+        assert stream_mock.stop().output == "3...\\n2...\\n1...\\nGo!\\n"
+
+    def test_over_http(streamwhisk_server):
+        httpx.post(streamwhisk_server.url + "/web/_/chat/countdown", json={"input": 3})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .server import RunningServer, serve
+from .streamock import StreamMock, args, start
+
+
+@pytest.fixture
+def stream_mock() -> Iterator[StreamMock]:
+    """A stream mock already listening; `.args` for the action, `.stop()` for what it sent."""
+    mock = start(args())
+    with mock:
+        yield mock
+
+
+@pytest.fixture(scope="session")
+def streamwhisk_server(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """`streamwhisk up` on a free loopback port, serving the project at pytest's rootdir with
+    the tests' configuration (`tests/.env`)."""
+    log = tmp_path_factory.mktemp("streamwhisk") / "server.log"
+    with serve(pytestconfig.rootpath, "--scope", "tests", log_path=log) as running:
+        yield running
