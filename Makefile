@@ -27,6 +27,7 @@ test: lint
 
 bench: setup
 	$(BIN)/python benchmarks/runtime_overhead.py
+	$(BIN)/python benchmarks/stream_relay.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,19 @@ def test_a_stranger_cannot_inject_into_a_stream(
     assert refused
     assert outputs(result[0]) == "genuine"
     assert "refused a connection to stream port" in stream_server.log()
+
+
+def test_an_action_that_returns_right_after_sending_never_loses_its_message(
+    stream_server: RunningServer,
+) -> None:
+    # the result often reaches the server before the relay accepted the connection; several
+    # at once make the server busy enough that both land in the same loop turn
+    def one_client(_: int) -> list[str]:
+        with httpx.Client(timeout=30) as client:
+            return [client.post(f"{stream_server.url}/web/guest/s/once", json={}).text
+                    for _ in range(50)]
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = [text for texts in pool.map(one_client, range(4)) for text in texts]
+    lost = [text for text in answers if not text.startswith('{"output": "once"}\n')]
+    assert not lost, f"{len(lost)} of {len(answers)} lost their message: {lost[0]}"

@@ -59,7 +59,10 @@ class ActionPool:
                 if len(self._workers) + self._starting < self.settings.max_workers:
                     return await self._start_worker()
                 if not queued:
-                    if self._waiting >= self.settings.queue_size:
+                    # workers still starting will take `concurrency` each: a burst that fits
+                    # them waits for them instead of overflowing the queue
+                    starting = self._starting * self.spec.limits.concurrency
+                    if self._waiting >= self.settings.queue_size + starting:
                         raise Overloaded(self.spec.qualified)
                     self._waiting += 1
                     queued = True

@@ -15,6 +15,8 @@ import logging
 import socket
 import struct
 import time
+from collections import deque
+from typing import Any
 
 from ..runtime.activation import StreamSources
 from .decoder import MAX_MESSAGE_BYTES, Message, MessageDecoder
@@ -29,6 +31,9 @@ _RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close sends RST
 
 
 class Relay:
+    """Accepting happens in a reader callback, never in a task that could be cancelled
+    between the kernel handing over a connection and our code holding it."""
+
     def __init__(self, host: str = "127.0.0.1",
                  max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
         self.host = host
@@ -36,11 +41,14 @@ class Relay:
         self.ended = False
         self._decoder = MessageDecoder(max_message_bytes)
         self._connection: socket.socket | None = None
+        self._candidates: deque[tuple[socket.socket, int, float]] = deque()  # sock, port, since
+        self._arrived = asyncio.Event()
         self._listener: socket.socket | None = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             self._listener.bind((host, 0))
             self._listener.listen(8)
             self._listener.setblocking(False)
+            asyncio.get_running_loop().add_reader(self._listener.fileno(), self._accept_queued)
         except OSError:
             self._listener.close()
             raise
@@ -50,36 +58,59 @@ class Relay:
         """What the action needs to connect, as OpenServerless passes it: strings."""
         return {"STREAM_HOST": self.host, "STREAM_PORT": str(self.port)}
 
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None
+
     async def accept(self, sources: StreamSources | None) -> None:
         """Wait for the owner's connection; strangers are reset and the wait goes on.
         With no `sources`, the first connection is the owner's."""
-        loop = asyncio.get_running_loop()
-        while self._listener is not None:
-            connection, peer = await loop.sock_accept(self._listener)
-            owned = sources is None or await _announced(sources, peer[1])
-            self._take(connection, peer, owned)
+        while not self._judge(sources, final=False):
+            self._arrived.clear()
+            waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._arrived.wait())]
+            if sources is not None and self._candidates:
+                waits.append(asyncio.ensure_future(sources.changed(VERIFY_TIMEOUT_S)))
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
 
     def accept_waiting(self, sources: StreamSources | None) -> bool:
-        """Take a connection already queued, without waiting: the action may have connected,
-        sent and returned before `accept` ran (its announcements are all in by then)."""
+        """Without waiting: is the owner's connection here? Called once the activation has
+        ended, when every announcement is in, so an unannounced connection is a stranger."""
+        self._accept_queued()
+        return self._judge(sources, final=True)
+
+    def _accept_queued(self) -> None:
         while self._listener is not None:
             try:
                 connection, peer = self._listener.accept()
             except BlockingIOError:
-                return False
-            self._take(connection, peer, sources is None or sources.verdict(peer[1]) is True)
-        return self._connection is not None
+                return
+            self._candidates.append((connection, peer[1], time.monotonic()))
+            self._arrived.set()
 
-    def _take(self, connection: socket.socket, peer: tuple[str, int], owned: bool) -> None:
-        if not owned:
-            self.strangers += 1
-            log.warning("refused a connection to stream port %s from %s:%s: not the "
-                        "activation's own", self.port, peer[0], peer[1])
-            _reset(connection)
-            return
-        connection.setblocking(False)
-        self._connection = connection
-        self._close_listener()  # one connection per invocation
+    def _judge(self, sources: StreamSources | None, final: bool) -> bool:
+        """Keep the owner's connection and reset strangers; True once the owner's is kept."""
+        while self._candidates and self._connection is None:
+            connection, port, since = self._candidates[0]
+            owned = True if sources is None else sources.verdict(port)
+            if owned is None:
+                if not final and time.monotonic() - since < VERIFY_TIMEOUT_S:
+                    return False  # its announcement may still be on the way
+                owned = False
+            self._candidates.popleft()
+            if owned:
+                connection.setblocking(False)
+                self._connection = connection
+                self._close_listener()  # one connection per invocation
+            else:
+                self.strangers += 1
+                log.warning("refused a connection to stream port %s from 127.0.0.1:%s: not "
+                            "the activation's own", self.port, port)
+                _reset(connection)
+        return self._connection is not None
 
     async def receive(self) -> list[Message]:
         """The next messages from the action; after its end, `ended` is true."""
@@ -99,16 +130,14 @@ class Relay:
             if messages:
                 return messages
 
-    @property
-    def connected(self) -> bool:
-        return self._connection is not None
-
     def close(self, reset: bool = True) -> None:
         """Release the port and the connection; `reset` tells the action to stop sending."""
         self._close_listener()
         self._close_connection(reset)
 
     def _close_listener(self) -> None:
+        while self._candidates:
+            _reset(self._candidates.popleft()[0])
         if self._listener is not None:
             _close(self._listener)
             self._listener = None
@@ -120,16 +149,6 @@ class Relay:
             else:
                 _close(self._connection)
             self._connection = None
-
-
-async def _announced(sources: StreamSources, port: int) -> bool:
-    deadline = time.monotonic() + VERIFY_TIMEOUT_S
-    while (verdict := sources.verdict(port)) is None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        await sources.changed(remaining)
-    return verdict
 
 
 def _reset(connection: socket.socket) -> None:
