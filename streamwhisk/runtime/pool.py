@@ -59,10 +59,10 @@ class ActionPool:
                 if len(self._workers) + self._starting < self.settings.max_workers:
                     return await self._start_worker()
                 if not queued:
-                    # workers still starting will take `concurrency` each: a burst that fits
-                    # them waits for them instead of overflowing the queue
-                    starting = self._starting * self.spec.limits.concurrency
-                    if self._waiting >= self.settings.queue_size + starting:
+                    # a starting worker takes `concurrency` activations, one of them its
+                    # starter's: a burst that fits the rest waits for it, not in the queue
+                    spare = self._starting * (self.spec.limits.concurrency - 1)
+                    if self._waiting >= self.settings.queue_size + spare:
                         raise Overloaded(self.spec.qualified)
                     self._waiting += 1
                     queued = True
