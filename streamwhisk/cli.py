@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
+import secrets
 import sys
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -66,10 +67,18 @@ def main() -> None:
               help="Seconds an idle worker stays warm.")
 @click.option("--stream-keepalive", default=15.0, show_default=True,
               help="Seconds of silence from a streaming action before a keep-alive is sent.")
+@click.option("--dev-ollama", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True,
+              help="Start the bundled dev Ollama and point OLLAMA_HOST at it: auto = only "
+                   "when no configuration layer sets OLLAMA_HOST.")
+@click.option("--api-key", envvar="STREAMWHISK_API_KEY", default="",
+              help="uuid:key credentials of the OpenWhisk REST API; default: a fresh random "
+                   "key per run. Actions annotated provide-api-key get it as __OW_API_KEY.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 def up(project: Path, scope: str, host: str, port: int, namespace: str, max_workers: int,
-       queue_size: int, idle_timeout: float, stream_keepalive: float, log_level: str) -> None:
+       queue_size: int, idle_timeout: float, stream_keepalive: float, dev_ollama: str,
+       api_key: str, log_level: str) -> None:
     """Serve the project's actions over HTTP until interrupted.
 
     \b
@@ -77,35 +86,85 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
       /api/v1/web/{ns}/{pkg}/{action}   OpenWhisk web actions ({ns} may be _)
       /api/my/{pkg}/{action}            the same, in the default namespace
       /web/{ns}/{pkg}/{action}          streamer: NDJSON, or SSE with Accept: text/event-stream
+      /api/v1/namespaces/{ns}/actions   OpenWhisk REST subset (basic auth: --api-key)
+    \b
+    Example:
+      streamwhisk up --port 8080          with no OLLAMA_HOST set, chats use the dev Ollama
     """
-    import uvicorn
-
+    from .ollama import DevOllamaSettings, Script, create_dev_ollama_app
     from .runtime import InvokerSettings, PoolSettings
     from .server import ServerSettings, create_app
+    from .server.serve import Served, listen, run, url_of
     from .stream import StreamSettings
 
     _configure_logging(log_level)
     if not (project / "packages").is_dir():
         raise UserError(f"{project.resolve()} has no packages/ folder: pass --project DIR")
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
-        # listening before uvicorn starts: the printed URL accepts connections at once
-        sock.listen(2048)
-    except OSError as exc:
-        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0") from exc
-    bound = sock.getsockname()[1]
-    url = f"http://{host}:{bound}"
+        sock = listen(host, port)
+        actions = Project(project, cast(Scope, scope))
+        companions = []
+        if dev_ollama == "always" or (dev_ollama == "auto"
+                                      and not actions.config.get("OLLAMA_HOST")):
+            dev_sock = listen("127.0.0.1", 0)
+            dev_app = create_dev_ollama_app(DevOllamaSettings(Script.load()))
+            companions.append(Served(dev_app, dev_sock))
+            dev_host = url_of(dev_sock).removeprefix("http://")
+            actions = Project(project, cast(Scope, scope), defaults={"OLLAMA_HOST": dev_host})
+            click.echo(f"streamwhisk dev ollama (scripted replies, not an LLM) at "
+                       f"{url_of(dev_sock)}: OLLAMA_HOST={dev_host}", err=True)
+    except StreamwhiskError as exc:
+        raise _fail(exc) from exc
+    url = url_of(sock)
+    api_key = api_key or f"{uuid.uuid4()}:{secrets.token_urlsafe(32)}"
     settings = ServerSettings(
         InvokerSettings(pool=PoolSettings(max_workers, queue_size, idle_timeout),
-                        namespace=namespace, api_host=url),
+                        namespace=namespace, api_host=url, api_key=api_key),
         StreamSettings(keepalive_s=stream_keepalive),
     )
-    app = create_app(Project(project, cast(Scope, scope)), settings)
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
-    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    run(Served(create_app(actions, settings), sock), companions, log_level)
+
+
+@main.group()
+def ollama() -> None:
+    """The bundled Ollama-compatible dev server (scripted replies, not an LLM)."""
+
+
+@ollama.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=11434, show_default=True, help="Port; 0 picks a free one.")
+@click.option("--script", "script_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The reply script (TOML); default: the bundled replies.toml.")
+@click.option("--token-rate", default=50.0, show_default=True,
+              help="Tokens per second; 0 sends them as fast as it can.")
+@click.option("--auth", envvar="AUTH", default="", show_default=False,
+              help="Require these HTTP basic credentials (user:secret); default: $AUTH.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: float, auth: str,
+                 log_level: str) -> None:
+    """Serve Ollama's API (/, /api/version, /api/tags, /api/show, /api/generate, /api/chat)
+    with replies from a script, and /dev/generations: how each generation ended.
+
+    \b
+    Examples:
+      streamwhisk ollama serve --port 0
+      OLLAMA_HOST=127.0.0.1:11434 streamwhisk up      (in another terminal)
+    """
+    from .ollama import DEFAULT_SCRIPT, DevOllamaSettings, Script, create_dev_ollama_app
+    from .server.serve import Served, listen, run, url_of
+
+    _configure_logging(log_level)
+    try:
+        script = Script.load(script_path or DEFAULT_SCRIPT)
+        sock = listen(host, port)
+    except StreamwhiskError as exc:
+        raise _fail(exc) from exc
+    app = create_dev_ollama_app(DevOllamaSettings(script, token_rate, auth))
+    click.echo(f"streamwhisk dev ollama (scripted replies, not an LLM) at {url_of(sock)}",
+               err=True)
+    run(Served(app, sock), [], log_level)
 
 
 @main.command()

@@ -1,5 +1,8 @@
 """Layered configuration: login config < .env < packages/.env or tests/.env < environment.
 
+Below them all, streamwhisk's own defaults (`streamwhisk up` sets OLLAMA_HOST there when it
+starts the dev Ollama), so any layer a user writes wins.
+
 `$VAR`, `${VAR}` and `${VAR:-default}` expand from the merged layers; a variable no layer sets is
 an error naming the variable and the file, never a silent empty string.
 """
@@ -24,6 +27,8 @@ _REFERENCE = re.compile(
     r"\$(?:\$|\{(?P<braced>[A-Za-z_]\w*)(?::-(?P<default>[^}]*))?\}|(?P<plain>[A-Za-z_]\w*))"
 )
 MASK = "********"
+DEFAULTS = "streamwhisk defaults"
+ENVIRONMENT = "environment"
 
 
 def login_file() -> Path:
@@ -70,13 +75,15 @@ class Config:
         scope: Scope = "packages",
         environ: Mapping[str, str] | None = None,
         login: Path | None = None,
+        defaults: Mapping[str, str] | None = None,
     ) -> Config:
         layers = [
+            Layer(DEFAULTS, dict(defaults or {})),
             _file_layer("login config", login or login_file()),
             _file_layer(".env", project / ".env"),
             _file_layer(f"{scope}/.env", project / scope / ".env"),
         ]
-        layers.append(Layer("environment", dict(os.environ if environ is None else environ)))
+        layers.append(Layer(ENVIRONMENT, dict(os.environ if environ is None else environ)))
         return cls(layers)
 
     def get(self, key: str, default: str | None = None) -> str | None:
@@ -94,11 +101,11 @@ class Config:
         The process environment only shows keys that a file layer also sets, unless asked: it
         holds PATH and friends, which are noise in a project's configuration.
         """
-        file_keys = {k for layer in self.layers if layer.path is not None for k in layer.values}
+        file_keys = {k for layer in self.layers if layer.name != ENVIRONMENT for k in layer.values}
         merged: dict[str, Setting] = {}
         for layer in self.layers:
             for key, value in layer.values.items():
-                if layer.path is None and not include_environment and key not in file_keys:
+                if layer.name == ENVIRONMENT and not include_environment and key not in file_keys:
                     continue
                 earlier = merged.get(key)
                 overrides = (*earlier.overrides, earlier.source) if earlier else ()

@@ -8,6 +8,7 @@ import os
 import re
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,10 @@ class ActionSpec:
         return self.main_file.parent
 
     @property
+    def provides_api_key(self) -> bool:
+        return self.annotations.annotations.get("provide-api-key") is True
+
+    @property
     def secrets(self) -> list[str]:
         """The values that `#--param` put into the action: never shown by us."""
         return [str(value) for value in self.params.values()]
@@ -82,10 +87,12 @@ def split_action_name(name: str) -> tuple[str, str]:
 class Project:
     """The actions of a project directory, reloaded when their files or `.env` layers change."""
 
-    def __init__(self, root: Path, scope: Scope = "packages", login: Path | None = None) -> None:
+    def __init__(self, root: Path, scope: Scope = "packages", login: Path | None = None,
+                 defaults: Mapping[str, str] | None = None) -> None:
         self.root = root.resolve()
         self.scope: Scope = scope
         self._login = login
+        self._defaults = dict(defaults or {})
         self._config: Config | None = None
         self._config_stamp: tuple[tuple[str, int, int], ...] = ()
         self._specs: dict[tuple[str, str], ActionSpec] = {}
@@ -100,7 +107,8 @@ class Project:
         files = [self._login or login_file(), self.root / ".env", self.root / self.scope / ".env"]
         stamp = _stamp(files)
         if self._config is None or stamp != self._config_stamp:
-            self._config = Config.load(self.root, self.scope, login=self._login)
+            self._config = Config.load(self.root, self.scope, login=self._login,
+                                       defaults=self._defaults)
             self._config_stamp = stamp
         return self._config
 

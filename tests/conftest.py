@@ -1,17 +1,47 @@
-"""Fixtures that start real servers on 127.0.0.1 from copies of the fixture projects."""
+"""Fixtures that start real servers on 127.0.0.1 from copies of the fixture projects.
+
+For the whole session, the bundled dev Ollama runs on a free port and OLLAMA_HOST points at
+it (the process environment is the top configuration layer, over tests/.env), so the
+lesson's tests, which only call `stateless.url({})`, reach it and nothing else.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from streamwhisk.testing import RunningServer, serve
+from streamwhisk.testing import RunningServer, serve, serve_dev_ollama
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+DEV_OLLAMA_TOKEN_RATE = "1000"
+_session = contextlib.ExitStack()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    logs = Path(_session.enter_context(tempfile.TemporaryDirectory(prefix="dev-ollama-")))
+    dev = _session.enter_context(serve_dev_ollama(
+        "--token-rate", DEV_OLLAMA_TOKEN_RATE, "--auth", "", log_path=logs / "ollama.log"))
+    os.environ["OLLAMA_HOST"] = dev.url.removeprefix("http://")
+    os.environ.pop("AUTH", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _session.close()
+
+
+@pytest.fixture(scope="session")
+def dev_ollama_url() -> str:
+    """The session's dev Ollama (what OLLAMA_HOST points at)."""
+    return "http://" + os.environ["OLLAMA_HOST"]
 
 
 def copy_project(name: str, destination: Path) -> Path:

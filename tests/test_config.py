@@ -74,8 +74,10 @@ def test_login_file_is_private_to_its_owner(layered: tuple[Path, Path]) -> None:
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # OLLAMA_HOST is exported for the session's dev Ollama; these tests read it from files
+    inherited = {k: v for k, v in os.environ.items() if k != "OLLAMA_HOST"}
     return subprocess.run([sys.executable, "-m", "streamwhisk", *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=60)
+                          text=True, env={**inherited, **(env or {})}, timeout=60)
 
 
 def test_config_dump_masks_secrets_and_shows_sources(layered: tuple[Path, Path]) -> None:

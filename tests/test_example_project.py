@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from streamwhisk.project import Project, split_action_name
+from streamwhisk.testing import RunningServer, serve
 
 REPO = Path(__file__).resolve().parent.parent
 ACTIONS = Project(REPO).action_names()
@@ -22,3 +25,44 @@ def test_every_example_action_loads_with_its_annotations(name: str, tmp_path: Pa
     spec = project.load(*split_action_name(name))
     assert spec.annotations.web, f"{name} is not a web action"
     assert "index" in spec.annotations.annotations or name.startswith("mastrogpt/")
+
+
+def test_mastrogpt_index_lists_the_chats_grouped_in_order(
+    streamwhisk_server: RunningServer,
+) -> None:
+    index = httpx.get(streamwhisk_server.url + "/api/my/mastrogpt/index", timeout=30).json()
+    assert [g["name"] for g in index["groups"]] == ["Chat"]
+    chats = index["groups"][0]["chats"]
+    assert [(c["name"], c["action"]) for c in chats] == [
+        ("Simple", "chat/simple"), ("Countdown", "chat/countdown"),
+        ("Stateless", "chat/stateless")]
+    assert all(c["description"] for c in chats)
+
+
+def test_with_no_ollama_host_up_starts_the_dev_ollama_for_the_chats(tmp_path: Path) -> None:
+    env: dict[str, str | None] = {"OLLAMA_HOST": None,
+                                  "STREAMWHISK_LOGIN_FILE": str(tmp_path / "none.env")}
+    with serve(REPO, log_path=tmp_path / "log", env=env) as server:
+        assert "streamwhisk dev ollama (scripted replies, not an LLM) at" in server.log()
+        answer = httpx.post(server.url + "/web/_/chat/stateless",
+                            json={"input": "Capital of Italy"}, timeout=30)
+        done = json.loads(answer.text.splitlines()[-1])
+        assert "Rome" in done["result"]["body"]["output"]
+        simple = httpx.post(server.url + "/api/my/chat/simple", json={"input": "Who are you?"})
+        assert "streamwhisk dev model" in simple.json()["output"]
+
+
+def test_with_ollama_host_set_up_leaves_it_alone(tmp_path: Path) -> None:
+    with serve(REPO, log_path=tmp_path / "log") as server:  # OLLAMA_HOST: the session's
+        assert "dev ollama" not in server.log()
+
+
+def test_never_starting_the_dev_ollama_makes_an_unset_host_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    env: dict[str, str | None] = {"OLLAMA_HOST": None,
+                                  "STREAMWHISK_LOGIN_FILE": str(tmp_path / "none.env")}
+    with serve(REPO, "--dev-ollama", "never", log_path=tmp_path / "log", env=env) as server:
+        response = httpx.post(server.url + "/api/my/chat/simple", json={"input": "hi"})
+        assert response.status_code == 500
+        assert "uses $OLLAMA_HOST, but no configuration layer sets it" in response.json()["error"]

@@ -44,6 +44,7 @@ class Activation:
     timeout_ms: int
     namespace: str = "guest"
     api_host: str = ""
+    api_key: str = ""  # only for actions annotated provide-api-key
     activation_id: str = field(default_factory=new_activation_id)
     started: float = field(default_factory=time.time)
     worker_pid: int | None = None
@@ -64,6 +65,7 @@ class Activation:
             "action_name": f"/{self.namespace}/{self.action}",
             "namespace": self.namespace,
             "api_host": self.api_host,
+            "api_key": self.api_key,
             "deadline": self.deadline_ms,
             "value": self.value,
         }

@@ -21,6 +21,7 @@ class InvokerSettings:
     pool: PoolSettings = field(default_factory=PoolSettings)
     namespace: str = "guest"
     api_host: str = ""
+    api_key: str = ""  # what `provide-api-key` actions get as __OW_API_KEY
 
 
 class Invoker:
@@ -28,6 +29,7 @@ class Invoker:
         self.project = project
         self.settings = settings or InvokerSettings()
         self.redact = Redactor()
+        self.redact.add([self.settings.api_key])
         self._pools: dict[str, ActionPool] = {}
         self._seen: dict[str, ActionSpec] = {}
         self._retired: list[ActionPool] = []
@@ -51,6 +53,7 @@ class Invoker:
             timeout_ms=spec.limits.timeout_ms,
             namespace=self.settings.namespace,
             api_host=self.settings.api_host,
+            api_key=self.settings.api_key if spec.provides_api_key else "",
         )
         await self._pool(spec).dispatch(activation)
         return activation

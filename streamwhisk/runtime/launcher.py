@@ -104,6 +104,10 @@ def _run(entry: Entry, message: dict[str, Any], channel: ResultChannel) -> None:
     activation_id = message["activation_id"]
     for key in ("action_name", "activation_id", "deadline", "namespace", "api_host"):
         os.environ[f"__OW_{key.upper()}"] = str(message.get(key, ""))
+    if message.get("api_key"):
+        os.environ["__OW_API_KEY"] = message["api_key"]
+    else:
+        os.environ.pop("__OW_API_KEY", None)
     try:
         result = entry(message["value"])
         if not isinstance(result, dict):

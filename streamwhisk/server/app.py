@@ -16,6 +16,7 @@ from ..errors import ActionNotFound, Overloaded, RequestError, RuntimeFailure, S
 from ..project import ActionSpec, Project
 from ..runtime import Invoker, InvokerSettings
 from ..stream import StreamSession, StreamSettings
+from .rest import RestApi
 from .streamer import stream_response
 from .webactions import (
     WebTarget,
@@ -107,10 +108,15 @@ def failure_response(exc: Exception, activation_id: str | None = None) -> Respon
 
 def create_app(project: Project, settings: ServerSettings | None = None) -> Starlette:
     server = Server(project, settings or ServerSettings())
+    rest = RestApi(server)
     routes = [
         Route("/api/v1/web/{path:path}", server.web_action, methods=METHODS),
         Route("/api/my/{path:path}", server.web_default_namespace, methods=METHODS),
         Route("/web/{path:path}", server.stream_action, methods=["GET", "POST"]),
+        Route("/api/v1/namespaces/{namespace}/actions", rest.actions, methods=["GET"]),
+        Route("/api/v1/namespaces/{namespace}/actions/{name:path}", rest.action,
+              methods=["GET", "POST"]),
+        Route("/api/v1/namespaces/{namespace}/packages", rest.packages, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=server.lifespan)
     app.state.server = server

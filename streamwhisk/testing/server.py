@@ -1,4 +1,4 @@
-"""Start `streamwhisk up` as a real process on a free loopback port, for tests and benchmarks."""
+"""Start `streamwhisk up` or the dev Ollama as real processes on free loopback ports."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-_READY = re.compile(r"streamwhisk serving .* at (http://\S+)")
+_SERVING = re.compile(r"streamwhisk serving .* at (http://\S+)")
+_DEV_OLLAMA = re.compile(r"streamwhisk dev ollama .*? at (http://[^\s:]+:\d+)")
 
 
 @dataclass
@@ -43,16 +44,39 @@ def serve(
     project: Path,
     *options: str,
     log_path: Path,
-    env: dict[str, str] | None = None,
+    env: dict[str, str | None] | None = None,
     startup_timeout: float = 20.0,
 ) -> Iterator[RunningServer]:
-    command = [sys.executable, "-m", "streamwhisk", "up", "--project", str(project),
-               "--port", "0", *options]
+    """`streamwhisk up --project PROJECT --port 0 OPTIONS...`, stopped on exit."""
+    command = ["up", "--project", str(project), "--port", "0", *options]
+    with _launch(command, _SERVING, log_path, env, startup_timeout) as running:
+        yield running
+
+
+@contextmanager
+def serve_dev_ollama(
+    *options: str,
+    log_path: Path,
+    env: dict[str, str | None] | None = None,
+    startup_timeout: float = 20.0,
+) -> Iterator[RunningServer]:
+    """`streamwhisk ollama serve --port 0 OPTIONS...`, stopped on exit."""
+    command = ["ollama", "serve", "--port", "0", *options]
+    with _launch(command, _DEV_OLLAMA, log_path, env, startup_timeout) as running:
+        yield running
+
+
+@contextmanager
+def _launch(arguments: list[str], ready: re.Pattern[str], log_path: Path,
+            env: dict[str, str | None] | None,
+            startup_timeout: float) -> Iterator[RunningServer]:
+    command = [sys.executable, "-m", "streamwhisk", *arguments]
+    environment = {**os.environ, **(env or {})}  # a None value unsets the variable
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **(env or {})})
+                                   env={k: v for k, v in environment.items() if v is not None})
     try:
-        url = _wait_for_url(process, log_path, startup_timeout)
+        url = _wait_for_url(process, log_path, ready, startup_timeout)
         yield RunningServer(url, process, log_path)
     finally:
         process.send_signal(signal.SIGINT)
@@ -63,14 +87,15 @@ def serve(
             process.wait()
 
 
-def _wait_for_url(process: subprocess.Popen[bytes], log_path: Path, timeout: float) -> str:
+def _wait_for_url(process: subprocess.Popen[bytes], log_path: Path, ready: re.Pattern[str],
+                  timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = log_path.read_text(errors="replace")
-        match = _READY.search(text)
+        match = ready.search(text)
         if match:
             return match.group(1)
         if process.poll() is not None:
-            raise RuntimeError(f"streamwhisk up exited with {process.returncode}:\n{text}")
+            raise RuntimeError(f"streamwhisk exited with {process.returncode}:\n{text}")
         time.sleep(0.05)
-    raise TimeoutError(f"streamwhisk up did not start within {timeout} s:\n{log_path.read_text()}")
+    raise TimeoutError(f"streamwhisk did not start within {timeout} s:\n{log_path.read_text()}")

@@ -1,0 +1,248 @@
+"""The bundled Ollama-compatible dev server: Ollama's HTTP API, answers from a script.
+
+It speaks the shapes of Ollama's `/api/generate` and `/api/chat` (NDJSON streaming or one
+object, `thinking`, `done_reason`, counts, durations in ns, a mid-stream `{"error"}`), so
+actions and the official `ollama` client talk to it unchanged. It says it is a dev model in
+`/api/tags`, `/api/show`, `/api/version`, the `Server` header and its fallback reply.
+Every generation is recorded, with how it ended, at `/dev/generations`: a client that went
+away is `client-gone`, which is how tests prove that a stop reached the LLM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..basicauth import matches
+from .script import Script, tokens
+from .shapes import ChatShape, GenerateShape, Generation, Plan, Shape
+
+VERSION = "0.0.0-streamwhisk-dev"
+SERVER_HEADER = {"Server": "streamwhisk-dev-ollama"}
+MAX_RECORDS = 1000
+
+
+@dataclass(frozen=True)
+class DevOllamaSettings:
+    script: Script
+    tokens_per_second: float = 50.0  # 0: as fast as it can
+    auth: str = ""  # "user:secret": required as HTTP basic auth when set
+
+
+class DevOllama:
+    def __init__(self, settings: DevOllamaSettings) -> None:
+        self.settings = settings
+        self.generations: list[Generation] = []
+
+    # --- routes -------------------------------------------------------------------------
+    async def root(self, request: Request) -> Response:
+        return PlainTextResponse("Ollama is running", headers=SERVER_HEADER)
+
+    async def version(self, request: Request) -> Response:
+        return _json({"version": VERSION})
+
+    async def tags(self, request: Request) -> Response:
+        return _json({"models": [self._model_info(name) for name in self.settings.script.models]})
+
+    async def show(self, request: Request) -> Response:
+        body = await _body(request)
+        if isinstance(body, Response):
+            return body
+        model = str(body.get("model") or body.get("name") or "")
+        if model not in self.settings.script.models:
+            return _not_found(model)
+        capabilities = ["completion", *(["thinking"] if self.settings.script.reasons(model)
+                                        else [])]
+        return _json({"modelfile": f"# {model}: streamwhisk dev model, replies from a script",
+                      "details": _details(), "capabilities": capabilities,
+                      "model_info": {"general.architecture": "streamwhisk-dev-script"}})
+
+    async def generate(self, request: Request) -> Response:
+        return await self._serve(request, "generate", _generate_prompt)
+
+    async def chat(self, request: Request) -> Response:
+        return await self._serve(request, "chat", _chat_prompt)
+
+    async def records(self, request: Request) -> Response:
+        return _json({"generations": [asdict(g) for g in self.generations]})
+
+    # --- generation ---------------------------------------------------------------------
+    async def _serve(self, request: Request, endpoint: str,
+                     prompt_of: Callable[[dict[str, Any]], str | None]) -> Response:
+        body = await _body(request)
+        if isinstance(body, Response):
+            return body
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            return _error("model is required", 400)
+        if model not in self.settings.script.models:
+            return _not_found(model)
+        prompt = prompt_of(body)
+        if prompt is None:
+            return _error("invalid messages: a list of {role, content} objects is required"
+                          if endpoint == "chat" else "prompt must be a string", 400)
+        think = body.get("think")
+        if think is True and not self.settings.script.reasons(model):
+            return _error(f'"{model}" does not support thinking', 400)
+        generation = Generation(len(self.generations) + 1, endpoint, model, prompt,
+                                body.get("stream", True) is not False)
+        self.generations = [*self.generations[-MAX_RECORDS + 1:], generation]
+        plan = self._plan(model, prompt, think, body.get("options"))
+        shape = ChatShape(model) if endpoint == "chat" else GenerateShape(model)
+        if generation.stream:
+            return StreamingResponse(self._stream(generation, plan, shape),
+                                     media_type="application/x-ndjson", headers=SERVER_HEADER)
+        return await self._whole(generation, plan, shape)
+
+    def _plan(self, model: str, prompt: str, think: Any, options: Any) -> Plan:
+        plan = Plan(prompt_tokens=len(tokens(prompt)))
+        if not prompt:
+            plan.done_reason = "load"  # Ollama's answer to an empty prompt: load, say nothing
+            return plan
+        reply = self.settings.script.reply_for(prompt, model)
+        if self.settings.script.reasons(model) and reply.thinking and think is not False:
+            if think is None:  # no `think` in the request: reasoning inline, as deepseek-r1
+                plan.pieces += [("response", t) for t in tokens(f"<think>{reply.thinking}"
+                                                                "</think>\n\n")]
+            else:
+                plan.pieces += [("thinking", t) for t in tokens(reply.thinking)]
+        answer = tokens(reply.answer)
+        if reply.error:
+            answer, plan.error = answer[:reply.error_after], reply.error
+        plan.pieces += [("response", t) for t in answer]
+        limit = options.get("num_predict") if isinstance(options, dict) else None
+        if isinstance(limit, int) and 0 <= limit < len(plan.pieces):
+            plan.pieces, plan.error, plan.done_reason = plan.pieces[:limit], "", "length"
+        return plan
+
+    async def _pieces(self, generation: Generation, plan: Plan
+                      ) -> AsyncIterator[tuple[str, str]]:
+        delay = 1 / self.settings.tokens_per_second if self.settings.tokens_per_second else 0
+        started = time.monotonic()
+        for index, piece in enumerate(plan.pieces):
+            wait = started + index * delay - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            generation.tokens_sent += 1
+            yield piece
+
+    async def _stream(self, generation: Generation, plan: Plan,
+                      shape: Shape) -> AsyncIterator[bytes]:
+        started = time.monotonic_ns()
+        try:
+            async for kind, text in self._pieces(generation, plan):
+                yield _line(shape.chunk(kind, text))
+            if plan.error:
+                generation.outcome = "error"
+                yield _line({"error": plan.error})
+                return
+            generation.outcome = plan.done_reason
+            yield _line(shape.final(plan, generation, time.monotonic_ns() - started))
+        finally:
+            if generation.outcome == "running":  # cancelled: the client hung up
+                generation.outcome = "client-gone"
+
+    async def _whole(self, generation: Generation, plan: Plan, shape: Shape) -> Response:
+        started = time.monotonic_ns()
+        texts: dict[str, str] = {"response": "", "thinking": ""}
+        async for kind, text in self._pieces(generation, plan):
+            texts[kind] += text
+        if plan.error:
+            generation.outcome = "error"
+            return _error(plan.error, 500)
+        generation.outcome = plan.done_reason
+        whole = shape.final(plan, generation, time.monotonic_ns() - started)
+        return _json(shape.whole(whole, texts["response"], texts["thinking"]))
+
+    def _model_info(self, name: str) -> dict[str, Any]:
+        return {"name": name, "model": name, "modified_at": "2026-01-01T00:00:00Z", "size": 0,
+                "digest": "streamwhisk-dev-" + name.replace(":", "-"), "details": _details()}
+
+
+def _generate_prompt(body: dict[str, Any]) -> str | None:
+    prompt = body.get("prompt", "")
+    return prompt if isinstance(prompt, str) else None
+
+
+def _chat_prompt(body: dict[str, Any]) -> str | None:
+    messages = body.get("messages", [])
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        return None
+    users = [m.get("content") for m in messages if m.get("role") == "user"]
+    last = users[-1] if users else ""
+    return last if isinstance(last, str) else None
+
+
+def _details() -> dict[str, Any]:
+    return {"format": "streamwhisk-script", "family": "streamwhisk-dev",
+            "families": ["streamwhisk-dev"], "parameter_size": "0 (scripted, not an LLM)",
+            "quantization_level": "none"}
+
+
+async def _body(request: Request) -> dict[str, Any] | Response:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError as exc:
+        return _error(f"invalid JSON in the request body: {exc}", 400)
+    return body if isinstance(body, dict) else _error("the request body must be an object", 400)
+
+
+def _line(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode() + b"\n"
+
+
+def _json(value: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(value, status_code=status, headers=SERVER_HEADER)
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return _json({"error": message}, status)
+
+
+def _not_found(model: str) -> JSONResponse:
+    return _error(f'model "{model}" not found, try pulling it first', 404)
+
+
+class BasicAuth:
+    """Requires HTTP basic credentials equal to AUTH, as the proxy before a hosted Ollama does.
+    Pure ASGI, so streamed answers still notice a client that hangs up."""
+
+    def __init__(self, app: ASGIApp, auth: str) -> None:
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = Headers(scope=scope).get("authorization", "")
+        if scope["type"] == "http" and self.auth and not matches(authorization, self.auth):
+            refusal = _error("unauthorized: send AUTH as HTTP basic credentials", 401)
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_dev_ollama_app(settings: DevOllamaSettings) -> Starlette:
+    dev = DevOllama(settings)
+    routes = [
+        Route("/", dev.root, methods=["GET", "HEAD"]),
+        Route("/api/version", dev.version, methods=["GET"]),
+        Route("/api/tags", dev.tags, methods=["GET"]),
+        Route("/api/show", dev.show, methods=["POST"]),
+        Route("/api/generate", dev.generate, methods=["POST"]),
+        Route("/api/chat", dev.chat, methods=["POST"]),
+        Route("/dev/generations", dev.records, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(BasicAuth, auth=settings.auth)])
+    app.state.dev = dev
+    return app

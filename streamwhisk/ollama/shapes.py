@@ -1,0 +1,85 @@
+"""Ollama's response shapes for /api/generate and /api/chat, and what a generation sends."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass
+class Generation:
+    """One request's generation and how it ended: done, length, error or client-gone."""
+
+    id: int
+    endpoint: str
+    model: str
+    prompt: str
+    stream: bool
+    tokens_sent: int = 0
+    outcome: str = "running"
+
+
+@dataclass
+class Plan:
+    """What to send: (field, text) pieces, then an error or the end."""
+
+    pieces: list[tuple[str, str]] = field(default_factory=list)
+    error: str = ""
+    done_reason: str = "stop"
+    prompt_tokens: int = 0
+
+
+class Shape(ABC):
+    """How one endpoint words its chunks, its last line and its non-streaming answer."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+
+    def head(self) -> dict[str, Any]:
+        created = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        return {"model": self.model, "created_at": created}
+
+    @abstractmethod
+    def chunk(self, kind: str, text: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def whole(self, final: dict[str, Any], response: str, thinking: str) -> dict[str, Any]: ...
+
+    def final(self, plan: Plan, generation: Generation, elapsed_ns: int) -> dict[str, Any]:
+        return {"done": True, "done_reason": plan.done_reason, "total_duration": elapsed_ns,
+                "load_duration": 0, "prompt_eval_count": plan.prompt_tokens,
+                "prompt_eval_duration": 0, "eval_count": generation.tokens_sent,
+                "eval_duration": elapsed_ns}
+
+
+class GenerateShape(Shape):
+    def chunk(self, kind: str, text: str) -> dict[str, Any]:
+        if kind == "thinking":
+            return {**self.head(), "response": "", "thinking": text, "done": False}
+        return {**self.head(), "response": text, "done": False}
+
+    def final(self, plan: Plan, generation: Generation, elapsed_ns: int) -> dict[str, Any]:
+        return {**self.head(), "response": "", **super().final(plan, generation, elapsed_ns),
+                "context": list(range(1, plan.prompt_tokens + generation.tokens_sent + 1))}
+
+    def whole(self, final: dict[str, Any], response: str, thinking: str) -> dict[str, Any]:
+        return {**final, "response": response, **({"thinking": thinking} if thinking else {})}
+
+
+class ChatShape(Shape):
+    def chunk(self, kind: str, text: str) -> dict[str, Any]:
+        message = {"role": "assistant", "content": "" if kind == "thinking" else text}
+        if kind == "thinking":
+            message["thinking"] = text
+        return {**self.head(), "message": message, "done": False}
+
+    def final(self, plan: Plan, generation: Generation, elapsed_ns: int) -> dict[str, Any]:
+        return {**self.head(), "message": {"role": "assistant", "content": ""},
+                **super().final(plan, generation, elapsed_ns)}
+
+    def whole(self, final: dict[str, Any], response: str, thinking: str) -> dict[str, Any]:
+        message = {"role": "assistant", "content": response,
+                   **({"thinking": thinking} if thinking else {})}
+        return {**final, "message": message}

@@ -1,0 +1,77 @@
+"""Running the apps under uvicorn: the project server and, beside it, the dev Ollama."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from ..errors import StreamwhiskError
+
+LISTEN_BACKLOG = 2048
+
+
+class ListenError(StreamwhiskError):
+    """The address cannot be bound."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind and listen before uvicorn starts, so the printed URL accepts connections at once
+    (and `--port 0` is resolved to a real port)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror}; "
+                          "try another --port, or --port 0") from exc
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@dataclass
+class Served:
+    app: ASGIApp
+    sock: socket.socket
+
+
+class _Companion(uvicorn.Server):
+    """A server that runs beside the main one and stops with it; signals are the main's."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def run(main: Served, companions: list[Served], log_level: str) -> None:
+    """Serve `main` until interrupted, with each companion on the same event loop."""
+    # no "Server: uvicorn" header: the dev Ollama names itself in its own
+    config = uvicorn.Config(main.app, log_level=log_level, timeout_graceful_shutdown=5,
+                            server_header=False)
+    server = uvicorn.Server(config)
+    helpers = [_Companion(uvicorn.Config(c.app, log_level=log_level, timeout_graceful_shutdown=1,
+                                         server_header=False)) for c in companions]
+
+    async def serve_all() -> None:
+        tasks = [asyncio.create_task(h.serve(sockets=[c.sock]))
+                 for h, c in zip(helpers, companions, strict=True)]
+        try:
+            await server.serve(sockets=[main.sock])
+        finally:
+            for helper in helpers:
+                helper.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(serve_all())

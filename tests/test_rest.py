@@ -1,0 +1,78 @@
+"""The OpenWhisk REST subset: authenticated with the server's key, secrets never shown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from streamwhisk.testing import RunningServer, serve
+
+KEY = ("23bc46b1-71f6-4ed5-8c54-816aa4f8c502", "rest-test-key-0123456789")
+
+
+@pytest.fixture(scope="module")
+def keyed_server(runtime_project: Path, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[RunningServer]:
+    log = tmp_path_factory.mktemp("rest") / "server.log"
+    with serve(runtime_project, "--api-key", ":".join(KEY), log_path=log) as running:
+        yield running
+
+
+@pytest.fixture
+def api(keyed_server: RunningServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=keyed_server.url + "/api/v1/namespaces/_", auth=KEY,
+                      timeout=30) as client:
+        yield client
+
+
+@pytest.mark.parametrize("auth", [None, ("someone", "else"), (KEY[0], "wrong")])
+def test_the_rest_api_refuses_requests_without_the_servers_key(
+    keyed_server: RunningServer, auth: tuple[str, str] | None
+) -> None:
+    response = httpx.get(keyed_server.url + "/api/v1/namespaces/_/actions", auth=auth)
+    assert response.status_code == 401
+    assert response.json()["error"] == "The supplied authentication is invalid."
+
+
+def test_listing_shows_each_action_with_its_annotations_and_limits(api: httpx.Client) -> None:
+    actions = {f"{a['namespace']}/{a['name']}": a for a in api.get("/actions").json()}
+    echo = actions["guest/t/echo"]
+    assert {"key": "web-export", "value": True} in echo["annotations"]
+    assert echo["limits"]["timeout"] == 60000
+    assert "guest/t/private" in actions  # not a web action, still an action
+    assert "parameters" not in echo
+
+
+def test_getting_an_action_names_its_parameters_but_masks_their_values(
+    api: httpx.Client,
+) -> None:
+    boom = api.get("/actions/t/boom")
+    assert boom.json()["parameters"] == [{"key": "TOKEN", "value": "********"}]
+    assert "tok-very-secret-123" not in boom.text
+    assert api.get("/actions/t/absent").status_code == 404
+
+
+def test_invoking_blocking_returns_the_result_and_non_blocking_an_activation_id(
+    api: httpx.Client,
+) -> None:
+    result = api.post("/actions/t/echo?blocking=true&result=true", json={"name": "Ann"})
+    assert result.json()["body"]["args"]["name"] == "Ann"
+    whole = api.post("/actions/t/echo?blocking=true", json={}).json()
+    assert whole["response"]["success"] is True and whole["activationId"]
+    started = api.post("/actions/t/echo", json={})
+    assert started.status_code == 202 and started.json()["activationId"]
+
+
+def test_packages_are_listed(api: httpx.Client) -> None:
+    assert [p["name"] for p in api.get("/packages").json()] == ["t"]
+
+
+def test_only_actions_that_ask_for_it_get_the_api_key(keyed_server: RunningServer) -> None:
+    keyed = httpx.get(keyed_server.url + "/api/my/t/keyed", timeout=30).json()
+    assert keyed["status"] == 200 and "keyed" in keyed["names"]
+    env = httpx.get(keyed_server.url + "/api/my/t/echo", timeout=30).json()["env"]
+    assert "__OW_API_KEY" not in env
+    assert KEY[1] not in keyed_server.log()
