@@ -181,3 +181,18 @@ def test_an_action_that_returns_right_after_sending_never_loses_its_message(
         answers = [text for texts in pool.map(one_client, range(4)) for text in texts]
     lost = [text for text in answers if not text.startswith('{"output": "once"}\n')]
     assert not lost, f"{len(lost)} of {len(answers)} lost their message: {lost[0]}"
+
+
+def test_each_message_reaches_the_client_while_the_action_is_still_running(
+    stream_server: RunningServer, tmp_path: Path
+) -> None:
+    with httpx.Client(timeout=30) as client:
+        for attempt in range(10):  # a warm worker: its announcement races the connection
+            go = tmp_path / f"go-{attempt}"
+            with client.stream("POST", f"{stream_server.url}/web/guest/s/paced",
+                               json={"go": str(go)}) as response:
+                lines = (line for line in response.iter_lines() if line)  # no keep-alives
+                assert json.loads(next(lines)) == {"output": "first "}
+                go.write_text("")  # the action waits for this before its second message
+                rest = [json.loads(line) for line in lines]
+            assert rest[0] == {"output": "second"}, (attempt, rest)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -32,9 +31,10 @@ class StreamSources:
             return True
         return False if self.ports else None
 
-    async def changed(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
+    def next_change(self) -> asyncio.Event:
+        """The event the next announcement sets. Taken before waiting, not when a waiting
+        task first runs: an announcement in between would otherwise go unnoticed."""
+        return self._changed
 
 
 @dataclass

@@ -68,10 +68,13 @@ class Relay:
         while not self._judge(sources, final=False):
             self._arrived.clear()
             waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._arrived.wait())]
+            timeout = None
             if sources is not None and self._candidates:
-                waits.append(asyncio.ensure_future(sources.changed(VERIFY_TIMEOUT_S)))
+                waits.append(asyncio.ensure_future(sources.next_change().wait()))
+                oldest = self._candidates[0][2]
+                timeout = max(0.0, oldest + VERIFY_TIMEOUT_S - time.monotonic())
             try:
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for wait in waits:
                     wait.cancel()
