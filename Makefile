@@ -28,6 +28,7 @@ test: lint
 bench: setup
 	$(BIN)/python benchmarks/runtime_overhead.py
 	$(BIN)/python benchmarks/stream_relay.py
+	$(BIN)/python benchmarks/chat_path.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -134,7 +134,8 @@ def chat(args, model, prompt, channel):
                            timeout=(CONNECT_TIMEOUT, TOKEN_TIMEOUT)) as res:
             if res.status_code != 200:
                 return "", f"Ollama answered {res.status_code}: {_error_of(res)}"
-            return relay(channel, res.iter_lines())
+            # chunk_size=None: each line as soon as it arrives, not once 512 bytes are in
+            return relay(channel, res.iter_lines(chunk_size=None))
     except requests.RequestException as exc:
         # the URL holds AUTH: name the failure, never the exception's text
         return "", f"Cannot reach Ollama ({type(exc).__name__}): is it running?"
