@@ -3,17 +3,33 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+WEB    := streamwhisk/web
+# npm ci writes this file; it is newer than the lock file once the libraries are in place
+NODE_STAMP := $(WEB)/node_modules/.package-lock.json
 PORT   ?= 8080
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup browser run test lint bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The chat page's JavaScript libraries, from the npm registry, pinned by the lock file.
+$(NODE_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+# The page tests drive Debian's Chromium (a browser download cannot work here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium \
+	  || { $(SUDO) apt-get update -q && \
+	       $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }; }
 
 run: setup
 	$(BIN)/streamwhisk up --project . --port $(PORT)
@@ -22,13 +38,14 @@ lint: setup
 	$(BIN)/ruff check streamwhisk tests benchmarks packages
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
 
 bench: setup
 	$(BIN)/python benchmarks/runtime_overhead.py
 	$(BIN)/python benchmarks/stream_relay.py
 	$(BIN)/python benchmarks/chat_path.py
+	$(BIN)/python benchmarks/page_render.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WEB)/node_modules .pytest_cache .mypy_cache .ruff_cache artifacts

@@ -1,4 +1,4 @@
-"""The one ASGI app `streamwhisk up` serves: OpenWhisk web actions and the streamer."""
+"""The one ASGI app `streamwhisk up` serves: the chat page, web actions, the streamer, REST."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ..errors import ActionNotFound, Overloaded, RequestError, RuntimeFailure, S
 from ..project import ActionSpec, Project
 from ..runtime import Invoker, InvokerSettings
 from ..stream import StreamSession, StreamSettings
+from .page import page_routes
 from .rest import RestApi
 from .streamer import stream_response
 from .webactions import (
@@ -117,6 +118,7 @@ def create_app(project: Project, settings: ServerSettings | None = None) -> Star
         Route("/api/v1/namespaces/{namespace}/actions/{name:path}", rest.action,
               methods=["GET", "POST"]),
         Route("/api/v1/namespaces/{namespace}/packages", rest.packages, methods=["GET"]),
+        *page_routes(),
     ]
     app = Starlette(routes=routes, lifespan=server.lifespan)
     app.state.server = server

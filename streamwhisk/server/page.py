@@ -1,0 +1,60 @@
+"""The chat page at `/`: static files, and the two libraries it loads from node_modules.
+
+The libraries (marked, DOMPurify) come from the npm registry through `make setup`
+(`npm ci` in streamwhisk/web); nothing is fetched from the internet at run time, and the
+Content-Security-Policy lets the page load nothing from anywhere but this server.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+log = logging.getLogger("streamwhisk.server")
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+STATIC = WEB / "static"
+NODE_MODULES = WEB / "node_modules"
+VENDOR = {
+    "marked.esm.js": NODE_MODULES / "marked" / "lib" / "marked.esm.js",
+    "purify.es.mjs": NODE_MODULES / "dompurify" / "dist" / "purify.es.mjs",
+}
+POLICY = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+MISSING = ("The chat page's libraries are not installed: "
+           "run `make setup` (npm ci in streamwhisk/web).")
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers=POLICY)
+
+
+async def vendor(request: Request) -> Response:
+    path = VENDOR.get(request.path_params["name"])
+    if path is None:
+        return JSONResponse({"error": "The requested resource does not exist."}, 404)
+    if not path.is_file():
+        log.error("%s", MISSING)
+        return JSONResponse({"error": MISSING}, 503)
+    return FileResponse(path, media_type="text/javascript", headers=POLICY)
+
+
+def page_routes() -> list[BaseRoute]:
+    missing = [str(path) for path in VENDOR.values() if not path.is_file()]
+    if missing:
+        log.warning("%s (missing %s)", MISSING, ", ".join(missing))
+    return [
+        Route("/", index, methods=["GET", "HEAD"]),
+        Route("/vendor/{name}", vendor, methods=["GET", "HEAD"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]

@@ -1,0 +1,247 @@
+"""The chat page in a real Chromium against a real `streamwhisk up` and the dev Ollama."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from streamwhisk.testing import RunningServer, serve
+
+from .conftest import RecordingPage
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class ChatUI:
+    def __init__(self, page: Page, url: str) -> None:
+        self.page = page
+        page.goto(url + "/")
+        expect(page.locator("button.chat").first).to_be_visible()
+
+    def choose(self, name: str) -> None:
+        self.page.get_by_role("button", name=name, exact=True).click()
+
+    def type_and_enter(self, text: str) -> None:
+        self.page.fill("#input", text)
+        self.page.press("#input", "Enter")
+
+    def replies(self) -> Locator:
+        return self.page.locator(".log:not([hidden]) .reply")
+
+    def send(self, text: str) -> Locator:
+        """Send, wait for the whole reply, return it."""
+        before = self.replies().count()
+        self.type_and_enter(text)
+        reply = self.replies().nth(before)
+        expect(reply.locator(".meta")).not_to_be_empty()
+        return reply
+
+
+@pytest.fixture
+def ui(chat_page: RecordingPage, streamwhisk_server: RunningServer) -> ChatUI:
+    return ChatUI(chat_page.page, streamwhisk_server.url)
+
+
+def test_the_chats_of_mastrogpt_index_are_listed_by_group(ui: ChatUI) -> None:
+    expect(ui.page.locator("#chat-list h2")).to_have_text(["Chat"])
+    expect(ui.page.locator("button.chat")).to_have_text(["Simple", "Countdown", "Stateless"])
+
+
+def test_a_reply_streams_in_as_it_is_generated(ui: ChatUI) -> None:
+    ui.choose("Countdown")
+    ui.type_and_enter("2")
+    reply = ui.replies().last
+    expect(reply).to_contain_text("2...")
+    assert "Go!" not in reply.inner_text()  # the rest has not been generated yet
+    expect(reply).to_contain_text("Go!", timeout=10_000)
+    expect(reply.locator(".meta")).to_have_text(re.compile(r"first token \d+ ms · [\d.]+ tokens/s"))
+
+
+def test_markdown_is_rendered_and_saved_as_a_screenshot(ui: ChatUI, artifacts: Path) -> None:
+    ui.choose("Stateless")
+    reply = ui.send("show me some markdown")
+    expect(reply.locator("strong")).to_have_text("Markdown")
+    expect(reply.locator("ul li")).to_have_count(2)
+    expect(reply.locator("table th")).to_have_text(["language", "typing"])
+    expect(reply.locator("pre code")).to_contain_text('return "world"')
+    ui.page.screenshot(path=str(artifacts / "chat-page.png"))
+
+
+def test_reasoning_is_collapsed_and_opens_on_click(ui: ChatUI) -> None:
+    ui.choose("Stateless")
+    ui.send("deepseek")
+    reply = ui.send("Capital of Italy")
+    reasoning = reply.locator("details.reasoning").last
+    expect(reasoning).not_to_have_attribute("open", "")
+    expect(reply).to_contain_text("The capital of Italy is Rome")
+    reasoning.locator("summary").click()
+    expect(reasoning).to_have_attribute("open", "")
+    expect(reasoning).to_contain_text("The user asks for the capital of Italy")
+    assert "[think]" not in reply.inner_text()
+
+
+def test_the_model_switch_sticks_for_that_chat_only_and_each_tab_has_its_own(
+    ui: ChatUI, chat_page: RecordingPage, streamwhisk_server: RunningServer
+) -> None:
+    ui.choose("Stateless")
+    ui.send("deepseek")
+    expect(ui.send("Capital of Italy").locator("details.reasoning")).to_have_count(1)
+    other_tab = ChatUI(chat_page.page.context.new_page(), streamwhisk_server.url)
+    other_tab.choose("Stateless")
+    expect(other_tab.send("Capital of Italy").locator("details.reasoning")).to_have_count(0)
+    expect(ui.send("Capital of Italy").locator("details.reasoning")).to_have_count(1)
+
+
+def test_stop_ends_the_reply_at_once_and_the_llm_stops_too(
+    ui: ChatUI, dev_ollama_url: str
+) -> None:
+    ui.choose("Stateless")
+    prompt = f"tell me a long story {uuid.uuid4()}"
+    ui.type_and_enter(prompt)
+    reply = ui.replies().last
+    expect(reply).to_contain_text("Once upon a time")
+    ui.page.click("#stop")
+    expect(ui.page.locator("#send")).to_be_enabled()
+    expect(reply.locator(".error")).to_have_text("Stopped.")
+    kept = reply.inner_text()
+    assert "Once upon a time" in kept
+
+    def outcome() -> str:
+        generations = httpx.get(dev_ollama_url + "/dev/generations").json()["generations"]
+        return str(next(g for g in generations if g["prompt"] == prompt)["outcome"])
+
+    deadline = time.monotonic() + 15
+    while outcome() == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert outcome() == "client-gone"
+    expect(ui.send("Capital of Italy")).to_contain_text("Rome")  # straight away
+
+
+def test_model_output_cannot_run_code(ui: ChatUI) -> None:
+    ui.choose("Stateless")
+    reply = ui.send("html injection please")
+    expect(reply).to_contain_text("None of it may run")
+    assert ui.page.evaluate("window.__injected") is None
+    assert reply.locator("script, [onerror]").count() == 0
+    for href in reply.locator("a").evaluate_all("links => links.map(a => a.href)"):
+        assert not href.startswith("javascript:")
+
+
+def test_an_llm_error_mid_stream_is_shown_and_the_partial_reply_kept(ui: ChatUI) -> None:
+    ui.choose("Stateless")
+    reply = ui.send("please fail midway")
+    expect(reply.locator(".md").first).to_have_text("This reply will break")
+    expect(reply.locator(".error")).to_have_text(
+        [re.compile("Ollama: the dev model failed mid-stream")])
+
+
+def test_a_non_streaming_action_answers_on_the_same_page(ui: ChatUI) -> None:
+    ui.choose("Simple")
+    expect(ui.send("Who are you?")).to_contain_text("streamwhisk dev model")
+
+
+def test_enter_sends_and_shift_enter_starts_a_new_line(ui: ChatUI) -> None:
+    ui.choose("Simple")
+    ui.page.fill("#input", "first line")
+    ui.page.press("#input", "Shift+Enter")
+    ui.page.type("#input", "second line")
+    assert ui.page.input_value("#input") == "first line\nsecond line"
+    assert ui.replies().count() == 0
+    ui.page.press("#input", "Enter")
+    expect(ui.page.locator(".log:not([hidden]) p.user")).to_have_text("first line\nsecond line")
+    expect(ui.replies()).to_have_count(1)
+
+
+def test_the_page_works_offline_it_asks_nothing_of_any_other_host(
+    ui: ChatUI, chat_page: RecordingPage, streamwhisk_server: RunningServer
+) -> None:
+    ui.choose("Stateless")
+    ui.send("show me some markdown")
+    ui.send("html injection")
+    assert chat_page.requested, "no request was recorded"
+    strangers = [u for u in chat_page.requested if not u.startswith(streamwhisk_server.url)]
+    assert strangers == []
+    assert chat_page.errors == []
+
+
+def test_the_layout_fits_a_narrow_window(chat_page: RecordingPage,
+                                         streamwhisk_server: RunningServer) -> None:
+    chat_page.page.set_viewport_size({"width": 380, "height": 740})
+    ui = ChatUI(chat_page.page, streamwhisk_server.url)
+    ui.choose("Stateless")
+    ui.send("show me some markdown")
+    width = ui.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 380
+    for selector in ("#input", "#send", "#stop", "button.chat >> nth=0"):
+        box = ui.page.locator(selector).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 380, selector
+
+
+def test_a_long_reply_renders_the_same_as_rendering_it_at_once(
+    ui: ChatUI, streamwhisk_server: RunningServer
+) -> None:
+    prompt = "a long markdown reply"
+    answer = httpx.post(streamwhisk_server.url + "/web/_/chat/stateless",
+                        json={"input": prompt}, timeout=60).text.splitlines()[-1]
+    text = json.loads(answer)["result"]["body"]["output"]
+    ui.choose("Stateless")
+    reply = ui.send(prompt)
+    shape = """(root) => ({
+        text: root.innerText.replace(/\\s+/g, ' ').trim(),
+        counts: ['h2', 'li', 'pre', 'table', 'details', 'strong', 'a']
+            .map((tag) => root.querySelectorAll(tag).length),
+    })"""
+    streamed = reply.evaluate(f"""(reply) => {{
+        const root = document.createElement('div');
+        root.append(reply.children[0].cloneNode(true), reply.children[1].cloneNode(true));
+        return ({shape})(root);
+    }}""")
+    at_once = ui.page.evaluate(f"""async (text) => {{
+        const {{ renderSegments }} = await import('/static/render.js');
+        const root = document.createElement('div');
+        root.append(renderSegments(text));
+        return ({shape})(root);
+    }}""", text)
+    assert streamed["counts"] == at_once["counts"] == [40, 80, 40, 40, 40, 40, 40]
+    assert streamed["text"] == at_once["text"]
+
+
+@pytest.fixture
+def unreachable_ollama_server(tmp_path: Path) -> Iterator[RunningServer]:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        closed = probe.getsockname()[1]
+    with serve(REPO, log_path=tmp_path / "log",
+               env={"OLLAMA_HOST": f"127.0.0.1:{closed}"}) as server:
+        yield server
+
+
+def test_ollama_down_is_shown_plainly(chat_page: RecordingPage,
+                                      unreachable_ollama_server: RunningServer) -> None:
+    ui = ChatUI(chat_page.page, unreachable_ollama_server.url)
+    ui.choose("Stateless")
+    reply = ui.send("hello?")
+    expect(reply.locator(".error")).to_have_text(
+        ["Cannot reach Ollama (ConnectionError): is it running?"])
+
+
+def test_a_cut_stream_is_shown_and_the_partial_reply_kept(chat_page: RecordingPage,
+                                                          tmp_path: Path) -> None:
+    with serve(REPO, log_path=tmp_path / "log") as server:
+        ui = ChatUI(chat_page.page, server.url)
+        ui.choose("Countdown")
+        ui.type_and_enter("5")
+        reply = ui.replies().last
+        expect(reply).to_contain_text("5...")
+        server.process.send_signal(signal.SIGKILL)  # the server dies mid-reply
+        expect(reply.locator(".error")).to_have_text([re.compile("^The stream was cut: ")])
+        assert "5..." in reply.inner_text()
