@@ -76,3 +76,20 @@ def test_only_actions_that_ask_for_it_get_the_api_key(keyed_server: RunningServe
     env = httpx.get(keyed_server.url + "/api/my/t/echo", timeout=30).json()["env"]
     assert "__OW_API_KEY" not in env
     assert KEY[1] not in keyed_server.log()
+
+
+def test_web_secure_with_a_value_wants_it_in_x_require_whisk_auth(
+    keyed_server: RunningServer,
+) -> None:
+    url = keyed_server.url + "/api/my/t/guarded"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, headers={"X-Require-Whisk-Auth": "wrong"}).status_code == 401
+    assert httpx.get(url, headers={"X-Require-Whisk-Auth": "opensesame-42"}).text == "let in"
+    streamed = httpx.post(keyed_server.url + "/web/_/t/guarded", json={})
+    assert streamed.status_code == 401
+
+
+def test_web_secure_true_wants_the_api_key(keyed_server: RunningServer) -> None:
+    url = keyed_server.url + "/api/my/t/keyonly"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, auth=KEY).text == "let in"

@@ -21,6 +21,7 @@ from .rest import RestApi
 from .streamer import stream_response
 from .webactions import (
     WebTarget,
+    check_web_secure,
     error_response,
     parse_target,
     request_args,
@@ -49,7 +50,7 @@ class Server:
         self.settings = settings
         self.invoker = Invoker(project, settings.invoker)
 
-    def web_spec(self, target: WebTarget) -> ActionSpec:
+    def web_spec(self, target: WebTarget, request: Request) -> ActionSpec:
         if target.namespace not in ("_", self.settings.invoker.namespace):
             raise RequestError(NOT_FOUND, 404)
         try:
@@ -58,13 +59,14 @@ class Server:
             raise RequestError(NOT_FOUND, 404) from exc
         if not spec.annotations.web:
             raise RequestError(NOT_FOUND, 404)
+        check_web_secure(spec, request, self.settings.invoker.api_key)
         return spec
 
     async def web_action(self, request: Request, namespace: str | None = None) -> Response:
         activation_id = None
         try:
             target = parse_target(request.path_params["path"], namespace)
-            spec = self.web_spec(target)
+            spec = self.web_spec(target, request)
             args = await request_args(request, spec, target, self.settings.body_limit)
             activation = await self.invoker.start(spec, args)
             activation_id = activation.activation_id
@@ -77,7 +79,7 @@ class Server:
         """`/web/{ns}/{pkg}/{action}`: invoke with STREAM_HOST/STREAM_PORT, relay the stream."""
         try:
             target = parse_target(request.path_params["path"])
-            spec = self.web_spec(target)
+            spec = self.web_spec(target, request)
             args = await request_args(request, spec, target, self.settings.body_limit)
             session = await StreamSession.open(
                 lambda streaming: self.invoker.start(spec, streaming), args, self.settings.stream

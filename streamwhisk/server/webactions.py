@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..basicauth import matches
 from ..errors import RequestError
 from ..project import ActionSpec, validate_name
 
@@ -59,6 +61,24 @@ def parse_target(path: str, namespace: str | None = None) -> WebTarget:
     except Exception as exc:
         raise RequestError(str(exc), 400) from exc
     return WebTarget(ns, package, action, extension or ".http", f"/{rest}" if rest else "")
+
+
+UNAUTHENTICATED = "The resource requires authentication, which was not supplied with the request."
+
+
+def check_web_secure(spec: ActionSpec, request: Request, api_key: str) -> None:
+    """`--web-secure`: true asks for the API key as basic auth, a value for the header
+    X-Require-Whisk-Auth carrying it, as OpenWhisk does."""
+    required = spec.annotations.annotations.get("require-whisk-auth")
+    if required is None or required is False:
+        return
+    if required is True:
+        supplied = matches(request.headers.get("authorization", ""), api_key)
+    else:
+        given = request.headers.get("x-require-whisk-auth", "")
+        supplied = hmac.compare_digest(given.encode(), str(required).encode())
+    if not supplied:
+        raise RequestError(UNAUTHENTICATED, 401)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
