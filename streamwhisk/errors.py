@@ -10,7 +10,8 @@
     │   ├── ActionTimedOut     ran past `limits.timeout`
     │   └── Overloaded         every worker busy and the queue full
     ├── StreamError            the relay between an action and a client failed
-    └── RequestError           an HTTP request the server refuses (carries its status)
+    ├── RequestError           an HTTP request the server refuses (carries its status)
+    └── ListenError            a server cannot bind its address
 
 Every message says what went wrong and, where it can, what to do next.
 """
@@ -89,3 +90,7 @@ class RequestError(StreamwhiskError):
     def __init__(self, message: str, status_code: int = 400) -> None:
         self.status_code = status_code
         super().__init__(message)
+
+
+class ListenError(StreamwhiskError):
+    """A server cannot bind its address."""

@@ -11,13 +11,9 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
-from ..errors import StreamwhiskError
+from ..errors import ListenError
 
 LISTEN_BACKLOG = 2048
-
-
-class ListenError(StreamwhiskError):
-    """The address cannot be bound."""
 
 
 def listen(host: str, port: int) -> socket.socket:
