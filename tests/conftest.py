@@ -91,7 +91,9 @@ def stream_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 
 @pytest.fixture
 def quiet_server(tmp_path: Path) -> Iterator[RunningServer]:
-    """A streaming server of its own, so no other test's traffic moves its counts."""
+    """A streaming server of its own, so no other test's traffic moves its counts; one
+    worker per action, so each request needs the activation before it to have ended."""
     project = copy_project("stream_project", tmp_path)
-    with serve(project, "--log-level", "warning", log_path=tmp_path / "server.log") as running:
+    with serve(project, "--log-level", "warning", "--max-workers", "1",
+               log_path=tmp_path / "server.log") as running:
         yield running

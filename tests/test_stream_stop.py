@@ -40,16 +40,18 @@ def test_a_client_that_hangs_up_stops_the_action_and_leaks_nothing(
 ) -> None:
     markers = tmp_path / "markers"
     markers.mkdir()
+    def stopped() -> int:
+        return len(list(markers.iterdir()))
+
     read_then_hang_up(quiet_server, markers)  # warm: one worker, one stopped activation
-    assert wait_until(lambda: len(list(markers.iterdir())) == 1)
-    assert wait_until(lambda: quiet_server.open_fds() < 1000)
+    assert wait_until(lambda: stopped() == 1)
     workers, descriptors = quiet_server.children(), quiet_server.open_fds()
 
-    for _ in range(DISCONNECTS):
+    for done in range(1, DISCONNECTS + 1):
         assert [m["output"] for m in read_then_hang_up(quiet_server, markers)] == ["0 ", "1 "]
+        # the activation saw its send fail, and so returned (its worker is free again)
+        assert wait_until(lambda: stopped() == done + 1), f"hang-up {done} did not stop it"
 
-    # every activation saw its send fail, and so returned
-    assert wait_until(lambda: len(list(markers.iterdir())) == DISCONNECTS + 1)
     failures = {marker.read_text() for marker in markers.iterdir()}
     assert failures <= {"ConnectionResetError", "BrokenPipeError"}
     # the one warm worker served them all: none is still stuck streaming to nobody
