@@ -50,7 +50,7 @@ def test_a_client_that_hangs_up_stops_the_action_and_leaks_nothing(
     for done in range(1, DISCONNECTS + 1):
         assert [m["output"] for m in read_then_hang_up(quiet_server, markers)] == ["0 ", "1 "]
         # the activation saw its send fail, and so returned (its worker is free again)
-        assert wait_until(lambda: stopped() == done + 1), f"hang-up {done} did not stop it"
+        assert wait_until(lambda done=done: stopped() == done + 1), f"hang-up {done} kept on"
 
     failures = {marker.read_text() for marker in markers.iterdir()}
     assert failures <= {"ConnectionResetError", "BrokenPipeError"}

@@ -1,13 +1,14 @@
-"""streamock: the lesson's API on a real socket, with free ports, own state and bounded waits."""
+"""streamock and the pytest fixtures streamwhisk installs, on real sockets."""
 
 from __future__ import annotations
 
 import json
 import socket
 
+import httpx
 import pytest
 
-from streamwhisk.testing import streamock
+from streamwhisk.testing import RunningServer, streamock
 
 
 def send(args: dict[str, str], *messages: dict[str, str], close: bool = True) -> socket.socket:
@@ -70,3 +71,9 @@ def test_start_also_takes_plain_args_naming_a_port() -> None:
 def test_the_stream_mock_fixture_listens_and_collects(stream_mock: streamock.StreamMock) -> None:
     send(stream_mock.args, {"output": "fixture"})
     assert stream_mock.stop().output == "fixture"
+
+
+def test_the_dev_ollama_fixture_serves_ollamas_api(dev_ollama: RunningServer) -> None:
+    assert httpx.get(dev_ollama.url).text == "Ollama is running"
+    tags = httpx.get(dev_ollama.url + "/api/tags").json()
+    assert "llama3.1:8b" in [m["name"] for m in tags["models"]]

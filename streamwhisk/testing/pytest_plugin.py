@@ -6,6 +6,9 @@
 
     def test_over_http(streamwhisk_server):
         httpx.post(streamwhisk_server.url + "/web/_/chat/countdown", json={"input": 3})
+
+    def test_my_chat(dev_ollama, monkeypatch):
+        monkeypatch.setenv("OLLAMA_HOST", dev_ollama.url.removeprefix("http://"))
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .server import RunningServer, serve
+from .server import RunningServer, serve, serve_dev_ollama
 from .streamock import StreamMock, args, start
 
 
@@ -34,4 +37,13 @@ def streamwhisk_server(
     the tests' configuration (`tests/.env`)."""
     log = tmp_path_factory.mktemp("streamwhisk") / "server.log"
     with serve(pytestconfig.rootpath, "--scope", "tests", log_path=log) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def dev_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """The bundled dev Ollama (scripted replies, not an LLM) on a free loopback port, with no
+    credentials required; `.url` is its address."""
+    log = tmp_path_factory.mktemp("dev-ollama") / "ollama.log"
+    with serve_dev_ollama("--auth", "", log_path=log) as running:
         yield running
