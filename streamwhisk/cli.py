@@ -21,6 +21,7 @@ from .project import Project
 if TYPE_CHECKING:
     from .project import ActionSpec
     from .runtime import Invoker
+    from .server.serve import Served
 
 PROJECT = click.option(
     "--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
@@ -30,6 +31,14 @@ PROJECT = click.option(
 SCOPE = click.option(
     "--scope", type=click.Choice(["packages", "tests"]), default="packages", show_default=True,
     help="Which .env layer applies: packages/.env (running, deploying) or tests/.env (tests).",
+)
+
+
+DEV_OLLAMA = click.option(
+    "--dev-ollama", type=click.Choice(["auto", "always", "never"]), default="auto",
+    show_default=True,
+    help="Start the bundled dev Ollama and point OLLAMA_HOST at it: auto = only when no "
+         "configuration layer sets OLLAMA_HOST.",
 )
 
 
@@ -67,10 +76,7 @@ def main() -> None:
               help="Seconds an idle worker stays warm.")
 @click.option("--stream-keepalive", default=15.0, show_default=True,
               help="Seconds of silence from a streaming action before a keep-alive is sent.")
-@click.option("--dev-ollama", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True,
-              help="Start the bundled dev Ollama and point OLLAMA_HOST at it: auto = only "
-                   "when no configuration layer sets OLLAMA_HOST.")
+@DEV_OLLAMA
 @click.option("--api-key", envvar="STREAMWHISK_API_KEY", default="",
               help="uuid:key credentials of the OpenWhisk REST API; default: a fresh random "
                    "key per run. Actions annotated provide-api-key get it as __OW_API_KEY.")
@@ -91,7 +97,6 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
     Example:
       streamwhisk up --port 8080          with no OLLAMA_HOST set, chats use the dev Ollama
     """
-    from .ollama import DevOllamaSettings, Script, create_dev_ollama_app
     from .runtime import InvokerSettings, PoolSettings
     from .server import ServerSettings, create_app
     from .server.serve import Served, listen, run, url_of
@@ -102,17 +107,7 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         raise UserError(f"{project.resolve()} has no packages/ folder: pass --project DIR")
     try:
         sock = listen(host, port)
-        actions = Project(project, cast(Scope, scope))
-        companions = []
-        if dev_ollama == "always" or (dev_ollama == "auto"
-                                      and not actions.config.get("OLLAMA_HOST")):
-            dev_sock = listen("127.0.0.1", 0)
-            dev_app = create_dev_ollama_app(DevOllamaSettings(Script.load()))
-            companions.append(Served(dev_app, dev_sock))
-            dev_host = url_of(dev_sock).removeprefix("http://")
-            actions = Project(project, cast(Scope, scope), defaults={"OLLAMA_HOST": dev_host})
-            click.echo(f"streamwhisk dev ollama (scripted replies, not an LLM) at "
-                       f"{url_of(dev_sock)}: OLLAMA_HOST={dev_host}", err=True)
+        actions, companions = _project_and_llm(project, scope, dev_ollama)
     except StreamwhiskError as exc:
         raise _fail(exc) from exc
     url = url_of(sock)
@@ -177,8 +172,9 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
               help="With --stream: print each message as a JSON line instead of the text.")
 @PROJECT
 @SCOPE
+@DEV_OLLAMA
 def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as_json: bool,
-           project: Path, scope: str) -> None:
+           project: Path, scope: str, dev_ollama: str) -> None:
     """Run ACTION (package/action) once and print its result as JSON.
 
     \b
@@ -187,19 +183,22 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
       streamwhisk invoke chat/countdown -p input 5 --stream
     """
     from .runtime import Invoker
+    from .server.serve import beside
 
     _configure_logging("warning")
     args = {key: parse_value(value) for key, value in params}
 
     async def run() -> dict[str, Any]:
-        invoker = Invoker(Project(project, cast(Scope, scope)))
-        try:
-            spec = invoker.spec(action)
-            if streaming:
-                return await _print_stream(invoker, spec, args, as_json)
-            return await invoker.invoke(spec, args)
-        finally:
-            await invoker.close()
+        actions, companions = _project_and_llm(project, scope, dev_ollama)
+        async with beside(companions, "warning"):
+            invoker = Invoker(actions)
+            try:
+                spec = invoker.spec(action)
+                if streaming:
+                    return await _print_stream(invoker, spec, args, as_json)
+                return await invoker.invoke(spec, args)
+            finally:
+                await invoker.close()
 
     try:
         result = asyncio.run(run())
@@ -207,6 +206,23 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
         raise _fail(exc) from exc
     if result:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+def _project_and_llm(project: Path, scope: str, mode: str) -> tuple[Project, list[Served]]:
+    """The project, and the dev Ollama to serve beside it when `mode` asks for one: then
+    OLLAMA_HOST points at it from the lowest layer, so any value a user sets wins."""
+    from .ollama import DevOllamaSettings, Script, create_dev_ollama_app
+    from .server.serve import Served, listen, url_of
+
+    actions = Project(project, cast(Scope, scope))
+    if mode == "never" or (mode == "auto" and actions.config.get("OLLAMA_HOST")):
+        return actions, []
+    sock = listen("127.0.0.1", 0)
+    dev_host = url_of(sock).removeprefix("http://")
+    click.echo(f"streamwhisk dev ollama (scripted replies, not an LLM) at {url_of(sock)}: "
+               f"OLLAMA_HOST={dev_host}", err=True)
+    served = Served(create_dev_ollama_app(DevOllamaSettings(Script.load())), sock)
+    return Project(project, cast(Scope, scope), defaults={"OLLAMA_HOST": dev_host}), [served]
 
 
 async def _print_stream(invoker: Invoker, spec: ActionSpec, args: dict[str, Any],

@@ -72,3 +72,16 @@ def test_invoke_stream_of_a_failing_action_exits_1(runtime_project: Path) -> Non
     result = _invoke(runtime_project, "t/boom", "--stream")
     assert result.returncode == 1
     assert "Error: An error has occurred: ValueError" in result.stderr
+
+
+def test_invoke_with_no_ollama_host_uses_the_dev_ollama(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OLLAMA_HOST"}
+    env["STREAMWHISK_LOGIN_FILE"] = str(tmp_path / "no-login.env")
+    result = subprocess.run(
+        [sys.executable, "-m", "streamwhisk", "invoke", "chat/stateless", "-p", "input",
+         "Capital of Italy", "--stream", "--project", str(REPO)],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Rome" in result.stdout
+    assert "streamwhisk dev ollama (scripted replies, not an LLM)" in result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -50,24 +50,31 @@ class _Companion(uvicorn.Server):
         yield
 
 
+@contextlib.asynccontextmanager
+async def beside(companions: list[Served], log_level: str) -> AsyncIterator[None]:
+    """Serve the companions on the running loop while the block runs."""
+    helpers = [_Companion(uvicorn.Config(c.app, log_level=log_level, timeout_graceful_shutdown=1,
+                                         server_header=False)) for c in companions]
+    tasks = [asyncio.create_task(h.serve(sockets=[c.sock]))
+             for h, c in zip(helpers, companions, strict=True)]
+    try:
+        yield
+    finally:
+        for helper in helpers:
+            helper.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def run(main: Served, companions: list[Served], log_level: str) -> None:
     """Serve `main` until interrupted, with each companion on the same event loop."""
     # no "Server: uvicorn" header: the dev Ollama names itself in its own
     config = uvicorn.Config(main.app, log_level=log_level, timeout_graceful_shutdown=5,
                             server_header=False)
     server = uvicorn.Server(config)
-    helpers = [_Companion(uvicorn.Config(c.app, log_level=log_level, timeout_graceful_shutdown=1,
-                                         server_header=False)) for c in companions]
 
     async def serve_all() -> None:
-        tasks = [asyncio.create_task(h.serve(sockets=[c.sock]))
-                 for h, c in zip(helpers, companions, strict=True)]
-        try:
+        async with beside(companions, log_level):
             await server.serve(sockets=[main.sock])
-        finally:
-            for helper in helpers:
-                helper.should_exit = True
-            await asyncio.gather(*tasks, return_exceptions=True)
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(serve_all())
