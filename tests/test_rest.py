@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -93,3 +94,20 @@ def test_web_secure_true_wants_the_api_key(keyed_server: RunningServer) -> None:
     url = keyed_server.url + "/api/my/t/keyonly"
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, auth=KEY).text == "let in"
+
+
+def test_an_invoke_beyond_the_queue_is_a_503_with_retry_after(
+    runtime_project: Path, tmp_path: Path
+) -> None:
+    with serve(runtime_project, "--api-key", ":".join(KEY), "--max-workers", "1",
+               "--queue-size", "0", log_path=tmp_path / "log") as crowded:
+        url = crowded.url + "/api/v1/namespaces/_/actions/t/slow?blocking=true&result=true"
+
+        def invoke(_: int) -> httpx.Response:
+            return httpx.post(url, json={"seconds": 1.5}, auth=KEY, timeout=30)
+
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(invoke, range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 503]
+    refused = next(a for a in answers if a.status_code == 503)
+    assert refused.headers["retry-after"] == "1"

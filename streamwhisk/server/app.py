@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -12,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import ActionNotFound, Overloaded, RequestError, RuntimeFailure, StreamwhiskError
+from ..errors import ActionNotFound, RequestError, StreamwhiskError
 from ..project import ActionSpec, Project
 from ..runtime import Invoker, InvokerSettings
 from ..stream import StreamSession, StreamSettings
@@ -20,18 +19,16 @@ from .page import page_routes
 from .rest import RestApi
 from .streamer import stream_response
 from .webactions import (
+    NOT_FOUND,
     WebTarget,
     check_web_secure,
-    error_response,
+    failure_response,
     parse_target,
     request_args,
     result_response,
 )
 
-log = logging.getLogger("streamwhisk.server")
-
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-NOT_FOUND = "The requested resource does not exist."
 OPENWHISK_BODY_LIMIT = 1024 * 1024
 
 
@@ -97,16 +94,6 @@ class Server:
             yield
         finally:
             await self.invoker.close()
-
-
-def failure_response(exc: Exception, activation_id: str | None = None) -> Response:
-    """An OpenWhisk-style `{"error": ...}` with the status the failure calls for."""
-    if isinstance(exc, Overloaded):
-        return error_response(str(exc), exc.status_code, retry_after=exc.retry_after)
-    if isinstance(exc, RequestError | RuntimeFailure):
-        return error_response(str(exc), exc.status_code, activation_id)
-    log.error("%s", exc)
-    return error_response(str(exc), 500)
 
 
 def create_app(project: Project, settings: ServerSettings | None = None) -> Starlette:

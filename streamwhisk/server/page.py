@@ -15,6 +15,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .webactions import NOT_FOUND
+
 log = logging.getLogger("streamwhisk.server")
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -42,7 +44,7 @@ async def index(request: Request) -> Response:
 async def vendor(request: Request) -> Response:
     path = VENDOR.get(request.path_params["name"])
     if path is None:
-        return JSONResponse({"error": "The requested resource does not exist."}, 404)
+        return JSONResponse({"error": NOT_FOUND}, 404)
     if not path.is_file():
         log.error("%s", MISSING)
         return JSONResponse({"error": MISSING}, 503)

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from ..basicauth import matches
 from ..errors import ActionNotFound, RequestError, StreamwhiskError
 from ..project import ActionSpec, split_action_name
-from .webactions import error_response, read_body
+from .webactions import NOT_FOUND, error_response, failure_response, read_body
 
 if TYPE_CHECKING:
     from .app import Server
@@ -81,13 +81,16 @@ class RestApi:
             return error_response(f"The request content was malformed: {exc}", 400)
         if not isinstance(args, dict):
             return error_response("The request content must be a JSON object.", 400)
-        activation = await self.server.invoker.start(spec, args)
+        try:
+            activation = await self.server.invoker.start(spec, args)
+        except StreamwhiskError as exc:  # Overloaded: 503 with Retry-After
+            return failure_response(exc)
         if request.query_params.get("blocking") != "true":
             return JSONResponse({"activationId": activation.activation_id}, status_code=202)
         try:
             result = await activation.result
         except StreamwhiskError as exc:
-            return error_response(str(exc), 502, activation.activation_id)
+            return failure_response(exc, activation.activation_id)
         if request.query_params.get("result") == "true":
             return JSONResponse(result)
         return JSONResponse({"activationId": activation.activation_id, "name": spec.name,
@@ -98,12 +101,12 @@ class RestApi:
     def _spec(self, request: Request) -> ActionSpec:
         namespace = request.path_params["namespace"]
         if namespace not in ("_", self.server.settings.invoker.namespace):
-            raise RequestError("The requested resource does not exist.", 404)
+            raise RequestError(NOT_FOUND, 404)
         try:
             return self.server.invoker.spec("/".join(split_action_name(
                 request.path_params["name"])))
         except ActionNotFound as exc:
-            raise RequestError("The requested resource does not exist.", 404) from exc
+            raise RequestError(NOT_FOUND, 404) from exc
         except StreamwhiskError as exc:
             raise RequestError(str(exc), 400) from exc
 

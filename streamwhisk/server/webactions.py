@@ -11,6 +11,7 @@ import base64
 import binascii
 import hmac
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -19,8 +20,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..basicauth import matches
-from ..errors import RequestError
+from ..errors import Overloaded, RequestError, RuntimeFailure
 from ..project import ActionSpec, validate_name
+
+NOT_FOUND = "The requested resource does not exist."
+log = logging.getLogger("streamwhisk.server")
 
 EXTENSIONS = (".json", ".http", ".html", ".text", ".svg")
 _MEDIA = {".html": "text/html; charset=utf-8", ".text": "text/plain; charset=utf-8",
@@ -48,7 +52,7 @@ def parse_target(path: str, namespace: str | None = None) -> WebTarget:
     parts = path.split("/")
     head = 2 if namespace is not None else 3
     if len(parts) < head or not all(parts[:head]):
-        raise RequestError("The requested resource does not exist.", 404)
+        raise RequestError(NOT_FOUND, 404)
     ns = namespace if namespace is not None else parts[0]
     package, action = parts[head - 2], parts[head - 1]
     extension = next((e for e in EXTENSIONS if action.endswith(e)), "")
@@ -153,6 +157,16 @@ def error_response(
         content["code"] = activation_id
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return JSONResponse(content, status_code=status, headers=headers)
+
+
+def failure_response(exc: Exception, activation_id: str | None = None) -> Response:
+    """An OpenWhisk-style `{"error": ...}` with the status the failure calls for."""
+    if isinstance(exc, Overloaded):
+        return error_response(str(exc), exc.status_code, retry_after=exc.retry_after)
+    if isinstance(exc, RequestError | RuntimeFailure):
+        return error_response(str(exc), exc.status_code, activation_id)
+    log.error("%s", exc)
+    return error_response(str(exc), 500)
 
 
 def result_response(result: dict[str, Any], target: WebTarget) -> Response:
