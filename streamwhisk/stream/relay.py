@@ -37,7 +37,6 @@ class Relay:
     def __init__(self, host: str = "127.0.0.1",
                  max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
         self.host = host
-        self.strangers = 0
         self.ended = False
         self._decoder = MessageDecoder(max_message_bytes)
         self._connection: socket.socket | None = None
@@ -109,7 +108,6 @@ class Relay:
                 self._connection = connection
                 self._close_listener()  # one connection per invocation
             else:
-                self.strangers += 1
                 log.warning("refused a connection to stream port %s from 127.0.0.1:%s: not "
                             "the activation's own", self.port, port)
                 _reset(connection)
@@ -133,10 +131,12 @@ class Relay:
             if messages:
                 return messages
 
-    def close(self, reset: bool = True) -> None:
-        """Release the port and the connection; `reset` tells the action to stop sending."""
+    def close(self) -> None:
+        """Release the port and reset the connection, which tells the action to stop."""
         self._close_listener()
-        self._close_connection(reset)
+        if self._connection is not None:
+            _reset(self._connection)
+            self._connection = None
 
     def _close_listener(self) -> None:
         while self._candidates:
@@ -144,14 +144,6 @@ class Relay:
         if self._listener is not None:
             _close(self._listener)
             self._listener = None
-
-    def _close_connection(self, reset: bool) -> None:
-        if self._connection is not None:
-            if reset:
-                _reset(self._connection)
-            else:
-                _close(self._connection)
-            self._connection = None
 
 
 def _reset(connection: socket.socket) -> None:
@@ -161,8 +153,8 @@ def _reset(connection: socket.socket) -> None:
 
 
 def _close(sock: socket.socket) -> None:
-    # A cancelled sock_recv/sock_accept unregisters its fd only on a later loop turn; by then
-    # the number may belong to a new socket. Unregister now, while it is still ours.
+    # The listener's reader callback, or a cancelled sock_recv, would otherwise be unregistered
+    # on a later loop turn, when the fd number may belong to a new socket.
     with contextlib.suppress(RuntimeError, ValueError):
         asyncio.get_running_loop().remove_reader(sock.fileno())
     sock.close()

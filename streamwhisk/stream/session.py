@@ -52,7 +52,7 @@ class StreamSession:
         return cls(relay, activation, settings)
 
     def close(self) -> None:
-        self.relay.close(reset=True)
+        self.relay.close()
 
     async def events(self) -> AsyncIterator[Message | None]:
         try:
