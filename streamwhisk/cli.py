@@ -157,8 +157,7 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
     except StreamwhiskError as exc:
         raise _fail(exc) from exc
     app = create_dev_ollama_app(DevOllamaSettings(script, token_rate, auth))
-    click.echo(f"streamwhisk dev ollama (scripted replies, not an LLM) at {url_of(sock)}",
-               err=True)
+    _announce_dev_ollama(url_of(sock))
     run(Served(app, sock), [], log_level)
 
 
@@ -208,6 +207,12 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
 
 
+def _announce_dev_ollama(url: str, detail: str = "") -> None:
+    """The line `streamwhisk.testing` waits for: it names the dev server for what it is."""
+    click.echo(f"streamwhisk dev ollama (scripted replies, not an LLM) at {url}{detail}",
+               err=True)
+
+
 def _project_and_llm(project: Path, scope: str, mode: str) -> tuple[Project, list[Served]]:
     """The project, and the dev Ollama to serve beside it when `mode` asks for one: then
     OLLAMA_HOST points at it from the lowest layer, so any value a user sets wins."""
@@ -219,8 +224,7 @@ def _project_and_llm(project: Path, scope: str, mode: str) -> tuple[Project, lis
         return actions, []
     sock = listen("127.0.0.1", 0)
     dev_host = url_of(sock).removeprefix("http://")
-    click.echo(f"streamwhisk dev ollama (scripted replies, not an LLM) at {url_of(sock)}: "
-               f"OLLAMA_HOST={dev_host}", err=True)
+    _announce_dev_ollama(url_of(sock), f": OLLAMA_HOST={dev_host}")
     served = Served(create_dev_ollama_app(DevOllamaSettings(Script.load())), sock)
     return Project(project, cast(Scope, scope), defaults={"OLLAMA_HOST": dev_host}), [served]
 
