@@ -53,7 +53,7 @@ class Annotations:
     timeout_ms: int | None = None
     memory_mb: int | None = None
     concurrency: int | None = None
-    logsize_kb: int | None = None
+    logsize_mb: int | None = None
     docker: str | None = None
 
     @property
@@ -105,7 +105,7 @@ def parse_annotations(source: str, where: Path | str) -> Annotations:
         timeout_ms=scalars.get("timeout"),
         memory_mb=scalars.get("memory"),
         concurrency=scalars.get("concurrency"),
-        logsize_kb=scalars.get("logsize"),
+        logsize_mb=scalars.get("logsize"),
         docker=scalars.get("docker"),
     )
 

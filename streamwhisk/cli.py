@@ -235,7 +235,8 @@ async def _print_stream(invoker: Invoker, spec: ActionSpec, args: dict[str, Any]
     nothing was streamed."""
     from .stream import StreamSession
 
-    session = await StreamSession.open(lambda a: invoker.start(spec, a), args)
+    session = await StreamSession.open(
+        lambda relay, announced: invoker.start(spec, args, relay, announced))
     printed = ""  # the last output delta: to end the terminal line if it did not
     async for event in session.events():
         if event is None:

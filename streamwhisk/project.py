@@ -22,6 +22,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@.-]*$")
 DEFAULT_TIMEOUT_MS = 60_000
 DEFAULT_MEMORY_MB = 256
 DEFAULT_CONCURRENCY = 1
+DEFAULT_LOGS_MB = 10
 MAX_TIMEOUT_MS = 3_600_000
 RACY_WINDOW_NS = 3_000_000_000
 
@@ -31,6 +32,7 @@ class Limits:
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     memory_mb: int = DEFAULT_MEMORY_MB
     concurrency: int = DEFAULT_CONCURRENCY
+    logs_mb: int = DEFAULT_LOGS_MB
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ class Project:
             timeout_ms=min(notes.timeout_ms or DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS),
             memory_mb=notes.memory_mb or DEFAULT_MEMORY_MB,
             concurrency=notes.concurrency or DEFAULT_CONCURRENCY,
+            logs_mb=notes.logsize_mb or DEFAULT_LOGS_MB,
         )
         return ActionSpec(
             package=package,

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..actionloop.messages import RESERVED_ARGUMENTS
 from ..config import is_secret_name
 from ..project import ActionSpec, Project, split_action_name
 from ..redact import Redactor
 from .activation import Activation
 from .pool import ActionPool, PoolSettings
+from .stemcells import DEFAULT_STEM_CELLS, StemCells
 
 REAP_INTERVAL_S = 30.0
 
@@ -22,6 +25,7 @@ class InvokerSettings:
     namespace: str = "guest"
     api_host: str = ""
     api_key: str = ""  # what `provide-api-key` actions get as __OW_API_KEY
+    stem_cells: int = DEFAULT_STEM_CELLS  # prewarmed launchers, for fast cold starts
 
 
 class Invoker:
@@ -34,6 +38,7 @@ class Invoker:
         self._seen: dict[str, ActionSpec] = {}
         self._retired: list[ActionPool] = []
         self._reaper: asyncio.Task[None] | None = None
+        self._cells = StemCells(self.settings.stem_cells)
 
     def spec(self, name: str) -> ActionSpec:
         """The action as it is on disk now; raises ProjectError/ConfigError for the caller."""
@@ -45,16 +50,24 @@ class Invoker:
             self.redact.add(s.value for s in settings if is_secret_name(s.key))
         return spec
 
-    async def start(self, spec: ActionSpec, args: dict[str, Any]) -> Activation:
-        """Dispatch an activation and return at once; await `activation.result` for the end."""
+    async def start(self, spec: ActionSpec, args: dict[str, Any],
+                    stream: dict[str, str] | None = None,
+                    on_stream_from: Callable[[int], None] | None = None) -> Activation:
+        """Dispatch an activation and return at once; await `activation.result` for the end.
+
+        STREAM_HOST/STREAM_PORT are reserved: only `stream`, the streamer's own relay
+        address, sets them; a request's values never reach the action."""
+        args = {k: v for k, v in args.items() if k not in RESERVED_ARGUMENTS}
         activation = Activation(
             action=spec.qualified,
-            value={**spec.params, **args},
+            value={**spec.params, **args, **(stream or {})},
             timeout_ms=spec.limits.timeout_ms,
             namespace=self.settings.namespace,
             api_host=self.settings.api_host,
             api_key=self.settings.api_key if spec.provides_api_key else "",
         )
+        if on_stream_from is not None:
+            activation.on_stream_from = on_stream_from
         await self._pool(spec).dispatch(activation)
         return activation
 
@@ -72,7 +85,7 @@ class Invoker:
             self._retired.append(pool)
             pool = None
         if pool is None:
-            pool = ActionPool(spec, self.settings.pool, self.redact)
+            pool = ActionPool(spec, self.settings.pool, self.redact, self._cells)
             self._pools[spec.qualified] = pool
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
@@ -94,3 +107,4 @@ class Invoker:
             await pool.close()
         self._pools.clear()
         self._retired.clear()
+        await self._cells.close()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..errors import Overloaded
 from ..project import ActionSpec
 from .activation import Activation
+from .stemcells import StemCells
 from .worker import Worker
 
 log = logging.getLogger("streamwhisk.runtime")
@@ -26,12 +27,12 @@ class PoolSettings:
 
 
 class ActionPool:
-    def __init__(
-        self, spec: ActionSpec, settings: PoolSettings, redact: Callable[[str], str]
-    ) -> None:
+    def __init__(self, spec: ActionSpec, settings: PoolSettings,
+                 redact: Callable[[str], str], cells: StemCells) -> None:
         self.spec = spec
         self.settings = settings
         self._redact = redact
+        self._cells = cells
         self._workers: list[Worker] = []
         self._starting = 0
         self._waiting = 0
@@ -49,7 +50,6 @@ class ActionPool:
         worker.submit(activation)
 
     async def _acquire(self, activation: Activation) -> Worker:
-        deadline = time.monotonic() + activation.timeout_ms / 1000
         queued = False
         try:
             while True:
@@ -57,7 +57,7 @@ class ActionPool:
                 if worker is not None:
                     return worker
                 if len(self._workers) + self._starting < self.settings.max_workers:
-                    return await self._start_worker()
+                    return await self._start_worker(activation.deadline)
                 if not queued:
                     # a starting worker takes `concurrency` activations, one of them its
                     # starter's: a burst that fits the rest waits for it, not in the queue
@@ -66,7 +66,7 @@ class ActionPool:
                         raise Overloaded(self.spec.qualified)
                     self._waiting += 1
                     queued = True
-                remaining = deadline - time.monotonic()
+                remaining = activation.remaining_s()
                 if remaining <= 0:
                     raise Overloaded(self.spec.qualified)
                 async with self._changed:
@@ -82,11 +82,11 @@ class ActionPool:
         # the busiest one with room: keeps the others idle so the reaper can retire them
         return max(candidates, key=lambda w: w.in_flight, default=None)
 
-    async def _start_worker(self) -> Worker:
+    async def _start_worker(self, deadline: float) -> Worker:
         self._starting += 1
-        worker = Worker(self.spec, self._redact, self._worker_changed)
+        worker = Worker(self.spec, self._redact, self._worker_changed, self._cells)
         try:
-            await worker.start()
+            await worker.start(deadline)
         except BaseException:
             await worker.close()
             raise

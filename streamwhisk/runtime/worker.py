@@ -1,47 +1,50 @@
-"""One warm worker process that runs activations of one action through the action loop."""
+"""One warm worker process that runs activations of one action through the action loop.
+
+Faults answer at once, never at the timeout: the process is watched through a pidfd, so its
+death is seen even while a forked child still holds its pipes (what it wrote before dying is
+read first); a line on the result fd that is not an action-loop message is a crash of the
+activations in flight. Either way the process tree is killed and every descriptor closed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
-import signal
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
+from ..actionloop.messages import Done, Init, ProtocolViolation, Ready, StreamFrom, decode_reply
 from ..errors import ActionCrashed, ActionTimedOut
 from ..project import ActionSpec
 from .activation import Activation
+from .logs import ActionLogs
+from .processes import LauncherProcess
+from .stemcells import StemCells
 
-log = logging.getLogger("streamwhisk.action")
+log = logging.getLogger("streamwhisk.runtime")
 
-LAUNCHER = Path(__file__).with_name("launcher.py")
 RESULT_LINE_LIMIT = 4 * 1024 * 1024
+READ_BYTES = 256 * 1024
 CRASHED = "The action did not produce a valid response and exited unexpectedly."
-# What a worker inherits from the server; everything else (and every secret) stays out, as on
-# a cluster, where an action sees only its parameters.
-_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV")
 
 
 class Worker:
-    def __init__(
-        self,
-        spec: ActionSpec,
-        redact: Callable[[str], str],
-        on_free: Callable[[Worker], None],
-    ) -> None:
+    def __init__(self, spec: ActionSpec, redact: Callable[[str], str],
+                 on_free: Callable[[Worker], None], cells: StemCells) -> None:
         self.spec = spec
         self._redact = redact
         self._on_free = on_free
-        self._process: asyncio.subprocess.Process | None = None
-        self._results: asyncio.StreamReader | None = None
+        self._cells = cells
+        self._process: LauncherProcess | None = None
+        self._stdin: asyncio.WriteTransport | None = None
+        self._results = b""
         self._pending: dict[str, Activation] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._ready: asyncio.Future[str | None] | None = None
+        self._gone: asyncio.Future[None] | None = None
+        self._logs = ActionLogs(lambda: f"{spec.qualified}[{self.pid}]",
+                                spec.limits.logs_mb * 1024 * 1024, redact)
         self.alive = False
         self.idle_since = time.monotonic()
 
@@ -54,163 +57,161 @@ class Worker:
     def in_flight(self) -> int:
         return len(self._pending)
 
-    async def start(self) -> None:
-        """Spawn the process and load the action; a load error is the action's error."""
-        read_fd, write_fd = os.pipe()
-        env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
-        env["MALLOC_ARENA_MAX"] = "2"
-        env["PYTHONUNBUFFERED"] = "1"
-        try:
-            self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-u", str(LAUNCHER), str(write_fd),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                pass_fds=(write_fd,),
-                env=env,
-                start_new_session=True,
-            )
-        finally:
-            os.close(write_fd)
+    async def start(self, deadline: float) -> None:
+        """Take a launcher and load the action; a load error is the action's error."""
         loop = asyncio.get_running_loop()
-        results = self._results = asyncio.StreamReader(limit=RESULT_LINE_LIMIT)
-        await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(results), os.fdopen(read_fd, "rb", 0)
-        )
-        assert self._process.stdout and self._process.stderr
-        self._tasks = [
-            asyncio.create_task(self._pump_logs(self._process.stdout, "stdout")),
-            asyncio.create_task(self._pump_logs(self._process.stderr, "stderr")),
-        ]
-        self._send({
-            "init": {
-                "main_file": str(self.spec.main_file),
-                "multi_file": self.spec.multi_file,
-                "entry": self.spec.entry,
-                "memory_mb": self.spec.limits.memory_mb,
-                "concurrency": self.spec.limits.concurrency,
-            }
-        })
+        process = self._process = self._cells.take()
+        self._ready, self._gone = loop.create_future(), loop.create_future()
+        loop.add_reader(process.results, self._read_results)
+        loop.add_reader(process.stdout, self._read_logs, process.stdout, "stdout")
+        loop.add_reader(process.stderr, self._read_logs, process.stderr, "stderr")
+        loop.add_reader(process.pidfd, self._exited)
+        assert process.popen.stdin is not None
+        self._stdin, _ = await loop.connect_write_pipe(asyncio.Protocol, process.popen.stdin)
+        limits = self.spec.limits
+        self._send(Init(main_file=str(self.spec.main_file), multi_file=self.spec.multi_file,
+                        entry=self.spec.entry, memory_mb=limits.memory_mb,
+                        concurrency=limits.concurrency).encode())
         try:
-            answer = await asyncio.wait_for(
-                self._results.readline(), self.spec.limits.timeout_ms / 1000
-            )
+            error = await asyncio.wait_for(asyncio.shield(self._ready),
+                                           max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             self.kill()
-            raise ActionTimedOut(self.spec.limits.timeout_ms) from None
-        reply = _decode(answer)
-        if reply.get("ok") is not True:
+            raise ActionTimedOut(limits.timeout_ms) from None
+        if error is not None:
             self.kill()
-            raise ActionCrashed(self._redact(str(reply.get("error") or CRASHED)))
+            raise ActionCrashed(self._redact(error))
         self.alive = True
-        self._tasks.append(asyncio.create_task(self._read_results()))
 
     def submit(self, activation: Activation) -> None:
         """Hand an activation to the process; its `result` future settles when it ends."""
         activation.worker_pid = self.pid
         self._pending[activation.activation_id] = activation
-        loop = asyncio.get_running_loop()
-        timer = loop.call_later(
-            activation.timeout_ms / 1000, self._time_out, activation.activation_id
-        )
+        timer = asyncio.get_running_loop().call_later(
+            activation.remaining_s(), self._time_out, activation.activation_id)
         activation.result.add_done_callback(lambda _: timer.cancel())
-        try:
-            self._send(activation.message())
-        except (BrokenPipeError, ConnectionResetError):
-            self._fail_all(CRASHED)
+        self._send(activation.message().encode())
 
     def kill(self) -> None:
-        """SIGKILL the worker and whatever it spawned (its own session).
-
-        Not `Process.kill()`: that polls first, which can reap the child behind asyncio's
-        watcher and leave it reporting an unknown pid.
-        """
-        if self._process is not None and self._process.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._process.pid, signal.SIGKILL)
+        """SIGKILL the worker and whatever it spawned; `_exited` then cleans up."""
+        if self._process is not None and not self._process.closed:
+            self._process.kill()
         self.alive = False
 
     async def close(self) -> None:
         self.kill()
-        if self._process is not None:
-            await self._process.wait()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._gone is not None:
+            await self._gone
 
-    def _send(self, message: dict[str, Any]) -> None:
-        assert self._process is not None and self._process.stdin is not None
-        self._process.stdin.write(json.dumps(message).encode() + b"\n")
+    def _send(self, line: bytes) -> None:
+        if self._stdin is None or self._stdin.is_closing():
+            self._crashed(CRASHED)
+            return
+        self._stdin.write(line)
 
     def _time_out(self, activation_id: str) -> None:
         activation = self._pending.pop(activation_id, None)
         if activation is None:
             return
         # The only way to stop Python code that will not return is to stop its process.
-        self.kill()
         _settle(activation, exc=ActionTimedOut(activation.timeout_ms))
-        self._fail_all(CRASHED)
+        self._crashed(CRASHED)
 
-    async def _read_results(self) -> None:
-        assert self._results is not None
+    def _read_results(self) -> None:
+        assert self._process is not None
         while True:
             try:
-                line = await self._results.readline()
-            except ValueError:  # a result line beyond RESULT_LINE_LIMIT
-                self.kill()
-                break
-            if not line:
-                break
-            reply = _decode(line)
-            if "stream_from" in reply:
-                announced = self._pending.get(str(reply.get("activation_id")))
-                if announced is not None and isinstance(reply["stream_from"], int):
-                    announced.stream_sources.add(reply["stream_from"])
-                continue
-            activation = self._pending.pop(str(reply.get("activation_id")), None)
-            if activation is None:
-                continue
-            if "result" in reply and isinstance(reply["result"], dict):
-                _settle(activation, result=reply["result"])
-            else:
-                message = str(reply.get("error") or CRASHED)
-                _settle(activation, exc=ActionCrashed(self._redact(message)))
-            if not self._pending:
-                self.idle_since = time.monotonic()
-            self._on_free(self)
-        self.alive = False
-        self._fail_all(CRASHED)
+                data = os.read(self._process.results, READ_BYTES)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:  # the launcher closed its result fd: nothing more can come
+                asyncio.get_running_loop().remove_reader(self._process.results)
+                self._crashed(CRASHED)
+                return
+            self._results += data
+            *lines, self._results = self._results.split(b"\n")
+            try:
+                if len(self._results) > RESULT_LINE_LIMIT:
+                    raise ProtocolViolation(f"a line over {RESULT_LINE_LIMIT} bytes")
+                for line in lines:
+                    self._handle(decode_reply(line))
+            except ProtocolViolation as exc:
+                log.error("%s[%s] wrote on its result channel what the action loop does not "
+                          "allow (%s); it is stopped", self.spec.qualified, self.pid, exc)
+                self._crashed(CRASHED)
+                return
 
-    def _fail_all(self, message: str) -> None:
+    def _handle(self, reply: Ready | StreamFrom | Done) -> None:
+        if isinstance(reply, Ready):
+            if self._ready is not None and not self._ready.done():
+                self._ready.set_result(reply.error)
+            return
+        if isinstance(reply, StreamFrom):
+            announced = self._pending.get(reply.activation_id)
+            if announced is not None:
+                announced.on_stream_from(reply.port)
+            return
+        activation = self._pending.pop(reply.activation_id, None)
+        if activation is None:
+            return
+        if reply.error is None:
+            _settle(activation, result=reply.result)
+        else:
+            _settle(activation, exc=ActionCrashed(self._redact(reply.error)))
+        if not self._pending:
+            self.idle_since = time.monotonic()
+        self._on_free(self)
+
+    def _read_logs(self, fd: int, stream: str) -> None:
+        try:
+            data = os.read(fd, READ_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            self._logs.feed(stream, data)
+        else:
+            asyncio.get_running_loop().remove_reader(fd)
+
+    def _exited(self) -> None:
+        """The process is gone: read what it wrote, answer what is pending, close it all."""
+        process = self._process
+        assert process is not None
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(process.pidfd)
+        process.popen.poll()  # reap it
+        if not process.closed:
+            self._read_results()
+            for fd, stream in ((process.stdout, "stdout"), (process.stderr, "stderr")):
+                with contextlib.suppress(OSError):
+                    self._read_logs(fd, stream)
+        self._logs.flush()
+        self._crashed(CRASHED)
+        for fd in (process.results, process.stdout, process.stderr):
+            with contextlib.suppress(ValueError, OSError):
+                loop.remove_reader(fd)
+        if self._stdin is not None and not self._stdin.is_closing():
+            self._stdin.abort()
+        process.close()
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(CRASHED)
+        if self._gone is not None and not self._gone.done():
+            self._gone.set_result(None)
+
+    def _crashed(self, message: str) -> None:
+        """Answer every pending activation with `message` and kill the process."""
+        self.kill()
         pending, self._pending = self._pending, {}
         for activation in pending.values():
             _settle(activation, exc=ActionCrashed(message))
-        self.alive = self.alive and self._process is not None and self._process.returncode is None
         self._on_free(self)
 
-    async def _pump_logs(self, stream: asyncio.StreamReader, name: str) -> None:
-        while True:
-            try:
-                line = await stream.readline()
-            except ValueError:  # an over-long line: drop it, keep the pipe drained
-                continue
-            if not line:
-                return
-            text = line.decode("utf-8", "replace").rstrip("\n")
-            log.info("%s[%s] %s: %s", self.spec.qualified, self.pid, name, self._redact(text))
 
-
-def _decode(line: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _settle(
-    activation: Activation, result: dict[str, Any] | None = None, exc: Exception | None = None
-) -> None:
+def _settle(activation: Activation, result: dict[str, object] | None = None,
+            exc: Exception | None = None) -> None:
     if activation.result.done():
         return
     if exc is not None:

@@ -79,7 +79,8 @@ class Server:
             spec = self.web_spec(target, request)
             args = await request_args(request, spec, target, self.settings.body_limit)
             session = await StreamSession.open(
-                lambda streaming: self.invoker.start(spec, streaming), args, self.settings.stream
+                lambda relay, announced: self.invoker.start(spec, args, relay, announced),
+                self.settings.stream,
             )
         except StreamwhiskError as exc:
             return failure_response(exc)

@@ -1,13 +1,20 @@
-"""The streamer's relay: an action sends JSON messages to a socket, a client reads them live."""
+"""The streamer's relay: an action sends JSON messages to a socket, a client reads them live.
+
+Knows sockets, framing and ownership; nothing of workers (`server/` composes the two)."""
 
 from .decoder import MAX_MESSAGE_BYTES, Message, MessageDecoder
-from .relay import Relay
+from .ownership import Announced, FirstComer, Ownership
+from .relay import Inbound, Relay
 from .session import StreamSession, StreamSettings, outcome
 
 __all__ = [
+    "Announced",
+    "FirstComer",
+    "Inbound",
     "MAX_MESSAGE_BYTES",
     "Message",
     "MessageDecoder",
+    "Ownership",
     "Relay",
     "StreamSession",
     "StreamSettings",

@@ -1,51 +1,72 @@
-"""A streaming invocation: start the action with a relay port, yield what it sends, then `done`.
+"""A streaming invocation: start the action with a relay port, relay what it sends, then `done`.
 
-Events are dicts, one complete message each, ending with `{"done": true, "result": ...}` or
-`{"done": true, "error": ...}`; `None` marks a quiet spell (the HTTP layer sends a keep-alive).
+The end of a stream is decided here, in `batches()`, in three steps:
+
+  1. Wait for the activation's own connection, or for the activation to end without one
+     (then a connection already queued is taken: its announcement came before the result).
+  2. Relay every message until that connection ends: EOF or an error. The action loop
+     shuts down a stream socket the action left open when its activation ends, so EOF
+     follows the last byte; every byte is relayed, whatever the speeds. Only a socket held
+     open by a process out of our reach, silent for `close_grace_s` after the activation
+     ended, ends the relay without EOF.
+  3. Wait for the activation's outcome and send it as the `done` message.
+
+`batches()` yields lists of complete messages; an empty list marks a quiet spell (the HTTP
+layer sends a keep-alive). The last batch is `[{"done": true, "result" | "error": ...}]`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import time
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import RuntimeFailure
-from ..runtime.activation import Activation
 from .decoder import MAX_MESSAGE_BYTES, Message
-from .relay import Relay
+from .ownership import Announced
+from .relay import HIGH_WATER, Inbound, Relay
 
-Start = Callable[[dict[str, Any]], Awaitable[Activation]]
+log = logging.getLogger("streamwhisk.stream")
+
+
+class Streamed(Protocol):
+    """What the relay needs of an activation: its outcome, as a future."""
+
+    @property
+    def result(self) -> asyncio.Future[dict[str, Any]]: ...
+
+
+# start(the relay's STREAM_HOST/STREAM_PORT, a callback for each announced source port)
+Start = Callable[[dict[str, str], Callable[[int], None]], Awaitable[Streamed]]
 
 
 @dataclass(frozen=True)
 class StreamSettings:
     host: str = "127.0.0.1"
     keepalive_s: float = 15.0
-    # After the action returned, how long its socket may stay open before we stop reading: an
-    # action that forgot to close it would otherwise hold the stream open for ever.
+    # After the activation ended, how long a still-open, silent stream socket is waited for.
     close_grace_s: float = 1.0
     max_message_bytes: int = MAX_MESSAGE_BYTES
+    high_water: int = HIGH_WATER
 
 
 class StreamSession:
-    def __init__(self, relay: Relay, activation: Activation, settings: StreamSettings) -> None:
+    def __init__(self, relay: Relay, activation: Streamed, settings: StreamSettings) -> None:
         self.relay = relay
         self.activation = activation
         self.settings = settings
 
     @classmethod
-    async def open(cls, start: Start, args: dict[str, Any],
-                   settings: StreamSettings | None = None) -> StreamSession:
+    async def open(cls, start: Start, settings: StreamSettings | None = None) -> StreamSession:
         """Listen, then start the activation; errors before the stream begins are raised."""
         settings = settings or StreamSettings()
-        relay = Relay(settings.host, settings.max_message_bytes)
+        announced = Announced()
+        relay = Relay(announced, settings.host, settings.max_message_bytes, settings.high_water)
         try:
-            activation = await start({**args, **relay.arguments()})
+            activation = await start(relay.arguments(), announced.announce)
         except BaseException:
             relay.close()
             raise
@@ -54,68 +75,76 @@ class StreamSession:
     def close(self) -> None:
         self.relay.close()
 
-    async def events(self) -> AsyncIterator[Message | None]:
+    async def batches(self) -> AsyncIterator[list[Message]]:
+        result = self.activation.result
         try:
-            async for event in self._relayed():
-                yield event
-            yield outcome(self.activation)
+            # 1. the owner's connection, or the activation's end
+            accepting = asyncio.ensure_future(self.relay.accept())
+            try:
+                while not await _first_of([accepting, result], self.settings.keepalive_s):
+                    yield []
+            finally:
+                accepting.cancel()
+                await asyncio.gather(accepting, return_exceptions=True)
+            if accepting.cancelled() and not self.relay.accept_now():
+                inbound = None
+            else:
+                inbound = await self.relay.open()
+            # 2. every message, until the connection ends
+            if inbound is not None:
+                async for batch in self._relayed(inbound):
+                    yield batch
+            # 3. the outcome
+            while not await _first_of([result], self.settings.keepalive_s):
+                yield []
+            yield [outcome(result)]
         finally:
             self.close()
 
-    async def _relayed(self) -> AsyncIterator[Message | None]:
-        relay, result, owner = self.relay, self.activation.result, self.activation.stream_sources
-        accepting: asyncio.Future[None] | None = asyncio.ensure_future(relay.accept(owner))
-        receiving: asyncio.Future[list[Message]] | None = None
-        grace_ends: float | None = None
-        try:
-            while True:
-                if result.done() and grace_ends is None:
-                    if accepting is not None:
-                        # settle the pending accept before touching the listener ourselves
-                        accepting.cancel()
-                        await asyncio.gather(accepting, return_exceptions=True)
-                        accepting = None
-                        if relay.connected or relay.accept_waiting(owner):
-                            receiving = asyncio.ensure_future(relay.receive())
-                    if receiving is None:
-                        return  # it never connected, or its stream has ended
-                    grace_ends = time.monotonic() + self.settings.close_grace_s
-                waiting: set[asyncio.Future[Any]] = {t for t in (accepting, receiving) if t}
-                timeout = self.settings.keepalive_s
-                if grace_ends is None:
-                    waiting.add(result)
-                else:
-                    timeout = min(timeout, grace_ends - time.monotonic())
-                    if timeout <= 0:
-                        return
-                done, _ = await asyncio.wait(waiting, timeout=timeout,
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if not done:
-                    if grace_ends is None:
-                        yield None
-                    continue
-                if accepting is not None and accepting.done():
-                    accepting.result()
-                    accepting = None
-                    receiving = asyncio.ensure_future(relay.receive())
-                elif receiving is not None and receiving.done():
-                    for message in receiving.result():
-                        yield message
-                    receiving = None if relay.ended else asyncio.ensure_future(relay.receive())
-                    if receiving is None and grace_ends is not None:
-                        return
-        finally:
-            for task in (accepting, receiving):
-                if task is not None and not task.done():
-                    task.cancel()
-                    with contextlib.suppress(BaseException):
-                        await task
+    async def events(self) -> AsyncIterator[Message | None]:
+        """One message at a time; `None` for a quiet spell."""
+        async for batch in self.batches():
+            if not batch:
+                yield None
+            for message in batch:
+                yield message
+
+    async def _relayed(self, inbound: Inbound) -> AsyncIterator[list[Message]]:
+        result = self.activation.result
+        while True:
+            batch = inbound.take()
+            if batch:
+                yield batch
+                continue
+            if inbound.ended:
+                return
+            if not result.done():
+                if not await _first_of([inbound.arrival(), result], self.settings.keepalive_s):
+                    yield []
+            elif not await _first_of([inbound.arrival()], self.settings.close_grace_s):
+                log.warning("stream port %s: the activation ended but its stream socket stayed "
+                            "open and silent; ending the stream", self.relay.port)
+                return
 
 
-def outcome(activation: Activation) -> Message:
-    """The last event: the action's return value, or why there is none."""
+async def _first_of(waits: list[Awaitable[Any]], timeout: float) -> bool:
+    """Until one of them completes (True) or the timeout passes (False). Futures passed in
+    are left alone; coroutines are wrapped, and cancelled if they did not complete."""
+    futures = [asyncio.ensure_future(w) for w in waits]
     try:
-        value = activation.result.result()
+        done, _ = await asyncio.wait(futures, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for future, wait in zip(futures, waits, strict=True):
+            if future is not wait:
+                future.cancel()
+    return bool(done)
+
+
+def outcome(result: asyncio.Future[dict[str, Any]]) -> Message:
+    """The last message: the action's return value, or why there is none."""
+    try:
+        value = result.result()
     except RuntimeFailure as exc:
         return {"done": True, "error": str(exc)}
     if "error" in value:
