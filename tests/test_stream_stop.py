@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-from streamwhisk.testing import RunningServer
+from streamwhisk.testing import RunningServer, wait_until
 
 DISCONNECTS = 20
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-def read_then_hang_up(server: RunningServer, markers: Path, lines: int = 2) -> list[dict]:
+def read_then_hang_up(server: RunningServer, markers: Path | None, lines: int = 2,
+                      action: str = "s/endless") -> list[dict]:
     received = []
+    payload = {"markers": str(markers)} if markers else {}
     with httpx.Client(timeout=30) as client, client.stream(
-        "POST", f"{server.url}/web/guest/s/endless", json={"markers": str(markers)}
+        "POST", f"{server.url}/web/guest/{action}", json=payload
     ) as response:
         for line in response.iter_lines():
             received.append(json.loads(line))
@@ -58,3 +49,10 @@ def test_a_client_that_hangs_up_stops_the_action_and_leaks_nothing(
     assert wait_until(lambda: quiet_server.children() == workers), quiet_server.children()
     assert wait_until(lambda: quiet_server.open_fds() <= descriptors), (
         quiet_server.open_fds(), descriptors)
+
+
+def test_a_stop_is_logged_as_one_line_not_a_traceback(stream_server: RunningServer) -> None:
+    for _ in range(3):
+        assert len(read_then_hang_up(stream_server, None, action="s/unguarded")) == 2
+    assert wait_until(lambda: stream_server.log().count("the client closed the stream") == 3)
+    assert "Traceback" not in stream_server.log()

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import resource
+import signal
 import socket
 import sys
 import threading
@@ -185,6 +186,7 @@ class Activations:
             self._executor = ThreadPoolExecutor(init.concurrency)
             self.environ = ActivationEnviron(os.environ)
             os.environ = self.environ  # type: ignore[assignment]  # noqa: B003 (an overlay)
+        signal.signal(signal.SIGCHLD, self._reap_if_idle)
 
     def submit(self, run: Run) -> None:
         with self._lock:
@@ -207,8 +209,15 @@ class Activations:
         self.channel.send(done)
         with self._lock:
             self._running -= 1
-            if self._running == 0:
-                reap_children()
+        self._reap_if_idle()
+
+    def _reap_if_idle(self, *_: object) -> None:
+        """Collect the children that exited, only while no activation runs, so that a
+        `subprocess.run` in progress never loses its child's exit status to us. Runs after
+        each activation and on SIGCHLD, which Python handles in the main thread: there, with
+        `concurrency` 1, an activation is either running (`_running` is 1) or not started."""
+        if self._running == 0:
+            reap_children()
 
     def _enter(self, run: Run) -> None:
         variables = run.environment()
@@ -260,8 +269,6 @@ def _mark_end_of_activation() -> None:
 
 
 def reap_children() -> None:
-    """Collect the children that exited: only when no activation runs, so a `subprocess.run`
-    in progress never loses its child's exit status to us."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)

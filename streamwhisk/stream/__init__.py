@@ -2,7 +2,7 @@
 
 Knows sockets, framing and ownership; nothing of workers (`server/` composes the two)."""
 
-from .decoder import MAX_MESSAGE_BYTES, Message, MessageDecoder
+from .decoder import Message, MessageDecoder
 from .ownership import Announced, FirstComer, Ownership
 from .relay import Inbound, Relay
 from .session import StreamSession, StreamSettings, outcome
@@ -11,7 +11,6 @@ __all__ = [
     "Announced",
     "FirstComer",
     "Inbound",
-    "MAX_MESSAGE_BYTES",
     "Message",
     "MessageDecoder",
     "Ownership",
