@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ DEFAULT_CONCURRENCY = 1
 DEFAULT_LOGS_MB = 10
 MAX_TIMEOUT_MS = 3_600_000
 RACY_WINDOW_NS = 3_000_000_000
+Stamp = tuple[tuple[str, int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ class ActionSpec:
     params: dict[str, Any]
     limits: Limits
     entry: str
-    fingerprint: tuple[tuple[str, int, int], ...]
+    watched: tuple[str, ...]  # the files and folders whose stamps make the fingerprint
+    fingerprint: Stamp
 
     @property
     def qualified(self) -> str:
@@ -96,7 +99,9 @@ class Project:
         self._login = login
         self._defaults = dict(defaults or {})
         self._config: Config | None = None
-        self._config_stamp: tuple[tuple[str, int, int], ...] = ()
+        self._config_files = (str(login or login_file()), str(self.root / ".env"),
+                              str(self.root / scope / ".env"))
+        self._config_stamp: Stamp = ()
         self._specs: dict[tuple[str, str], ActionSpec] = {}
 
     @property
@@ -106,13 +111,17 @@ class Project:
     @property
     def config(self) -> Config:
         """The layered configuration, read again when one of its files changed."""
-        files = [self._login or login_file(), self.root / ".env", self.root / self.scope / ".env"]
-        stamp = _stamp(files)
+        self._refresh_config()
+        assert self._config is not None
+        return self._config
+
+    def _refresh_config(self) -> Stamp:
+        stamp = _stamp(self._config_files)
         if self._config is None or stamp != self._config_stamp:
             self._config = Config.load(self.root, self.scope, login=self._login,
                                        defaults=self._defaults)
             self._config_stamp = stamp
-        return self._config
+        return stamp
 
     def action_names(self) -> list[str]:
         found: list[str] = []
@@ -133,6 +142,11 @@ class Project:
     def load(self, package: str, name: str) -> ActionSpec:
         validate_name(package)
         validate_name(name)
+        cached = self._specs.get((package, name))
+        if cached is not None:
+            config_stamp = self._refresh_config()
+            if _stamp(cached.watched) + config_stamp == cached.fingerprint:
+                return cached  # the common case: a few stat calls, no parsing
         single = self.packages / package / f"{name}.py"
         multi = self.packages / package / name / "__main__.py"
         if single.is_file() and multi.is_file():
@@ -141,12 +155,13 @@ class Project:
             raise ActionNotFound(f"{package}/{name}", self.root)
         main_file = multi if multi.is_file() else single
         code = [main_file] if main_file is single else _python_files(main_file.parent)
+        # the package folder's own stamp changes when an action appears or goes beside it
+        watched = (str(self.packages / package), *map(str, code))
+        if main_file is multi:
+            watched += (str(multi.parent),)
         config = self.config
-        fingerprint = _stamp(code) + self._config_stamp
-        cached = self._specs.get((package, name))
-        if cached is not None and cached.fingerprint == fingerprint:
-            return cached
-        spec = self._build(package, name, main_file, config, fingerprint)
+        fingerprint = _stamp(watched) + self._config_stamp
+        spec = self._build(package, name, main_file, config, watched, fingerprint)
         self._specs[(package, name)] = spec
         return spec
 
@@ -156,7 +171,8 @@ class Project:
         name: str,
         main_file: Path,
         config: Config,
-        fingerprint: tuple[tuple[str, int, int], ...],
+        watched: tuple[str, ...],
+        fingerprint: Stamp,
     ) -> ActionSpec:
         try:
             source = main_file.read_text(encoding="utf-8")
@@ -184,6 +200,7 @@ class Project:
             params=params,
             limits=limits,
             entry=notes.main or "main",
+            watched=watched,
             fingerprint=fingerprint,
         )
 
@@ -196,21 +213,27 @@ def _python_files(folder: Path) -> list[Path]:
     return sorted(files)
 
 
-def _stamp(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
+def _stamp(paths: Sequence[str]) -> Stamp:
     """What identifies these files' contents: size and mtime, and a checksum of recent ones.
 
     Two saves within the clock's granularity can leave mtime and size alone; as git does with
-    "racy" entries, a file modified in the last seconds is identified by its bytes as well.
+    "racy" entries, a file modified in the last seconds is identified by its bytes as well (a
+    folder by its listing).
     """
     stamps = []
     now = time.time_ns()
     for path in paths:
         try:
-            info = path.stat()
-            racy = now - info.st_mtime_ns < RACY_WINDOW_NS
-            checksum = zlib.crc32(path.read_bytes()) if racy else 0
+            info = os.stat(path)
+            checksum = 0
+            if now - info.st_mtime_ns < RACY_WINDOW_NS:
+                if stat.S_ISDIR(info.st_mode):
+                    checksum = zlib.crc32("\0".join(sorted(os.listdir(path))).encode())
+                else:
+                    with open(path, "rb") as file:
+                        checksum = zlib.crc32(file.read())
         except OSError:
-            stamps.append((str(path), -1, -1))
+            stamps.append((path, -1, -1))
         else:
-            stamps.append((str(path), info.st_mtime_ns ^ checksum, info.st_size))
+            stamps.append((path, info.st_mtime_ns ^ checksum, info.st_size))
     return tuple(stamps)

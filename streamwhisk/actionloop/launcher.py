@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from .environ import ActivationEnviron
-from .messages import END_OF_ACTIVATION, Done, Init, Ready, Run, StreamFrom
+from .messages import Done, Init, Ready, Run, StreamFrom
 
 Entry = Callable[[dict[str, Any]], Any]
 MAX_RESULT_BYTES = 1024 * 1024
@@ -45,8 +45,8 @@ class ResultChannel:
         self._fd = fd
         self._lock = threading.Lock()
 
-    def send(self, message: Ready | StreamFrom | Done) -> None:
-        data = memoryview(message.encode())
+    def send(self, message: Ready | StreamFrom | Done | bytes) -> None:
+        data = memoryview(message if isinstance(message, bytes) else message.encode())
         with self._lock:
             while data:
                 data = data[os.write(self._fd, data):]
@@ -205,7 +205,6 @@ class Activations:
             self.streams.finish(run.activation_id)
             if self.environ is not None:
                 self.environ.leave()
-        _mark_end_of_activation()
         self.channel.send(done)
         with self._lock:
             self._running -= 1
@@ -228,7 +227,7 @@ class Activations:
             del os.environ[key]
         os.environ.update(variables)
 
-    def _call(self, run: Run) -> Done:
+    def _call(self, run: Run) -> Done | bytes:
         try:
             result = self.entry(run.value)
             if not isinstance(result, dict):
@@ -249,7 +248,7 @@ class Activations:
             else:
                 traceback.print_exc()
             return Done(run.activation_id, error=describe(exc))
-        return Done(run.activation_id, result=json.loads(encoded))
+        return Done.encode_result(run.activation_id, encoded)
 
 
 def _stopped_by_client(exc: BaseException | None) -> bool:
@@ -259,13 +258,6 @@ def _stopped_by_client(exc: BaseException | None) -> bool:
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
-
-
-def _mark_end_of_activation() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.write(f"\n{END_OF_ACTIVATION}\n")
-            stream.flush()
 
 
 def reap_children() -> None:

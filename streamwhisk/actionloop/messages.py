@@ -9,8 +9,7 @@
       StreamFrom  {"activation_id", "stream_from": port}            before the activation
                   connects to its STREAM_HOST:STREAM_PORT: the local port it connects from
       Done        {"activation_id", "result": {...}}  or  {"activation_id", "error": "..."}
-    worker -> server, on stdout and stderr (the action's logs)
-      END_OF_ACTIVATION, a line of its own after each activation, as OpenWhisk's runtimes do
+    stdout and stderr are the action's logs, nothing else.
 
 A line on the result fd that is none of these is a protocol violation: the server treats it
 as a crash of the worker's activations, at once.
@@ -22,7 +21,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-END_OF_ACTIVATION = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 RESERVED_ARGUMENTS = ("STREAM_HOST", "STREAM_PORT")
 
 
@@ -100,6 +98,13 @@ class Done:
         if self.error is not None:
             return _line({"activation_id": self.activation_id, "error": self.error})
         return _line({"activation_id": self.activation_id, "result": self.result})
+
+    @staticmethod
+    def encode_result(activation_id: str, encoded_result: str) -> bytes:
+        """The same line as `Done(activation_id, result).encode()`, from a result already
+        encoded as JSON (the worker encodes it once, to check its size)."""
+        return (f'{{"activation_id": {json.dumps(activation_id)}, "result": {encoded_result}}}\n'
+                .encode())
 
 
 Reply = Ready | StreamFrom | Done

@@ -109,6 +109,9 @@ class ActionPool:
         task.add_done_callback(self._closing.discard)
 
     def _notify(self) -> None:
+        if not self._waiting:
+            return  # nobody waits for a worker: skip the task on the hot path
+
         async def wake() -> None:
             async with self._changed:
                 self._changed.notify_all()

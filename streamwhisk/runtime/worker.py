@@ -156,6 +156,8 @@ class Worker:
         activation = self._pending.pop(reply.activation_id, None)
         if activation is None:
             return
+        self._drain_logs()  # what it printed before returning is in the pipes by now
+        self._logs.activation_ended()
         if reply.error is None:
             _settle(activation, result=reply.result)
         else:
@@ -164,17 +166,27 @@ class Worker:
             self.idle_since = time.monotonic()
         self._on_free(self)
 
-    def _read_logs(self, fd: int, stream: str) -> None:
+    def _read_logs(self, fd: int, stream: str) -> bool:
+        """One read; True when there may be more."""
         try:
             data = os.read(fd, READ_BYTES)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             data = b""
-        if data:
-            self._logs.feed(stream, data)
-        else:
+        if not data:
             asyncio.get_running_loop().remove_reader(fd)
+            return False
+        self._logs.feed(stream, data)
+        return True
+
+    def _drain_logs(self) -> None:
+        process = self._process
+        assert process is not None
+        for fd, stream in ((process.stdout, "stdout"), (process.stderr, "stderr")):
+            with contextlib.suppress(OSError):
+                while self._read_logs(fd, stream):
+                    pass
 
     def _exited(self) -> None:
         """The process is gone: read what it wrote, answer what is pending, close it all."""
@@ -185,9 +197,7 @@ class Worker:
         process.popen.poll()  # reap it
         if not process.closed:
             self._read_results()
-            for fd, stream in ((process.stdout, "stdout"), (process.stderr, "stderr")):
-                with contextlib.suppress(OSError):
-                    self._read_logs(fd, stream)
+            self._drain_logs()
         self._logs.flush()
         self._crashed(CRASHED)
         for fd in (process.results, process.stdout, process.stderr):
