@@ -96,8 +96,8 @@ def test_multi_file_action_imports_its_sibling_modules(client: httpx.Client) -> 
     assert client.get("/api/my/t/multi").json() == {"output": "HELLO!"}
 
 
-def test_idle_workers_are_live_children_of_the_server(small_server: RunningServer) -> None:
+def test_idle_workers_are_live_processes_of_the_server(small_server: RunningServer) -> None:
     httpx.get(small_server.url + "/api/my/t/echo", timeout=30)
-    children = small_server.children()
-    assert children
-    assert all(Path(f"/proc/{pid}").exists() for pid in children)
+    workers = small_server.workers()
+    assert workers
+    assert all(Path(f"/proc/{pid}").exists() for pid in workers)

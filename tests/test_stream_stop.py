@@ -36,7 +36,7 @@ def test_a_client_that_hangs_up_stops_the_action_and_leaks_nothing(
 
     read_then_hang_up(quiet_server, markers)  # warm: one worker, one stopped activation
     assert wait_until(lambda: stopped() == 1)
-    workers, descriptors = quiet_server.children(), quiet_server.open_fds()
+    workers, descriptors = quiet_server.workers(), quiet_server.open_fds()
 
     for done in range(1, DISCONNECTS + 1):
         assert [m["output"] for m in read_then_hang_up(quiet_server, markers)] == ["0 ", "1 "]
@@ -46,7 +46,7 @@ def test_a_client_that_hangs_up_stops_the_action_and_leaks_nothing(
     failures = {marker.read_text() for marker in markers.iterdir()}
     assert failures <= {"ConnectionResetError", "BrokenPipeError"}
     # the one warm worker served them all: none is still stuck streaming to nobody
-    assert wait_until(lambda: quiet_server.children() == workers), quiet_server.children()
+    assert wait_until(lambda: quiet_server.workers() == workers), quiet_server.workers()
     assert wait_until(lambda: quiet_server.open_fds() <= descriptors), (
         quiet_server.open_fds(), descriptors)
 

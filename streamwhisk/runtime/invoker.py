@@ -14,7 +14,7 @@ from ..project import ActionSpec, Project, split_action_name
 from ..redact import Redactor
 from .activation import Activation
 from .pool import ActionPool, PoolSettings
-from .stemcells import DEFAULT_STEM_CELLS, StemCells
+from .processes import Zygote
 
 REAP_INTERVAL_S = 30.0
 
@@ -25,7 +25,6 @@ class InvokerSettings:
     namespace: str = "guest"
     api_host: str = ""
     api_key: str = ""  # what `provide-api-key` actions get as __OW_API_KEY
-    stem_cells: int = DEFAULT_STEM_CELLS  # prewarmed launchers, for fast cold starts
 
 
 class Invoker:
@@ -38,7 +37,7 @@ class Invoker:
         self._seen: dict[str, ActionSpec] = {}
         self._retired: list[ActionPool] = []
         self._reaper: asyncio.Task[None] | None = None
-        self._cells = StemCells(self.settings.stem_cells)
+        self._zygote = Zygote()  # forks the workers: a cold start costs a fork
 
     def spec(self, name: str) -> ActionSpec:
         """The action as it is on disk now; raises ProjectError/ConfigError for the caller."""
@@ -75,6 +74,10 @@ class Invoker:
         activation = await self.start(spec, args)
         return await asyncio.shield(activation.result)
 
+    async def prewarm(self) -> None:
+        """Boot the worker fork server, so the first cold start does not wait for it."""
+        await asyncio.get_running_loop().run_in_executor(None, self._zygote.start)
+
     def pools(self) -> dict[str, ActionPool]:
         return dict(self._pools)
 
@@ -85,7 +88,7 @@ class Invoker:
             self._retired.append(pool)
             pool = None
         if pool is None:
-            pool = ActionPool(spec, self.settings.pool, self.redact, self._cells)
+            pool = ActionPool(spec, self.settings.pool, self.redact, self._zygote)
             self._pools[spec.qualified] = pool
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
@@ -107,4 +110,4 @@ class Invoker:
             await pool.close()
         self._pools.clear()
         self._retired.clear()
-        await self._cells.close()
+        await asyncio.get_running_loop().run_in_executor(None, self._zygote.close)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..errors import Overloaded
 from ..project import ActionSpec
 from .activation import Activation
-from .stemcells import StemCells
+from .processes import Zygote
 from .worker import Worker
 
 log = logging.getLogger("streamwhisk.runtime")
@@ -28,11 +28,11 @@ class PoolSettings:
 
 class ActionPool:
     def __init__(self, spec: ActionSpec, settings: PoolSettings,
-                 redact: Callable[[str], str], cells: StemCells) -> None:
+                 redact: Callable[[str], str], zygote: Zygote) -> None:
         self.spec = spec
         self.settings = settings
         self._redact = redact
-        self._cells = cells
+        self._zygote = zygote
         self._workers: list[Worker] = []
         self._starting = 0
         self._waiting = 0
@@ -84,7 +84,7 @@ class ActionPool:
 
     async def _start_worker(self, deadline: float) -> Worker:
         self._starting += 1
-        worker = Worker(self.spec, self._redact, self._worker_changed, self._cells)
+        worker = Worker(self.spec, self._redact, self._worker_changed, self._zygote)
         try:
             await worker.start(deadline)
         except BaseException:

@@ -1,23 +1,28 @@
-"""Launcher processes on Linux: start one, know when it exits, kill it and all it started.
+"""Worker processes on Linux: fork one from the zygote, know when it exits, kill its tree.
 
-A launcher runs in a session (and process group) of its own, and is the subreaper of what
-its action starts, so everything the action forks stays in its tree while it lives. Killing
+A worker runs in a session (and process group) of its own, and is the subreaper of what its
+action starts, so everything the action forks stays in its tree while it lives. Killing
 freezes the group and the tree first, so nothing forks its way out between the look and the
 kill; a `setsid` escapee is found through the tree. What the action double-forked after the
-launcher itself died is beyond reach: Linux gives an unprivileged parent no handle on it.
+worker itself died is beyond reach: Linux gives an unprivileged process no handle on it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LAUNCHER_MODULE = "streamwhisk.actionloop.launcher"
+from ..actionloop.zygote import PID
+
+ZYGOTE_MODULE = "streamwhisk.actionloop.zygote"
 # What a worker inherits from the server; everything else (and every secret) stays out, as on
 # a cluster, where an action sees only its parameters.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV")
@@ -32,38 +37,22 @@ def worker_environment() -> dict[str, str]:
 
 @dataclass
 class LauncherProcess:
-    """A started launcher and our ends of its pipes; all descriptors are non-blocking."""
+    """A forked worker and our ends of its pipes, all non-blocking, and its pidfd."""
 
-    popen: subprocess.Popen[bytes]
+    pid: int
+    stdin: int
+    stdout: int
+    stderr: int
     results: int
     pidfd: int
     closed: bool = field(default=False)
 
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    @property
-    def stdin(self) -> int:
-        assert self.popen.stdin is not None
-        return self.popen.stdin.fileno()
-
-    @property
-    def stdout(self) -> int:
-        assert self.popen.stdout is not None
-        return self.popen.stdout.fileno()
-
-    @property
-    def stderr(self) -> int:
-        assert self.popen.stderr is not None
-        return self.popen.stderr.fileno()
-
     def exited(self) -> bool:
-        return self.popen.poll() is not None
+        return bool(select.select([self.pidfd], [], [], 0)[0])
 
     def kill(self) -> None:
-        """SIGKILL the launcher, its process group and every descendant."""
-        if self.popen.returncode is None:
+        """SIGKILL the worker, its process group and every descendant."""
+        if not self.exited():
             kill_tree(self.pid)
         else:  # it died by itself: what it forked is still in its group
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -74,33 +63,91 @@ class LauncherProcess:
         if self.closed:
             return
         self.closed = True
-        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-        for fd in (self.results, self.pidfd):
+        for fd in (self.stdin, self.stdout, self.stderr, self.results, self.pidfd):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
 
-def spawn(python: str = sys.executable, env: dict[str, str] | None = None) -> LauncherProcess:
-    read_fd, write_fd = os.pipe()
-    try:
-        popen = subprocess.Popen(
-            [python, "-P", "-u", "-m", LAUNCHER_MODULE, str(write_fd)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            pass_fds=(write_fd,), env=env if env is not None else worker_environment(),
-            start_new_session=True, cwd="/",
-        )
-    except BaseException:
-        os.close(read_fd)
-        raise
-    finally:
-        os.close(write_fd)
-    pidfd = os.pidfd_open(popen.pid)
-    for fd in (read_fd, popen.stdin, popen.stdout, popen.stderr):
-        os.set_blocking(fd if isinstance(fd, int) else fd.fileno(), False)  # type: ignore[union-attr]
-    return LauncherProcess(popen, read_fd, pidfd)
+class Zygote:
+    """The server's side of the fork server: boots it once, asks it for workers."""
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self.python = python
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Boot the fork server now, so the first cold start need not wait for it."""
+        with self._lock:
+            if self._popen is None or self._popen.poll() is not None:
+                self._boot()
+
+    def fork(self) -> LauncherProcess:
+        """A new worker, waiting for Init. Blocks (on the zygote's boot, the first time)."""
+        with self._lock:
+            for _ in range(2):  # a zygote that died is booted again, once
+                if self._popen is None or self._popen.poll() is not None:
+                    self._boot()
+                try:
+                    return self._fork()
+                except (OSError, ValueError):
+                    self._stop()
+            raise OSError("the worker fork server does not answer; see the log above")
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _boot(self) -> None:
+        self._stop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._popen = subprocess.Popen(
+                [self.python, "-P", "-u", "-m", ZYGOTE_MODULE, str(theirs.fileno())],
+                stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
+                env=worker_environment(), start_new_session=True, cwd="/")
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._control = ours
+
+    def _fork(self) -> LauncherProcess:
+        assert self._control is not None
+        stdin_r, stdin_w = os.pipe()
+        stdout_r, stdout_w = os.pipe()
+        stderr_r, stderr_w = os.pipe()
+        results_r, results_w = os.pipe()
+        ours = (stdin_w, stdout_r, stderr_r, results_r)
+        try:
+            socket.send_fds(self._control, [b"fork"], [stdin_r, stdout_w, stderr_w, results_w])
+            reply = self._control.recv(PID.size)
+            if len(reply) != PID.size:
+                raise ValueError("the fork server closed its socket")
+            pid = PID.unpack(reply)[0]
+            pidfd = os.pidfd_open(pid)
+        except BaseException:
+            for fd in ours:
+                os.close(fd)
+            raise
+        finally:
+            for fd in (stdin_r, stdout_w, stderr_w, results_w):
+                os.close(fd)
+        for fd in ours:
+            os.set_blocking(fd, False)
+        return LauncherProcess(pid, stdin_w, stdout_r, stderr_r, results_r, pidfd)
+
+    def _stop(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._popen is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._popen.kill()
+            self._popen.wait()
+            self._popen = None
 
 
 def descendants(root: int) -> list[int]:

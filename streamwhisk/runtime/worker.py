@@ -20,8 +20,7 @@ from ..errors import ActionCrashed, ActionTimedOut
 from ..project import ActionSpec
 from .activation import Activation
 from .logs import ActionLogs
-from .processes import LauncherProcess
-from .stemcells import StemCells
+from .processes import LauncherProcess, Zygote
 
 log = logging.getLogger("streamwhisk.runtime")
 
@@ -32,13 +31,13 @@ CRASHED = "The action did not produce a valid response and exited unexpectedly."
 
 class Worker:
     def __init__(self, spec: ActionSpec, redact: Callable[[str], str],
-                 on_free: Callable[[Worker], None], cells: StemCells) -> None:
+                 on_free: Callable[[Worker], None], zygote: Zygote) -> None:
         self.spec = spec
         self._redact = redact
         self._on_free = on_free
-        self._cells = cells
+        self._zygote = zygote
         self._process: LauncherProcess | None = None
-        self._stdin: asyncio.WriteTransport | None = None
+        self._outbox = b""  # what the worker's stdin pipe could not take yet
         self._results = b""
         self._pending: dict[str, Activation] = {}
         self._ready: asyncio.Future[str | None] | None = None
@@ -58,16 +57,14 @@ class Worker:
         return len(self._pending)
 
     async def start(self, deadline: float) -> None:
-        """Take a launcher and load the action; a load error is the action's error."""
+        """Fork a worker and load the action; a load error is the action's error."""
         loop = asyncio.get_running_loop()
-        process = self._process = self._cells.take()
         self._ready, self._gone = loop.create_future(), loop.create_future()
+        process = self._process = await loop.run_in_executor(None, self._zygote.fork)
         loop.add_reader(process.results, self._read_results)
         loop.add_reader(process.stdout, self._read_logs, process.stdout, "stdout")
         loop.add_reader(process.stderr, self._read_logs, process.stderr, "stderr")
         loop.add_reader(process.pidfd, self._exited)
-        assert process.popen.stdin is not None
-        self._stdin, _ = await loop.connect_write_pipe(asyncio.Protocol, process.popen.stdin)
         limits = self.spec.limits
         self._send(Init(main_file=str(self.spec.main_file), multi_file=self.spec.multi_file,
                         entry=self.spec.entry, memory_mb=limits.memory_mb,
@@ -104,10 +101,33 @@ class Worker:
             await self._gone
 
     def _send(self, line: bytes) -> None:
-        if self._stdin is None or self._stdin.is_closing():
+        process = self._process
+        if process is None or process.closed:
             self._crashed(CRASHED)
             return
-        self._stdin.write(line)
+        if self._outbox:
+            self._outbox += line
+            return
+        self._outbox = line
+        self._write_stdin()
+
+    def _write_stdin(self) -> None:
+        process = self._process
+        assert process is not None
+        loop = asyncio.get_running_loop()
+        try:
+            written = os.write(process.stdin, self._outbox)
+        except BlockingIOError:
+            written = 0
+        except OSError:  # it is gone: `_exited` answers for it
+            self._outbox = b""
+            loop.remove_writer(process.stdin)
+            return
+        self._outbox = self._outbox[written:]
+        if self._outbox:
+            loop.add_writer(process.stdin, self._write_stdin)
+        else:
+            loop.remove_writer(process.stdin)
 
     def _time_out(self, activation_id: str) -> None:
         activation = self._pending.pop(activation_id, None)
@@ -194,7 +214,6 @@ class Worker:
         assert process is not None
         loop = asyncio.get_running_loop()
         loop.remove_reader(process.pidfd)
-        process.popen.poll()  # reap it
         if not process.closed:
             self._read_results()
             self._drain_logs()
@@ -203,8 +222,8 @@ class Worker:
         for fd in (process.results, process.stdout, process.stderr):
             with contextlib.suppress(ValueError, OSError):
                 loop.remove_reader(fd)
-        if self._stdin is not None and not self._stdin.is_closing():
-            self._stdin.abort()
+        loop.remove_writer(process.stdin)
+        self._outbox = b""
         process.close()
         if self._ready is not None and not self._ready.done():
             self._ready.set_result(CRASHED)

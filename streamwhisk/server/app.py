@@ -91,6 +91,7 @@ class Server:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.invoker.prewarm()
         try:
             yield
         finally:

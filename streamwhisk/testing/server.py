@@ -30,10 +30,9 @@ class RunningServer:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def children(self) -> list[int]:
-        """The server's live child processes: its warm workers."""
-        path = Path(f"/proc/{self.pid}/task/{self.pid}/children")
-        return [int(p) for p in path.read_text().split()] if path.exists() else []
+    def workers(self) -> list[int]:
+        """The server's live workers: forked by its one child, the fork server."""
+        return [worker for child in _children(self.pid) for worker in _children(child)]
 
     def open_fds(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
@@ -85,6 +84,17 @@ def _launch(arguments: list[str], ready: re.Pattern[str], log_path: Path,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    """The children of every thread of `pid` (a thread started each of its own)."""
+    found = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(p) for p in children.read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def _wait_for_url(process: subprocess.Popen[bytes], log_path: Path, ready: re.Pattern[str],

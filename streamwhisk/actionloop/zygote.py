@@ -1,0 +1,77 @@
+"""The fork server: `python -m streamwhisk.actionloop.zygote FD`, one per interpreter.
+
+It starts the interpreter and imports the action loop (and the libraries most actions use)
+once, then forks a worker for each request, as OpenWhisk keeps prewarmed "stem cell"
+containers: a cold start then costs a fork, not an interpreter's start-up. Each request on
+the control socket carries the worker's four pipe ends (stdin, stdout, stderr, result); the
+answer is the worker's pid. The zygote reaps its workers when they exit; the server watches
+them through pidfds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import signal
+import socket
+import struct
+import sys
+
+from . import launcher
+
+RESULT_FD = 3
+PID = struct.Struct("!i")
+PRELOADED = ("requests",)  # what chat actions import, when the interpreter has it
+
+
+def main() -> None:
+    control = socket.socket(fileno=int(sys.argv[1]))
+    for name in PRELOADED:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    signal.signal(signal.SIGCHLD, _reap)
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 16, 4)
+        except ConnectionError:
+            return
+        if not message:
+            return  # the server is gone
+        pid = os.fork()
+        if pid == 0:
+            _become_worker(control, fds)
+        for fd in fds:
+            os.close(fd)
+        control.send(PID.pack(pid))
+
+
+def _become_worker(control: socket.socket, fds: list[int]) -> None:
+    """In the forked child: take the pipes as fds 0, 1, 2 and 3 and run the action loop."""
+    try:
+        control.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()
+        for target, fd in zip((0, 1, 2, RESULT_FD), fds, strict=True):
+            os.dup2(fd, target)
+        for fd in fds:
+            if fd not in (0, 1, 2, RESULT_FD):
+                os.close(fd)
+        sys.argv = [launcher.__file__, str(RESULT_FD)]
+        launcher.main()
+    finally:
+        os._exit(0)
+
+
+def _reap(*_: object) -> None:
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+if __name__ == "__main__":
+    main()
