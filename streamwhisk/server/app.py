@@ -17,7 +17,7 @@ from ..runtime import Invoker, InvokerSettings
 from ..stream import StreamSession, StreamSettings
 from .page import page_routes
 from .rest import RestApi
-from .streamer import stream_response
+from .streamer import RelayResponse
 from .webactions import (
     NOT_FOUND,
     WebTarget,
@@ -72,7 +72,7 @@ class Server:
         except StreamwhiskError as exc:
             return failure_response(exc, activation_id)
 
-    async def stream_action(self, request: Request) -> Response:
+    async def stream_action(self, request: Request) -> Response | RelayResponse:
         """`/web/{ns}/{pkg}/{action}`: invoke with STREAM_HOST/STREAM_PORT, relay the stream."""
         try:
             target = parse_target(request.path_params["path"])
@@ -84,7 +84,7 @@ class Server:
             )
         except StreamwhiskError as exc:
             return failure_response(exc)
-        return stream_response(session, request.headers.get("accept", ""))
+        return RelayResponse(session, request.headers.get("accept", ""))
 
     async def web_default_namespace(self, request: Request) -> Response:
         return await self.web_action(request, self.settings.invoker.namespace)

@@ -1,24 +1,30 @@
-"""The streamer's HTTP side: relay events as NDJSON, or as SSE when the client asks for it.
+"""The streamer's HTTP side: relay a session's messages as NDJSON, or as SSE when asked.
 
 Both framings carry the same objects, one complete message each. SSE is written directly
 (`data: <json>` and a blank line) because a JSON document dumped without indentation is one
 line, so an event is always exactly one `data:` field; a keep-alive is a comment in SSE and
 an empty line in NDJSON.
+
+`RelayResponse` has the shape of Starlette's StreamingResponse, one send loop and one
+disconnect listener, without its task group (which cost a few hundred microseconds before
+the first message). A slow client makes `send` wait, and so the session, and so the action:
+that is the backpressure. A client that goes away closes the session, which resets the
+action's connection.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from starlette.background import BackgroundTask
-from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from ..stream import Message, StreamSession
 
 # Ask every proxy on the way not to hold messages back.
-UNBUFFERED = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
+UNBUFFERED = {"cache-control": "no-cache, no-transform", "x-accel-buffering": "no"}
 
 
 @dataclass(frozen=True)
@@ -40,17 +46,31 @@ def framing_for(accept: str) -> Framing:
     return SSE if SSE.media_type in accept.lower() else NDJSON
 
 
-def stream_response(session: StreamSession, accept: str) -> StreamingResponse:
-    framing = framing_for(accept)
-    # When the client is gone before the body starts, the generator never runs: the
-    # background task still releases the relay.
-    return StreamingResponse(_framed(session.batches(), framing), media_type=framing.media_type,
-                             headers=UNBUFFERED, background=BackgroundTask(session.close))
+class RelayResponse:
+    def __init__(self, session: StreamSession, accept: str) -> None:
+        self.session = session
+        self.framing = framing_for(accept)
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", self.framing.media_type.encode()),
+                   *((k.encode(), v.encode()) for k, v in UNBUFFERED.items())]
+        listener = asyncio.ensure_future(self._close_on_disconnect(receive))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            # one write per batch of messages that arrived together: the HTTP layer's cost
+            # is paid per batch, not per message
+            async for batch in self.session.batches():
+                body = b"".join(map(self.framing.encode, batch)) if batch else (
+                    self.framing.keepalive)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            self.session.close()
 
-async def _framed(batches: AsyncIterator[list[Message]],
-                  framing: Framing) -> AsyncIterator[bytes]:
-    """One write per batch of messages that arrived together: the per-write cost of the HTTP
-    layer is paid once per batch, not per message."""
-    async for batch in batches:
-        yield b"".join(map(framing.encode, batch)) if batch else framing.keepalive
+    async def _close_on_disconnect(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.session.close()

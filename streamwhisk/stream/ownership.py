@@ -16,14 +16,15 @@ connection is the owner.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from typing import Protocol
 
 
 class Ownership(Protocol):
     def verdict(self, port: int) -> bool | None: ...
 
-    def next_change(self) -> asyncio.Event: ...
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after each announcement."""
 
 
 class Announced:
@@ -31,22 +32,20 @@ class Announced:
 
     def __init__(self) -> None:
         self.ports: set[int] = set()
-        self._changed = asyncio.Event()
+        self._listeners: list[Callable[[], None]] = []
 
     def announce(self, port: int) -> None:
         self.ports.add(port)
-        self._changed.set()
-        self._changed = asyncio.Event()
+        for listener in self._listeners:
+            listener()
 
     def verdict(self, port: int) -> bool | None:
         if port in self.ports:
             return True
         return False if self.ports else None
 
-    def next_change(self) -> asyncio.Event:
-        """The event the next announcement sets. Taken before waiting, not when a waiting
-        task first runs: an announcement in between would otherwise go unnoticed."""
-        return self._changed
+    def on_change(self, callback: Callable[[], None]) -> None:
+        self._listeners.append(callback)
 
 
 class FirstComer:
@@ -55,5 +54,5 @@ class FirstComer:
     def verdict(self, port: int) -> bool | None:
         return True
 
-    def next_change(self) -> asyncio.Event:
-        return asyncio.Event()
+    def on_change(self, callback: Callable[[], None]) -> None:
+        pass

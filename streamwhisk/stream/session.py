@@ -11,6 +11,7 @@ The end of a stream is decided here, in `batches()`, in three steps:
      ended, ends the relay without EOF.
   3. Wait for the activation's outcome and send it as the `done` message.
 
+`close()` (the client went away) ends it at any step, with no `done`: nobody would read it.
 `batches()` yields lists of complete messages; an empty list marks a quiet spell (the HTTP
 layer sends a keep-alive). The last batch is `[{"done": true, "result" | "error": ...}]`.
 """
@@ -58,6 +59,7 @@ class StreamSession:
         self.relay = relay
         self.activation = activation
         self.settings = settings
+        self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @classmethod
     async def open(cls, start: Start, settings: StreamSettings | None = None) -> StreamSession:
@@ -73,31 +75,30 @@ class StreamSession:
         return cls(relay, activation, settings)
 
     def close(self) -> None:
+        """The client is gone: reset the action's connection and end the stream."""
         self.relay.close()
+        if not self._closed.done():
+            self._closed.set_result(None)
 
     async def batches(self) -> AsyncIterator[list[Message]]:
-        result = self.activation.result
+        result, closed = self.activation.result, self._closed
         try:
             # 1. the owner's connection, or the activation's end
-            accepting = asyncio.ensure_future(self.relay.accept())
-            try:
-                while not await _first_of([accepting, result], self.settings.keepalive_s):
-                    yield []
-            finally:
-                accepting.cancel()
-                await asyncio.gather(accepting, return_exceptions=True)
-            if accepting.cancelled() and not self.relay.accept_now():
-                inbound = None
-            else:
-                inbound = await self.relay.open()
+            owned = self.relay.owned
+            while not await _first_of([owned, result, closed], self.settings.keepalive_s):
+                yield []
+            if closed.done():
+                return
+            inbound = owned.result() if owned.done() else self.relay.accept_now()
             # 2. every message, until the connection ends
             if inbound is not None:
                 async for batch in self._relayed(inbound):
                     yield batch
             # 3. the outcome
-            while not await _first_of([result], self.settings.keepalive_s):
+            while not await _first_of([result, closed], self.settings.keepalive_s):
                 yield []
-            yield [outcome(result)]
+            if not closed.done():
+                yield [outcome(result)]
         finally:
             self.close()
 
@@ -119,25 +120,18 @@ class StreamSession:
             if inbound.ended:
                 return
             if not result.done():
-                if not await _first_of([inbound.arrival(), result], self.settings.keepalive_s):
-                    yield []
-            elif not await _first_of([inbound.arrival()], self.settings.close_grace_s):
+                arrived = await inbound.arrival(self.settings.keepalive_s, also=result)
+                if not arrived and not result.done():
+                    yield []  # a quiet spell: keep the client's connection alive
+            elif not await inbound.arrival(self.settings.close_grace_s):
                 log.warning("stream port %s: the activation ended but its stream socket stayed "
                             "open and silent; ending the stream", self.relay.port)
                 return
 
 
-async def _first_of(waits: list[Awaitable[Any]], timeout: float) -> bool:
-    """Until one of them completes (True) or the timeout passes (False). Futures passed in
-    are left alone; coroutines are wrapped, and cancelled if they did not complete."""
-    futures = [asyncio.ensure_future(w) for w in waits]
-    try:
-        done, _ = await asyncio.wait(futures, timeout=timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for future, wait in zip(futures, waits, strict=True):
-            if future is not wait:
-                future.cancel()
+async def _first_of(futures: list[asyncio.Future[Any]], timeout: float) -> bool:
+    """Until one of them completes (True) or the timeout passes (False)."""
+    done, _ = await asyncio.wait(futures, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     return bool(done)
 
 
