@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
 
-from ..stream import Message, StreamSession
+from ..stream import Batch, Message, StreamSession
 
 # Ask every proxy on the way not to hold messages back.
 UNBUFFERED = {"cache-control": "no-cache, no-transform", "x-accel-buffering": "no"}
@@ -30,16 +30,32 @@ UNBUFFERED = {"cache-control": "no-cache, no-transform", "x-accel-buffering": "n
 @dataclass(frozen=True)
 class Framing:
     media_type: str
-    prefix: bytes
-    suffix: bytes
+    prefix: str
+    suffix: str
     keepalive: bytes
 
-    def encode(self, message: Message) -> bytes:
-        return self.prefix + json.dumps(message, ensure_ascii=False).encode() + self.suffix
+    def encode(self, batch: Batch) -> bytes:
+        """The batch's messages framed, each as the action's own text when that is one line
+        (no second encoding), else encoded again."""
+        if not batch:
+            return self.keepalive
+        lines = [text if text is not None and "\n" not in text and "\r" not in text
+                 else _one_line(message) for message, text in zip(batch.messages, batch.texts,
+                                                                   strict=True)]
+        return (self.prefix + (self.suffix + self.prefix).join(lines) + self.suffix).encode()
 
 
-NDJSON = Framing("application/x-ndjson", b"", b"\n", b"\n")
-SSE = Framing("text/event-stream", b"data: ", b"\n\n", b": keep-alive\n\n")
+def _one_line(message: Message) -> str:
+    try:
+        text = json.dumps(message, ensure_ascii=False)
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape: keep it escaped
+        text = json.dumps(message)
+    return text
+
+
+NDJSON = Framing("application/x-ndjson", "", "\n", b"\n")
+SSE = Framing("text/event-stream", "data: ", "\n\n", b": keep-alive\n\n")
 
 
 def framing_for(accept: str) -> Framing:
@@ -60,8 +76,7 @@ class RelayResponse:
             # one write per batch of messages that arrived together: the HTTP layer's cost
             # is paid per batch, not per message
             async for batch in self.session.batches():
-                body = b"".join(map(self.framing.encode, batch)) if batch else (
-                    self.framing.keepalive)
+                body = self.framing.encode(batch)
                 await send({"type": "http.response.body", "body": body, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:

@@ -2,13 +2,14 @@
 
 Knows sockets, framing and ownership; nothing of workers (`server/` composes the two)."""
 
-from .decoder import Message, MessageDecoder
+from .decoder import Batch, Message, MessageDecoder
 from .ownership import Announced, FirstComer, Ownership
 from .relay import Inbound, Relay
 from .session import StreamSession, StreamSettings, outcome
 
 __all__ = [
     "Announced",
+    "Batch",
     "FirstComer",
     "Inbound",
     "Message",

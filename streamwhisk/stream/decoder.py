@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -23,6 +23,27 @@ _INSIDE_STRING = re.compile(r'["\\]')
 _decoder = json.JSONDecoder()
 
 Message = dict[str, Any]
+
+
+@dataclass
+class Batch:
+    """Messages that arrived together; `texts[i]` is message i's JSON text exactly as the
+    action sent it (None for the errors the decoder made), so a relay can pass it on
+    without encoding it again."""
+
+    messages: list[Message] = field(default_factory=list)
+    texts: list[str | None] = field(default_factory=list)
+
+    def add(self, message: Message, text: str | None = None) -> None:
+        self.messages.append(message)
+        self.texts.append(text)
+
+    def extend(self, other: Batch) -> None:
+        self.messages += other.messages
+        self.texts += other.texts
+
+    def __len__(self) -> int:
+        return len(self.messages)
 
 
 @dataclass
@@ -46,21 +67,32 @@ class MessageDecoder:
         self._garbage_continues = False  # the last feed ended in garbage
 
     def feed(self, data: bytes) -> list[Message]:
-        self._buffer += self._utf8.decode(data)
-        return self._drain()
+        return self.feed_texts(data).messages
 
     def close(self) -> list[Message]:
+        return self.close_texts().messages
+
+    def feed_texts(self, data: bytes) -> Batch:
+        """The complete messages, each with its JSON text as the action sent it."""
+        self._buffer += self._utf8.decode(data)
+        batch = Batch()
+        self._drain(batch)
+        return batch
+
+    def close_texts(self) -> Batch:
         """The stream ended: anything left over is a message cut short."""
         self._buffer += self._utf8.decode(b"", final=True)
-        messages = self._drain()
+        batch = Batch()
+        self._drain(batch)
         leftover = self._buffer.strip()
         self._buffer, self._scan = "", None
         if leftover and not self._skipping:
-            messages.append(_error(f"the stream ended inside a message: {_excerpt(leftover)}"))
-        return messages
+            batch.add(_error(f"the stream ended inside a message: {_excerpt(leftover)}"))
+        return batch
 
-    def _drain(self) -> list[Message]:
-        messages: list[Message] = []
+    def _drain(self, batch: Batch) -> None:
+        messages = batch.messages
+        texts = batch.texts
         buffer = self._buffer
         index = 0
         while True:
@@ -71,7 +103,7 @@ class MessageDecoder:
                 if buffer[index] == "{":
                     self._garbage_continues = False
                 else:
-                    index = self._skip_garbage(buffer, index, messages)
+                    index = self._skip_garbage(buffer, index, batch)
                     continue
                 try:
                     value, end = _decoder.raw_decode(buffer, index)
@@ -79,13 +111,15 @@ class MessageDecoder:
                     buffer, index = buffer[index:], 0
                     self._scan = _Scan()
                 else:
-                    messages.append(self._checked(value, buffer, index, end))
+                    message = self._checked(value, buffer, index, end)
+                    messages.append(message)
+                    texts.append(buffer[index:end] if message is value else None)
                     index = end
                     continue
             closed_at = _advance(buffer, self._scan)
             if closed_at is None:
                 if not self._skipping and len(buffer) > self.max_message_bytes:
-                    messages.append(_error(self._too_long()))
+                    batch.add(_error(self._too_long()))
                     self._skipping = True
                 if self._skipping:  # keep only the scan state, not the text
                     buffer = buffer[self._scan.position:]
@@ -95,19 +129,21 @@ class MessageDecoder:
             if self._skipping:
                 self._skipping = False
             else:
-                messages.append(self._parse_whole(buffer[:closed_at]))
+                text = buffer[:closed_at]
+                message = self._parse_whole(text)
+                messages.append(message)
+                texts.append(text if "error" not in message else None)
             index = closed_at
         self._buffer = buffer[index:]
-        return messages
 
     def _checked(self, value: Message, text: str, start: int, end: int) -> Message:
         if end - start > self.max_message_bytes // 4 and (
             len(text[start:end].encode()) > self.max_message_bytes
         ):
             return _error(self._too_long())
-        reserved = [key for key in RESERVED_KEYS if key in value]
-        if reserved:
-            return _error(f"the action sent a message with the reserved key {reserved[0]!r}")
+        for key in RESERVED_KEYS:
+            if key in value:
+                return _error(f"the action sent a message with the reserved key {key!r}")
         return value
 
     def _parse_whole(self, text: str) -> Message:
@@ -117,13 +153,13 @@ class MessageDecoder:
             return _error(f"the action sent invalid JSON ({exc.msg}): {_excerpt(text)}")
         return self._checked(value, text, 0, end)
 
-    def _skip_garbage(self, buffer: str, index: int, messages: list[Message]) -> int:
+    def _skip_garbage(self, buffer: str, index: int, batch: Batch) -> int:
         """Skip to the next `{`; one error per run of garbage, however it was split."""
         resume = buffer.find("{", index)
         resume = len(buffer) if resume < 0 else resume
         if not self._garbage_continues:
-            messages.append(_error(f"the action sent data that is not a JSON object: "
-                                   f"{_excerpt(buffer[index:resume])}"))
+            batch.add(_error(f"the action sent data that is not a JSON object: "
+                             f"{_excerpt(buffer[index:resume])}"))
         self._garbage_continues = resume == len(buffer)
         return resume
 

@@ -25,7 +25,7 @@ import time
 from collections import deque
 from typing import Any
 
-from .decoder import MAX_MESSAGE_BYTES, Message, MessageDecoder
+from .decoder import MAX_MESSAGE_BYTES, Batch, MessageDecoder
 from .ownership import Ownership
 
 log = logging.getLogger("streamwhisk.stream")
@@ -46,16 +46,16 @@ class Inbound:
         self._sock = sock
         self._decoder = MessageDecoder(max_message_bytes)
         self._high_water = high_water
-        self._messages: list[Message] = []
+        self._batch = Batch()
         self._waiting_bytes = 0
         self._reading = False
         self._waiter: asyncio.Future[None] | None = None
         sock.setblocking(False)
         self._read_on()
 
-    def take(self) -> list[Message]:
+    def take(self) -> Batch:
         """Every message that has arrived; reading resumes if it had stopped."""
-        messages, self._messages = self._messages, []
+        messages, self._batch = self._batch, Batch()
         self._waiting_bytes = 0
         if not self.ended:
             self._read_on()
@@ -65,7 +65,7 @@ class Inbound:
         """Until messages or the end arrive (True), or `also` completes or `timeout` passes
         (False). One future, woken by whichever comes first: this runs once per message when
         messages are sparse, so it creates no task."""
-        if self._messages or self.ended:
+        if self._batch or self.ended:
             return True
         loop = asyncio.get_running_loop()
         waiter = self._waiter = loop.create_future()
@@ -84,7 +84,7 @@ class Inbound:
             self._waiter = None
             if also is not None:
                 also.remove_done_callback(wake)
-        return bool(self._messages) or self.ended
+        return bool(self._batch) or self.ended
 
     def abort(self) -> None:
         """Reset the connection (the action's next send fails) and end the stream here."""
@@ -106,9 +106,9 @@ class Inbound:
         if not data:
             self._end(None)
             return
-        self._messages += self._decoder.feed(data)
+        self._batch.extend(self._decoder.feed_texts(data))
         self._waiting_bytes += len(data)
-        if not self._messages:
+        if not self._batch:
             return  # an unfinished message: the decoder bounds what it holds
         if self._waiting_bytes >= self._high_water:
             self._read_off()
@@ -116,9 +116,9 @@ class Inbound:
 
     def _end(self, error: str | None) -> None:
         self._read_off()
-        self._messages += self._decoder.close()
+        self._batch.extend(self._decoder.close_texts())
         if error is not None:
-            self._messages.append({"error": error})
+            self._batch.add({"error": error})
         self._sock.close()
         self.ended = True
         self._wake()

@@ -12,8 +12,8 @@ The end of a stream is decided here, in `batches()`, in three steps:
   3. Wait for the activation's outcome and send it as the `done` message.
 
 `close()` (the client went away) ends it at any step, with no `done`: nobody would read it.
-`batches()` yields lists of complete messages; an empty list marks a quiet spell (the HTTP
-layer sends a keep-alive). The last batch is `[{"done": true, "result" | "error": ...}]`.
+`batches()` yields batches of complete messages; an empty one marks a quiet spell (the HTTP
+layer sends a keep-alive). The last holds one message, `{"done": true, "result" | "error"}`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import RuntimeFailure
-from .decoder import MAX_MESSAGE_BYTES, Message
+from .decoder import MAX_MESSAGE_BYTES, Batch, Message
 from .ownership import Announced
 from .relay import HIGH_WATER, Inbound, Relay
 
@@ -80,13 +80,13 @@ class StreamSession:
         if not self._closed.done():
             self._closed.set_result(None)
 
-    async def batches(self) -> AsyncIterator[list[Message]]:
+    async def batches(self) -> AsyncIterator[Batch]:
         result, closed = self.activation.result, self._closed
         try:
             # 1. the owner's connection, or the activation's end
             owned = self.relay.owned
             while not await _first_of([owned, result, closed], self.settings.keepalive_s):
-                yield []
+                yield Batch()
             if closed.done():
                 return
             inbound = owned.result() if owned.done() else self.relay.accept_now()
@@ -96,9 +96,9 @@ class StreamSession:
                     yield batch
             # 3. the outcome
             while not await _first_of([result, closed], self.settings.keepalive_s):
-                yield []
+                yield Batch()
             if not closed.done():
-                yield [outcome(result)]
+                yield Batch([outcome(result)], [None])
         finally:
             self.close()
 
@@ -107,10 +107,10 @@ class StreamSession:
         async for batch in self.batches():
             if not batch:
                 yield None
-            for message in batch:
+            for message in batch.messages:
                 yield message
 
-    async def _relayed(self, inbound: Inbound) -> AsyncIterator[list[Message]]:
+    async def _relayed(self, inbound: Inbound) -> AsyncIterator[Batch]:
         result = self.activation.result
         while True:
             batch = inbound.take()
@@ -122,7 +122,7 @@ class StreamSession:
             if not result.done():
                 arrived = await inbound.arrival(self.settings.keepalive_s, also=result)
                 if not arrived and not result.done():
-                    yield []  # a quiet spell: keep the client's connection alive
+                    yield Batch()  # a quiet spell: keep the client's connection alive
             elif not await inbound.arrival(self.settings.close_grace_s):
                 log.warning("stream port %s: the activation ended but its stream socket stayed "
                             "open and silent; ending the stream", self.relay.port)
