@@ -11,6 +11,7 @@ them through pidfds.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import os
 import signal
@@ -31,6 +32,8 @@ def main() -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     signal.signal(signal.SIGCHLD, _reap)
+    # the collector must not touch what every worker shares, or copy-on-write copies it
+    gc.freeze()
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(control, 16, 4)

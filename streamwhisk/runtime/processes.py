@@ -151,23 +151,17 @@ class Zygote:
 
 
 def descendants(root: int) -> list[int]:
-    """Every live process below `root`, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
+    """Every live process below `root`: the children of each of its threads, and theirs."""
     found: list[int] = []
     queue = [root]
     while queue:
-        for child in children.get(queue.pop(), []):
-            found.append(child)
-            queue.append(child)
+        for children in Path(f"/proc/{queue.pop()}/task").glob("*/children"):
+            try:
+                pids = [int(p) for p in children.read_text().split()]
+            except OSError:  # it exited meanwhile
+                continue
+            found += pids
+            queue += pids
     return found
 
 

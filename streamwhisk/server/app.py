@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -92,6 +93,9 @@ class Server:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         await self.invoker.prewarm()
+        # What exists now lives as long as the server: keep the collector from walking it
+        # again and again (each full collection paused every stream for milliseconds).
+        gc.freeze()
         try:
             yield
         finally:

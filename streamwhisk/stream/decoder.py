@@ -45,6 +45,9 @@ class Batch:
     def __len__(self) -> int:
         return len(self.messages)
 
+    def __bool__(self) -> bool:
+        return bool(self.messages)
+
 
 @dataclass
 class _Scan:

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from ..errors import RuntimeFailure
 from .decoder import MAX_MESSAGE_BYTES, Batch, Message
 from .ownership import Announced
-from .relay import HIGH_WATER, Inbound, Relay
+from .relay import HIGH_WATER, Relay
 
 log = logging.getLogger("streamwhisk.stream")
 
@@ -91,9 +91,20 @@ class StreamSession:
                 return
             inbound = owned.result() if owned.done() else self.relay.accept_now()
             # 2. every message, until the connection ends
-            if inbound is not None:
-                async for batch in self._relayed(inbound):
+            while inbound is not None:
+                batch = inbound.take()
+                if batch:
                     yield batch
+                elif inbound.ended:
+                    break
+                elif not result.done():
+                    arrived = await inbound.arrival(self.settings.keepalive_s, also=result)
+                    if not arrived and not result.done():
+                        yield Batch()  # a quiet spell: keep the client's connection alive
+                elif not await inbound.arrival(self.settings.close_grace_s):
+                    log.warning("stream port %s: the activation ended but its stream socket "
+                                "stayed open and silent; ending the stream", self.relay.port)
+                    break
             # 3. the outcome
             while not await _first_of([result, closed], self.settings.keepalive_s):
                 yield Batch()
@@ -109,24 +120,6 @@ class StreamSession:
                 yield None
             for message in batch.messages:
                 yield message
-
-    async def _relayed(self, inbound: Inbound) -> AsyncIterator[Batch]:
-        result = self.activation.result
-        while True:
-            batch = inbound.take()
-            if batch:
-                yield batch
-                continue
-            if inbound.ended:
-                return
-            if not result.done():
-                arrived = await inbound.arrival(self.settings.keepalive_s, also=result)
-                if not arrived and not result.done():
-                    yield Batch()  # a quiet spell: keep the client's connection alive
-            elif not await inbound.arrival(self.settings.close_grace_s):
-                log.warning("stream port %s: the activation ended but its stream socket stayed "
-                            "open and silent; ending the stream", self.relay.port)
-                return
 
 
 async def _first_of(futures: list[asyncio.Future[Any]], timeout: float) -> bool:
