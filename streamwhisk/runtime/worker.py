@@ -97,8 +97,8 @@ class Worker:
 
     async def close(self) -> None:
         self.kill()
-        if self._gone is not None:
-            await self._gone
+        if self._process is not None and self._gone is not None:
+            await self._gone  # `_exited` resolves it once the process is gone
 
     def _send(self, line: bytes) -> None:
         process = self._process
