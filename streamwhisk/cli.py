@@ -107,10 +107,11 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         raise UserError(f"{project.resolve()} has no packages/ folder: pass --project DIR")
     try:
         sock = listen(host, port)
-        actions, companions = _project_and_llm(project, scope, dev_ollama)
+        url = url_of(sock)
+        platform = {"OPSDEV_HOST": url, "OPSDEV_USERNAME": namespace}
+        actions, companions = _project_and_llm(project, scope, dev_ollama, platform)
     except StreamwhiskError as exc:
         raise _fail(exc) from exc
-    url = url_of(sock)
     api_key = api_key or f"{uuid.uuid4()}:{secrets.token_urlsafe(32)}"
     settings = ServerSettings(
         InvokerSettings(pool=PoolSettings(max_workers, queue_size, idle_timeout),
@@ -118,7 +119,27 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         StreamSettings(keepalive_s=stream_keepalive),
     )
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
+    _report_actions(actions)
     run(Served(create_app(actions, settings), sock), companions, log_level)
+
+
+def _report_actions(actions: Project) -> None:
+    """Each action with its kind and whether it is web; then every variable that no layer
+    sets, once, with the actions that need it: found now, not one request at a time."""
+    survey = actions.survey()
+    width = max((len(a.name) for a in survey), default=0)
+    needs: dict[str, list[str]] = {}
+    for action in survey:
+        if action.error:
+            click.echo(f"  {action.name:<{width}}  cannot run: {action.error}", err=True)
+            continue
+        web = "web" if action.web else "not web"
+        click.echo(f"  {action.name:<{width}}  {action.kind}  {web}", err=True)
+        for variable in action.unset:
+            needs.setdefault(variable, []).append(action.name)
+    for variable, names in sorted(needs.items()):
+        click.echo(f"unset: ${variable}, needed by {', '.join(names)}: set it in .env or "
+                   f"{actions.scope}/.env, or export it", err=True)
 
 
 @main.group()
@@ -181,14 +202,16 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
       streamwhisk invoke chat/simple -p input "Who are you?"
       streamwhisk invoke chat/countdown -p input 5 --stream
     """
-    from .runtime import Invoker
+    from .runtime import Invoker, InvokerSettings
     from .server.serve import beside
 
     _configure_logging("warning")
     args = {key: parse_value(value) for key, value in params}
 
     async def run() -> dict[str, Any]:
-        actions, companions = _project_and_llm(project, scope, dev_ollama)
+        # no server runs here, so no OPSDEV_HOST: an action that needs it says so
+        platform = {"OPSDEV_USERNAME": InvokerSettings().namespace}
+        actions, companions = _project_and_llm(project, scope, dev_ollama, platform)
         async with beside(companions, "warning"):
             invoker = Invoker(actions)
             try:
@@ -213,20 +236,23 @@ def _announce_dev_ollama(url: str, detail: str = "") -> None:
                err=True)
 
 
-def _project_and_llm(project: Path, scope: str, mode: str) -> tuple[Project, list[Served]]:
-    """The project, and the dev Ollama to serve beside it when `mode` asks for one: then
-    OLLAMA_HOST points at it from the lowest layer, so any value a user sets wins."""
+def _project_and_llm(project: Path, scope: str, mode: str,
+                     platform: dict[str, str]) -> tuple[Project, list[Served]]:
+    """The project, with `platform` as its lowest layer, and the dev Ollama to serve beside
+    it when `mode` asks for one: then OLLAMA_HOST points at it from that same layer, so any
+    value a user sets wins."""
     from .ollama import DevOllamaSettings, Script, create_dev_ollama_app
     from .server.serve import Served, listen, url_of
 
-    actions = Project(project, cast(Scope, scope))
+    actions = Project(project, cast(Scope, scope), defaults=platform)
     if mode == "never" or (mode == "auto" and actions.config.get("OLLAMA_HOST")):
         return actions, []
     sock = listen("127.0.0.1", 0)
     dev_host = url_of(sock).removeprefix("http://")
     _announce_dev_ollama(url_of(sock), f": OLLAMA_HOST={dev_host}")
     served = Served(create_dev_ollama_app(DevOllamaSettings(Script.load())), sock)
-    return Project(project, cast(Scope, scope), defaults={"OLLAMA_HOST": dev_host}), [served]
+    platform = {**platform, "OLLAMA_HOST": dev_host}
+    return Project(project, cast(Scope, scope), defaults=platform), [served]
 
 
 async def _print_stream(invoker: Invoker, spec: ActionSpec, args: dict[str, Any],

@@ -1,7 +1,8 @@
 """Layered configuration: login config < .env < packages/.env or tests/.env < environment.
 
-Below them all, streamwhisk's own defaults (`streamwhisk up` sets OLLAMA_HOST there when it
-starts the dev Ollama), so any layer a user writes wins.
+Below them all, the platform's own values, as a cluster's login provides them: `streamwhisk
+up` sets OPSDEV_HOST (its URL) and OPSDEV_USERNAME (its namespace) there, and OLLAMA_HOST when
+it starts the dev Ollama; so any layer a user writes wins.
 
 `$VAR`, `${VAR}` and `${VAR:-default}` expand from the merged layers; a variable no layer sets is
 an error naming the variable and the file, never a silent empty string.
@@ -27,7 +28,7 @@ _REFERENCE = re.compile(
     r"\$(?:\$|\{(?P<braced>[A-Za-z_]\w*)(?::-(?P<default>[^}]*))?\}|(?P<plain>[A-Za-z_]\w*))"
 )
 MASK = "********"
-DEFAULTS = "streamwhisk defaults"
+PLATFORM = "platform"
 ENVIRONMENT = "environment"
 
 
@@ -78,7 +79,7 @@ class Config:
         defaults: Mapping[str, str] | None = None,
     ) -> Config:
         layers = [
-            Layer(DEFAULTS, dict(defaults or {})),
+            Layer(PLATFORM, dict(defaults or {})),
             _file_layer("login config", login or login_file()),
             _file_layer(".env", project / ".env"),
             _file_layer(f"{scope}/.env", project / scope / ".env"),
@@ -111,6 +112,12 @@ class Config:
                 overrides = (*earlier.overrides, earlier.source) if earlier else ()
                 merged[key] = Setting(key, value, layer.name, overrides)
         return dict(sorted(merged.items()))
+
+    def unset(self, text: str) -> list[str]:
+        """The variables `text` names that no layer sets (and that have no default)."""
+        return [name for match in _REFERENCE.finditer(text)
+                if (name := match.group("braced") or match.group("plain"))
+                and match.group("default") is None and self.get(name) is None]
 
     def expand(self, text: str, where: Path | str) -> str:
         def replace(match: re.Match[str]) -> str:

@@ -16,7 +16,13 @@ from typing import Any
 
 from .annotations import Annotations, parse_annotations, parse_value
 from .config import Config, Scope, login_file
-from .errors import ActionNotFound, ConfigError, ProjectError
+from .errors import (
+    ActionNotFound,
+    ConfigError,
+    ProjectError,
+    StreamwhiskError,
+    UnsetVariableError,
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@.-]*$")
 
@@ -24,6 +30,7 @@ DEFAULT_TIMEOUT_MS = 60_000
 DEFAULT_MEMORY_MB = 256
 DEFAULT_CONCURRENCY = 1
 DEFAULT_LOGS_MB = 10
+DEFAULT_KIND = "python:default"
 MAX_TIMEOUT_MS = 3_600_000
 RACY_WINDOW_NS = 3_000_000_000
 Stamp = tuple[tuple[str, int, int], ...]
@@ -68,6 +75,17 @@ class ActionSpec:
     def secrets(self) -> list[str]:
         """The values that `#--param` put into the action: never shown by us."""
         return [str(value) for value in self.params.values()]
+
+
+@dataclass(frozen=True)
+class ActionSurvey:
+    """What `streamwhisk up` says of an action at start."""
+
+    name: str
+    kind: str = ""
+    web: bool = False
+    unset: tuple[str, ...] = ()  # variables its annotations name that no layer sets
+    error: str = ""
 
 
 def validate_name(part: str) -> str:
@@ -137,6 +155,34 @@ class Project:
                     found.append(f"{package.name}/{entry.stem}")
                 elif (entry / "__main__.py").is_file():
                     found.append(f"{package.name}/{entry.name}")
+        return found
+
+    def survey(self) -> list[ActionSurvey]:
+        """Every action, loaded now, with what is wrong with it: unset variables (all of
+        them, not only the first), a syntax error, a bad annotation."""
+        found = []
+        for name in self.action_names():
+            try:
+                spec = self.load(*split_action_name(name))
+            except UnsetVariableError as exc:
+                notes = parse_annotations(Path(self.root / exc.where).read_text(), exc.where)
+                unset = sorted({v for _, raw in notes.params for v in self.config.unset(raw)})
+                found.append(ActionSurvey(name, notes.kind or DEFAULT_KIND, notes.web,
+                                          tuple(unset)))
+                continue
+            except StreamwhiskError as exc:
+                found.append(ActionSurvey(name, error=str(exc)))
+                continue
+            source = spec.main_file.read_bytes()
+            try:
+                compile(source, str(spec.main_file), "exec", dont_inherit=True)
+            except SyntaxError as exc:
+                where = spec.main_file.relative_to(self.root)
+                found.append(ActionSurvey(name, error=f"{where}:{exc.lineno}: syntax error: "
+                                                      f"{exc.msg}"))
+                continue
+            found.append(ActionSurvey(name, spec.annotations.kind or DEFAULT_KIND,
+                                      spec.annotations.web))
         return found
 
     def load(self, package: str, name: str) -> ActionSpec:

@@ -97,3 +97,13 @@ def quiet_server(tmp_path: Path) -> Iterator[RunningServer]:
     with serve(project, "--log-level", "warning", "--max-workers", "1",
                log_path=tmp_path / "server.log") as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def course_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A project written for OpenServerless (tests/fixtures/course_project), served in the
+    namespace `learner`, with no login config."""
+    project = copy_project("course_project", tmp_path_factory.mktemp("course"))
+    with serve(project, "--namespace", "learner", log_path=project / "server.log",
+               env={"STREAMWHISK_LOGIN_FILE": str(project / "no-login.env")}) as running:
+        yield running

@@ -19,9 +19,13 @@ def test_the_example_project_has_the_lessons_actions() -> None:
     assert "chat/simple" in ACTIONS
 
 
+# what `streamwhisk up` provides as a cluster's login would
+PLATFORM = {"OPSDEV_HOST": "http://127.0.0.1:8080", "OPSDEV_USERNAME": "guest"}
+
+
 @pytest.mark.parametrize("name", ACTIONS)
 def test_every_example_action_loads_with_its_annotations(name: str, tmp_path: Path) -> None:
-    project = Project(REPO, login=tmp_path / "no-login.env")
+    project = Project(REPO, login=tmp_path / "no-login.env", defaults=PLATFORM)
     spec = project.load(*split_action_name(name))
     assert spec.annotations.web, f"{name} is not a web action"
     assert "index" in spec.annotations.annotations or name.startswith("mastrogpt/")
@@ -31,9 +35,10 @@ def test_mastrogpt_index_lists_the_chats_grouped_in_order(
     streamwhisk_server: RunningServer,
 ) -> None:
     index = httpx.get(streamwhisk_server.url + "/api/my/mastrogpt/index", timeout=30).json()
-    assert [g["name"] for g in index["groups"]] == ["Chat"]
-    chats = index["groups"][0]["chats"]
-    assert [(c["name"], c["action"]) for c in chats] == [
+    assert index["username"] == "guest"  # OPSDEV_USERNAME: the server's namespace
+    assert list(index["services"]) == ["Chat"]
+    chats = index["services"]["Chat"]
+    assert [(c["name"], c["url"]) for c in chats] == [
         ("Simple", "chat/simple"), ("Countdown", "chat/countdown"),
         ("Stateless", "chat/stateless")]
     assert all(c["description"] for c in chats)

@@ -1,9 +1,13 @@
 #--web true
 #--kind python:default
 #-a provide-api-key true
-"""The chats the web page offers: every action with an `index` annotation, grouped, in order.
+#--param USERNAME $OPSDEV_USERNAME
+"""The chats the web page offers, in the platform's index format:
 
-`#--annotation index '30:Chat:Stateless'` reads order 30, group Chat, name Stateless. The
+    {"username": "...", "services": {"Chat": [{"name": "Stateless", "url": "chat/stateless"}]}}
+
+Every action with an `index` annotation is listed: `#--annotation index '30:Chat:Stateless'`
+reads order 30, group Chat, name Stateless; groups come in the order of their first chat. The
 actions come from the OpenWhisk REST API of whatever runs this action (streamwhisk locally, a
 cluster when deployed), which `provide-api-key` lets it call.
 """
@@ -27,16 +31,18 @@ def entry(action):
         rank = int(order)
     except ValueError:
         rank = 1_000_000
-    return {"order": rank, "group": group or "Chats", "name": name or action["name"],
-            "action": f"{package}/{action['name']}" if package else action["name"],
-            "description": notes.get("description", "")}
+    chat = {"name": name or action["name"],
+            "url": f"{package}/{action['name']}" if package else action["name"]}
+    if notes.get("description"):
+        chat["description"] = notes["description"]
+    return rank, group or "Chats", chat
 
 
-def group(entries):
-    groups = {}
-    for item in sorted(entries, key=lambda e: (e["order"], e["name"])):
-        groups.setdefault(item["group"], []).append(item)
-    return [{"name": name, "chats": chats} for name, chats in groups.items()]
+def services(entries):
+    grouped = {}
+    for _, group, chat in sorted(entries, key=lambda e: (e[0], e[2]["name"])):
+        grouped.setdefault(group, []).append(chat)
+    return grouped
 
 
 def main(args):
@@ -50,4 +56,4 @@ def main(args):
     if res.status_code != 200:
         return {"body": {"error": f"listing actions failed with {res.status_code}"}}
     entries = [e for e in (entry(action) for action in res.json()) if e]
-    return {"body": {"groups": group(entries)}}
+    return {"body": {"username": args.get("USERNAME", ""), "services": services(entries)}}

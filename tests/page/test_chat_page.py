@@ -245,3 +245,24 @@ def test_a_cut_stream_is_shown_and_the_partial_reply_kept(chat_page: RecordingPa
         server.process.send_signal(signal.SIGKILL)  # the server dies mid-reply
         expect(reply.locator(".error")).to_have_text([re.compile("^The stream was cut: ")])
         assert "5..." in reply.inner_text()
+
+
+def test_a_course_index_lists_its_groups_and_user(chat_page: RecordingPage,
+                                                  course_server: RunningServer) -> None:
+    ui = ChatUI(chat_page.page, course_server.url)
+    expect(ui.page.locator("#chat-list h2")).to_have_text(["Chat", "Hello"])
+    expect(ui.page.locator("button.chat")).to_have_text(["Echo", "Form", "Platform"])
+    expect(ui.page.locator("#username")).to_have_text("learner")
+
+
+def test_reply_fields_the_page_cannot_render_are_shown_not_dropped(
+    chat_page: RecordingPage, course_server: RunningServer
+) -> None:
+    ui = ChatUI(chat_page.page, course_server.url)
+    ui.choose("Form")
+    reply = ui.send("hello")
+    expect(reply).to_contain_text("Fill the form")
+    fields = reply.locator("details.fields")
+    expect(fields.locator("summary")).to_have_text("other fields: form")
+    assert json.loads(fields.locator("pre").inner_text()) == {
+        "form": [{"name": "job", "type": "text"}]}

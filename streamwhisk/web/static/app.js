@@ -1,9 +1,12 @@
 // The chat page: the chats from mastrogpt/index, one conversation per chat, replies streamed
-// from the streamer (/web/_/{action}) and rendered as they arrive.
+// from the streamer (/web/_/{action}) and rendered as they arrive. The index is the platform's
+// (the Pinocchio page's) format: {"username", "services": {"Group": [{"name", "url"}]}}.
 import { ReplyView } from "/static/render.js";
 import { readMessages } from "/static/stream.js";
 
 const INDEX = "/api/my/mastrogpt/index";
+// what the page renders of a reply's body; any other field is shown as JSON
+const RENDERED = new Set(["output", "state", "error", "streaming"]);
 const $ = (id) => document.getElementById(id);
 const chats = new Map(); // action -> {action, name, state, log}
 let current = null;
@@ -23,12 +26,20 @@ async function loadChats() {
     const response = await fetch(INDEX);
     const index = await response.json();
     if (!response.ok || index.error) throw new Error(index.error || `HTTP ${response.status}`);
-    for (const group of index.groups) {
+    const services = index.services;
+    if (!services || typeof services !== "object") throw new Error("the index has no services");
+    $("username").textContent = typeof index.username === "string" ? index.username : "";
+    for (const [group, entries] of Object.entries(services)) {
       const section = document.createElement("section");
       const title = document.createElement("h2");
-      title.textContent = group.name;
+      title.textContent = group;
       section.append(title);
-      for (const chat of group.chats) section.append(chatButton(chat));
+      for (const entry of Array.isArray(entries) ? entries : []) {
+        if (entry && typeof entry.url === "string") {
+          section.append(chatButton({ name: String(entry.name || entry.url), action: entry.url,
+                                      description: entry.description }));
+        }
+      }
       list.append(section);
     }
     const first = list.querySelector("button");
@@ -133,6 +144,8 @@ function finishWith(chat, view, done, streamed) {
     if (body.state !== undefined) chat.state = body.state;
     if (!streamed && typeof body.output === "string") view.appendOutput(body.output);
     if (body.error) view.showError(String(body.error));
+    const others = Object.entries(body).filter(([key]) => !RENDERED.has(key));
+    if (others.length) view.showFields(Object.fromEntries(others));
   } else if (!streamed && typeof body === "string") {
     view.appendOutput(body);
   }

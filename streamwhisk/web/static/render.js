@@ -125,6 +125,19 @@ export class ReplyView {
     this.errors.append(line);
   }
 
+  // Fields of a reply the page has no renderer for yet: shown as JSON text, never dropped
+  showFields(fields) {
+    const box = document.createElement("details");
+    box.className = "fields";
+    box.open = true;
+    const summary = document.createElement("summary");
+    summary.textContent = `other fields: ${Object.keys(fields).join(", ")}`;
+    const pre = document.createElement("pre");
+    pre.textContent = JSON.stringify(fields, null, 2);
+    box.append(summary, pre);
+    this.element.insertBefore(box, this.errors);
+  }
+
   setMeta(text) {
     this.meta.textContent = text;
   }

@@ -1,0 +1,45 @@
+"""A project written for OpenServerless, served as it is: the platform's variables, its index
+format, and what `up` reports at start."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from streamwhisk.testing import RunningServer
+
+
+def test_the_platform_variables_are_there_as_a_login_provides_them(
+    course_server: RunningServer,
+) -> None:
+    answer = httpx.get(course_server.url + "/api/my/hello/platform", timeout=30).json()
+    assert answer == {"host": course_server.url, "username": "learner"}
+
+
+def test_a_course_index_lists_its_groups_in_file_order(course_server: RunningServer) -> None:
+    index = httpx.get(course_server.url + "/api/my/mastrogpt/index", timeout=30).json()
+    assert index == {"username": "learner", "services": {
+        "Chat": [{"name": "Echo", "url": "chat/echo"}],
+        "Hello": [{"name": "Form", "url": "hello/form"},
+                  {"name": "Platform", "url": "hello/platform"}]}}
+
+
+def test_up_lists_each_action_and_each_unset_variable_once(course_server: RunningServer) -> None:
+    log = course_server.log()
+    assert "  chat/echo         python:default  web" in log
+    assert "  hello/also_needs  python:default  not web" in log
+    assert "unset: $COURSE_MODEL_NOT_SET, needed by hello/also_needs, hello/needs" in log
+    assert "unset: $COURSE_KEY_NOT_SET, needed by hello/needs" in log
+    assert log.count("$COURSE_MODEL_NOT_SET") == 1
+    assert "COURSE_REGION" not in log  # it has a default
+
+
+def test_a_syntax_error_in_one_action_is_reported_at_start_and_the_rest_is_served(
+    course_server: RunningServer,
+) -> None:
+    reported = re.search(r"hello/broken +cannot run: packages/hello/broken.py:\d+: syntax error",
+                         course_server.log())
+    assert reported, course_server.log()
+    assert httpx.get(course_server.url + "/api/my/chat/echo?input=hi", timeout=30).json() == {
+        "output": "you said: hi"}
