@@ -168,6 +168,7 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
       streamwhisk ollama serve --port 0
       OLLAMA_HOST=127.0.0.1:11434 streamwhisk up      (in another terminal)
     """
+    from .devca import dev_ca
     from .ollama import DEFAULT_SCRIPT, DevOllamaSettings, Script, create_dev_ollama_app
     from .server.serve import Served, listen, run, url_of
 
@@ -178,8 +179,9 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
     except StreamwhiskError as exc:
         raise _fail(exc) from exc
     app = create_dev_ollama_app(DevOllamaSettings(script, token_rate, auth))
-    _announce_dev_ollama(url_of(sock))
-    run(Served(app, sock), [], log_level)
+    ca = dev_ca()
+    _announce_dev_ollama(url_of(sock), f" (CA bundle: {ca.bundle})")
+    run(Served(app, sock, tls=ca.server_context()), [], log_level)
 
 
 @main.command()
@@ -232,27 +234,40 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
 
 def _announce_dev_ollama(url: str, detail: str = "") -> None:
     """The line `streamwhisk.testing` waits for: it names the dev server for what it is."""
-    click.echo(f"streamwhisk dev ollama (scripted replies, not an LLM) at {url}{detail}",
-               err=True)
+    click.echo(f"streamwhisk dev ollama (scripted replies, not an LLM) at {url}, and "
+               f"{url.replace('http://', 'https://')} with the local CA{detail}", err=True)
 
 
 def _project_and_llm(project: Path, scope: str, mode: str,
                      platform: dict[str, str]) -> tuple[Project, list[Served]]:
     """The project, with `platform` as its lowest layer, and the dev Ollama to serve beside
-    it when `mode` asks for one: then OLLAMA_HOST points at it from that same layer, so any
-    value a user sets wins."""
+    it when `mode` asks for one. With `auto`, OLLAMA_HOST points at it from the platform
+    layer, so a value a user sets wins; with `always`, it wins over every layer, this run."""
+    from .devca import dev_ca
     from .ollama import DevOllamaSettings, Script, create_dev_ollama_app
     from .server.serve import Served, listen, url_of
 
     actions = Project(project, cast(Scope, scope), defaults=platform)
-    if mode == "never" or (mode == "auto" and actions.config.get("OLLAMA_HOST")):
+    configured = actions.config.settings(include_environment=True).get("OLLAMA_HOST")
+    if mode == "never":
+        return actions, []
+    if mode == "auto" and configured is not None:
+        click.echo(f"dev ollama not started: OLLAMA_HOST is {configured.value} "
+                   f"(from {configured.source}); --dev-ollama always starts it anyway", err=True)
         return actions, []
     sock = listen("127.0.0.1", 0)
     dev_host = url_of(sock).removeprefix("http://")
-    _announce_dev_ollama(url_of(sock), f": OLLAMA_HOST={dev_host}")
-    served = Served(create_dev_ollama_app(DevOllamaSettings(Script.load())), sock)
-    platform = {**platform, "OLLAMA_HOST": dev_host}
-    return Project(project, cast(Scope, scope), defaults=platform), [served]
+    served = Served(create_dev_ollama_app(DevOllamaSettings(Script.load())), sock,
+                    tls=dev_ca().server_context())
+    if configured is None:
+        _announce_dev_ollama(url_of(sock), f": OLLAMA_HOST={dev_host} (no layer sets it); "
+                             "it accepts any AUTH")
+        platform = {**platform, "OLLAMA_HOST": dev_host}
+        return Project(project, cast(Scope, scope), defaults=platform), [served]
+    _announce_dev_ollama(url_of(sock), f": OLLAMA_HOST={dev_host} for this run, over "
+                         f"{configured.value} from {configured.source}; it accepts any AUTH")
+    return Project(project, cast(Scope, scope), defaults=platform,
+                   overrides={"OLLAMA_HOST": dev_host}), [served]
 
 
 async def _print_stream(invoker: Invoker, spec: ActionSpec, args: dict[str, Any],

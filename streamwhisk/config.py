@@ -29,6 +29,7 @@ _REFERENCE = re.compile(
 )
 MASK = "********"
 PLATFORM = "platform"
+OVERRIDES = "this run (--dev-ollama always)"
 ENVIRONMENT = "environment"
 
 
@@ -77,6 +78,7 @@ class Config:
         environ: Mapping[str, str] | None = None,
         login: Path | None = None,
         defaults: Mapping[str, str] | None = None,
+        overrides: Mapping[str, str] | None = None,
     ) -> Config:
         layers = [
             Layer(PLATFORM, dict(defaults or {})),
@@ -85,6 +87,8 @@ class Config:
             _file_layer(f"{scope}/.env", project / scope / ".env"),
         ]
         layers.append(Layer(ENVIRONMENT, dict(os.environ if environ is None else environ)))
+        if overrides:  # what a command line says for this run wins over every layer
+            layers.append(Layer(OVERRIDES, dict(overrides)))
         return cls(layers)
 
     def get(self, key: str, default: str | None = None) -> str | None:

@@ -111,11 +111,13 @@ class Project:
     """The actions of a project directory, reloaded when their files or `.env` layers change."""
 
     def __init__(self, root: Path, scope: Scope = "packages", login: Path | None = None,
-                 defaults: Mapping[str, str] | None = None) -> None:
+                 defaults: Mapping[str, str] | None = None,
+                 overrides: Mapping[str, str] | None = None) -> None:
         self.root = root.resolve()
         self.scope: Scope = scope
         self._login = login
         self._defaults = dict(defaults or {})
+        self._overrides = dict(overrides or {})
         self._config: Config | None = None
         self._config_files = (str(login or login_file()), str(self.root / ".env"),
                               str(self.root / scope / ".env"))
@@ -137,7 +139,7 @@ class Project:
         stamp = _stamp(self._config_files)
         if self._config is None or stamp != self._config_stamp:
             self._config = Config.load(self.root, self.scope, login=self._login,
-                                       defaults=self._defaults)
+                                       defaults=self._defaults, overrides=self._overrides)
             self._config_stamp = stamp
         return stamp
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streamwhisk.testing import RunningServer, serve, serve_dev_ollama
+from streamwhisk.testing import RunningServer, serve, serve_dev_ollama, trust_dev_ca
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -28,8 +28,13 @@ _session = contextlib.ExitStack()
 
 def pytest_configure(config: pytest.Config) -> None:
     logs = Path(_session.enter_context(tempfile.TemporaryDirectory(prefix="dev-ollama-")))
+    # the dev CA of this run, not the user's: every server the tests start makes or reads it
+    os.environ["STREAMWHISK_CA_DIR"] = str(logs / "ca")
+    for variable in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+        os.environ.pop(variable, None)
     dev = _session.enter_context(serve_dev_ollama(
         "--token-rate", DEV_OLLAMA_TOKEN_RATE, "--auth", "", log_path=logs / "ollama.log"))
+    assert trust_dev_ca(), "the dev Ollama made no CA"
     os.environ["OLLAMA_HOST"] = dev.url.removeprefix("http://")
     os.environ.pop("AUTH", None)
 
@@ -102,8 +107,15 @@ def quiet_server(tmp_path: Path) -> Iterator[RunningServer]:
 @pytest.fixture(scope="module")
 def course_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A project written for OpenServerless (tests/fixtures/course_project), served in the
-    namespace `learner`, with no login config."""
+    namespace `learner`, with a login config holding AUTH, and the dev Ollama always (its
+    packages/.env points OLLAMA_HOST at a cluster's)."""
     project = copy_project("course_project", tmp_path_factory.mktemp("course"))
-    with serve(project, "--namespace", "learner", log_path=project / "server.log",
-               env={"STREAMWHISK_LOGIN_FILE": str(project / "no-login.env")}) as running:
+    login = project / "login.env"  # what `streamwhisk login` would have written
+    login.write_text(f"AUTH={COURSE_AUTH}\n")
+    with serve(project, "--namespace", "learner", "--dev-ollama", "always",
+               log_path=project / "server.log",
+               env={"STREAMWHISK_LOGIN_FILE": str(login), "OLLAMA_HOST": None}) as running:
         yield running
+
+
+COURSE_AUTH = "6b4c8e2a-course-learner:course-secret-key-42"

@@ -59,7 +59,8 @@ def test_with_no_ollama_host_up_starts_the_dev_ollama_for_the_chats(tmp_path: Pa
 
 def test_with_ollama_host_set_up_leaves_it_alone(tmp_path: Path) -> None:
     with serve(REPO, log_path=tmp_path / "log") as server:  # OLLAMA_HOST: the session's
-        assert "dev ollama" not in server.log()
+        assert "streamwhisk dev ollama (scripted" not in server.log()
+        assert "dev ollama not started: OLLAMA_HOST is 127.0.0.1:" in server.log()
 
 
 def test_never_starting_the_dev_ollama_makes_an_unset_host_a_clear_error(

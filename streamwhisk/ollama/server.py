@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
@@ -215,15 +216,23 @@ def _not_found(model: str) -> JSONResponse:
     return _error(f'model "{model}" not found, try pulling it first', 404)
 
 
+_SLASHES = re.compile(r"/{2,}")
+
+
 class BasicAuth:
-    """Requires HTTP basic credentials equal to AUTH, as the proxy before a hosted Ollama does.
-    Pure ASGI, so streamed answers still notice a client that hangs up."""
+    """Requires HTTP basic credentials equal to AUTH, as the proxy before a hosted Ollama does,
+    and reads `//api/...` as `/api/...`. Pure ASGI, so streamed answers still notice a client
+    that hangs up."""
 
     def __init__(self, app: ASGIApp, auth: str) -> None:
         self.app = app
         self.auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "//" in scope["path"]:
+            # `f"{base}/api/generate"` with a `base` that ends in "/": Ollama answers it
+            path = _SLASHES.sub("/", scope["path"])
+            scope = {**scope, "path": path, "raw_path": path.encode()}
         authorization = Headers(scope=scope).get("authorization", "")
         if scope["type"] == "http" and self.auth and not matches(authorization, self.auth):
             refusal = _error("unauthorized: send AUTH as HTTP basic credentials", 401)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..actionloop.zygote import PID
+from ..devca import DevCA, ca_folder
 
 ZYGOTE_MODULE = "streamwhisk.actionloop.zygote"
 # What a worker inherits from the server; everything else (and every secret) stays out, as on
@@ -32,6 +33,9 @@ def worker_environment() -> dict[str, str]:
     env = {k: os.environ[k] for k in INHERITED if k in os.environ}
     env["MALLOC_ARENA_MAX"] = "2"
     env["PYTHONUNBUFFERED"] = "1"
+    ca = DevCA(ca_folder())
+    if ca.exists():  # the dev Ollama's https://, and every public CA beside it
+        env.update(ca.trust_environment())
     return env
 
 

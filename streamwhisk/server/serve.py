@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ..errors import ListenError
+from .frontdoor import serve_front
 
 LISTEN_BACKLOG = 2048
 
@@ -40,6 +42,20 @@ def url_of(sock: socket.socket) -> str:
 class Served:
     app: ASGIApp
     sock: socket.socket
+    tls: ssl.SSLContext | None = None  # also take TLS on the same address (frontdoor.py)
+
+
+async def _serve(server: uvicorn.Server, served: Served) -> None:
+    if served.tls is None:
+        await server.serve(sockets=[served.sock])
+        return
+    backend = listen("127.0.0.1", 0)
+    front = asyncio.create_task(serve_front(served.sock, backend.getsockname()[:2], served.tls))
+    try:
+        await server.serve(sockets=[backend])
+    finally:
+        front.cancel()
+        await asyncio.gather(front, return_exceptions=True)
 
 
 class _Companion(uvicorn.Server):
@@ -55,8 +71,7 @@ async def beside(companions: list[Served], log_level: str) -> AsyncIterator[None
     """Serve the companions on the running loop while the block runs."""
     helpers = [_Companion(uvicorn.Config(c.app, log_level=log_level, timeout_graceful_shutdown=1,
                                          server_header=False)) for c in companions]
-    tasks = [asyncio.create_task(h.serve(sockets=[c.sock]))
-             for h, c in zip(helpers, companions, strict=True)]
+    tasks = [asyncio.create_task(_serve(h, c)) for h, c in zip(helpers, companions, strict=True)]
     try:
         yield
     finally:
@@ -74,7 +89,7 @@ def run(main: Served, companions: list[Served], log_level: str) -> None:
 
     async def serve_all() -> None:
         async with beside(companions, log_level):
-            await server.serve(sockets=[main.sock])
+            await _serve(server, main)
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(serve_all())

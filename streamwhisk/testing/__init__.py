@@ -1,6 +1,7 @@
 """Helpers for testing streamwhisk projects: real servers on loopback, the stream mock."""
 
 from .polling import wait_until
+from .pytest_plugin import trust_dev_ca
 from .server import RunningServer, serve, serve_dev_ollama
 
-__all__ = ["RunningServer", "serve", "serve_dev_ollama", "wait_until"]
+__all__ = ["RunningServer", "serve", "serve_dev_ollama", "trust_dev_ca", "wait_until"]

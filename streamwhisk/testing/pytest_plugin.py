@@ -13,12 +13,30 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from ..devca import DevCA, ca_folder
 from .server import RunningServer, serve, serve_dev_ollama
 from .streamock import StreamMock, args, start
+
+
+def trust_dev_ca() -> bool:
+    """Make this process trust the dev Ollama's local CA (with every public CA beside it),
+    unless it chose its own bundle; False when there is no CA yet."""
+    ca = DevCA(ca_folder())
+    if not ca.exists():
+        return False
+    for key, value in ca.trust_environment().items():
+        os.environ.setdefault(key, value)
+    return True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests reach the dev Ollama as the project's code does, `https://{AUTH}@{OLLAMA_HOST}`."""
+    trust_dev_ca()
 
 
 @pytest.fixture
