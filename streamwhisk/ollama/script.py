@@ -59,7 +59,10 @@ class Script:
         return Reply(re.compile(""), f"(no reply in the script matches {prompt!r})")
 
     def reasons(self, model: str) -> bool:
-        return model in self.reasoning_models
+        """A reasoning model, or another size of one (`deepseek-r1:7b` as `deepseek-r1:32b`)."""
+        family = model.split(":")[0]
+        return model in self.reasoning_models or any(
+            family == known.split(":")[0] for known in self.reasoning_models)
 
 
 def _reply(entry: dict[str, Any]) -> Reply:

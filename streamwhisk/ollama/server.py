@@ -27,10 +27,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..basicauth import matches
+from .embeddings import LABEL, dev_vector
 from .script import Script, tokens
-from .shapes import ChatShape, GenerateShape, Generation, Plan, Shape
+from .shapes import ChatShape, GenerateShape, Generation, OpenAIChatShape, Plan, Shape
 
 VERSION = "0.0.0-streamwhisk-dev"
+SHAPES: dict[str, Callable[[str], Shape]] = {
+    "generate": GenerateShape, "chat": ChatShape, "openai-chat": OpenAIChatShape}
 SERVER_HEADER = {"Server": "streamwhisk-dev-ollama"}
 MAX_RECORDS = 1000
 
@@ -62,8 +65,8 @@ class DevOllama:
         if isinstance(body, Response):
             return body
         model = str(body.get("model") or body.get("name") or "")
-        if model not in self.settings.script.models:
-            return _not_found(model)
+        if not model:
+            return _error("model is required", 400)
         capabilities = ["completion", *(["thinking"] if self.settings.script.reasons(model)
                                         else [])]
         return _json({"modelfile": f"# {model}: streamwhisk dev model, replies from a script",
@@ -75,6 +78,44 @@ class DevOllama:
 
     async def chat(self, request: Request) -> Response:
         return await self._serve(request, "chat", _chat_prompt)
+
+    async def openai_chat(self, request: Request) -> Response:
+        return await self._serve(request, "openai-chat", _chat_prompt)
+
+    async def openai_models(self, request: Request) -> Response:
+        return _json({"object": "list", "data": [
+            {"id": name, "object": "model", "created": 1767225600, "owned_by": "streamwhisk-dev"}
+            for name in self.settings.script.models]})
+
+    async def embed(self, request: Request) -> Response:
+        """`/api/embed` and `/v1/embeddings`: `input` is a text or a list of texts."""
+        body = await _body(request)
+        if isinstance(body, Response):
+            return body
+        texts = body.get("input", "")
+        texts = [texts] if isinstance(texts, str) else texts
+        if not body.get("model") or not isinstance(texts, list) or not all(
+                isinstance(t, str) for t in texts):
+            return _error("model and input (a string or a list of strings) are required", 400)
+        vectors = [dev_vector(t) for t in texts]
+        if request.url.path.startswith("/v1/"):
+            return _json({"object": "list", "model": body["model"], "data": [
+                {"object": "embedding", "index": i, "embedding": v}
+                for i, v in enumerate(vectors)],
+                "usage": {"prompt_tokens": 0, "total_tokens": 0}}, headers=LABEL)
+        return _json({"model": body["model"], "embeddings": vectors, "total_duration": 0,
+                      "load_duration": 0, "prompt_eval_count": sum(len(tokens(t))
+                                                                   for t in texts)},
+                     headers=LABEL)
+
+    async def embeddings(self, request: Request) -> Response:
+        """The older `/api/embeddings`: one `prompt`, one `embedding`."""
+        body = await _body(request)
+        if isinstance(body, Response):
+            return body
+        if not body.get("model") or not isinstance(body.get("prompt", ""), str):
+            return _error("model and prompt (a string) are required", 400)
+        return _json({"embedding": dev_vector(body.get("prompt", ""))}, headers=LABEL)
 
     async def records(self, request: Request) -> Response:
         return _json({"generations": [asdict(g) for g in self.generations]})
@@ -88,8 +129,6 @@ class DevOllama:
         model = body.get("model")
         if not isinstance(model, str) or not model:
             return _error("model is required", 400)
-        if model not in self.settings.script.models:
-            return _not_found(model)
         prompt = prompt_of(body)
         if prompt is None:
             return _error("invalid messages: a list of {role, content} objects is required"
@@ -97,14 +136,15 @@ class DevOllama:
         think = body.get("think")
         if think is True and not self.settings.script.reasons(model):
             return _error(f'"{model}" does not support thinking', 400)
+        streams_by_default = endpoint != "openai-chat"  # OpenAI's default is one answer
         generation = Generation(len(self.generations) + 1, endpoint, model, prompt,
-                                body.get("stream", True) is not False)
+                                bool(body.get("stream", streams_by_default)))
         self.generations = [*self.generations[-MAX_RECORDS + 1:], generation]
         plan = self._plan(model, prompt, think, body.get("options"))
-        shape = ChatShape(model) if endpoint == "chat" else GenerateShape(model)
+        shape = SHAPES[endpoint](model)
         if generation.stream:
             return StreamingResponse(self._stream(generation, plan, shape),
-                                     media_type="application/x-ndjson", headers=SERVER_HEADER)
+                                     media_type=shape.media_type, headers=SERVER_HEADER)
         return await self._whole(generation, plan, shape)
 
     def _plan(self, model: str, prompt: str, think: Any, options: Any) -> Plan:
@@ -144,13 +184,14 @@ class DevOllama:
         started = time.monotonic_ns()
         try:
             async for kind, text in self._pieces(generation, plan):
-                yield _line(shape.chunk(kind, text))
+                yield shape.frame(shape.chunk(kind, text))
             if plan.error:
                 generation.outcome = "error"
-                yield _line({"error": plan.error})
+                yield shape.frame(shape.error(plan.error))
                 return
             generation.outcome = plan.done_reason
-            yield _line(shape.final(plan, generation, time.monotonic_ns() - started))
+            yield shape.frame(shape.final(plan, generation, time.monotonic_ns() - started))
+            yield shape.end()
         finally:
             if generation.outcome == "running":  # cancelled: the client hung up
                 generation.outcome = "client-gone"
@@ -200,20 +241,14 @@ async def _body(request: Request) -> dict[str, Any] | Response:
     return body if isinstance(body, dict) else _error("the request body must be an object", 400)
 
 
-def _line(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode() + b"\n"
-
-
-def _json(value: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(value, status_code=status, headers=SERVER_HEADER)
+def _json(value: dict[str, Any], status: int = 200,
+          headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(value, status_code=status, headers={**SERVER_HEADER, **(headers or {})})
 
 
 def _error(message: str, status: int) -> JSONResponse:
     return _json({"error": message}, status)
 
-
-def _not_found(model: str) -> JSONResponse:
-    return _error(f'model "{model}" not found, try pulling it first', 404)
 
 
 _SLASHES = re.compile(r"/{2,}")
@@ -250,6 +285,11 @@ def create_dev_ollama_app(settings: DevOllamaSettings) -> Starlette:
         Route("/api/show", dev.show, methods=["POST"]),
         Route("/api/generate", dev.generate, methods=["POST"]),
         Route("/api/chat", dev.chat, methods=["POST"]),
+        Route("/api/embed", dev.embed, methods=["POST"]),
+        Route("/api/embeddings", dev.embeddings, methods=["POST"]),
+        Route("/v1/chat/completions", dev.openai_chat, methods=["POST"]),
+        Route("/v1/embeddings", dev.embed, methods=["POST"]),
+        Route("/v1/models", dev.openai_models, methods=["GET"]),
         Route("/dev/generations", dev.records, methods=["GET"]),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(BasicAuth, auth=settings.auth)])

@@ -1,7 +1,10 @@
-"""Ollama's response shapes for /api/generate and /api/chat, and what a generation sends."""
+"""The response shapes a generation is sent in: Ollama's /api/generate and /api/chat
+(NDJSON), and Ollama's OpenAI-compatible /v1/chat/completions (server-sent events)."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,8 +37,20 @@ class Plan:
 class Shape(ABC):
     """How one endpoint words its chunks, its last line and its non-streaming answer."""
 
+    media_type = "application/x-ndjson"
+
     def __init__(self, model: str) -> None:
         self.model = model
+
+    def frame(self, value: dict[str, Any]) -> bytes:
+        return json.dumps(value, ensure_ascii=False).encode() + b"\n"
+
+    def error(self, message: str) -> dict[str, Any]:
+        return {"error": message}
+
+    def end(self) -> bytes:
+        """What follows the last line of a stream."""
+        return b""
 
     def head(self) -> dict[str, Any]:
         created = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -83,3 +98,46 @@ class ChatShape(Shape):
         message = {"role": "assistant", "content": response,
                    **({"thinking": thinking} if thinking else {})}
         return {**final, "message": message}
+
+
+class OpenAIChatShape(Shape):
+    """Ollama's OpenAI-compatible chat: `chat.completion.chunk` events, then `[DONE]`."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(model)
+        self.id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        self.created = int(datetime.now(UTC).timestamp())
+        self._first = True
+
+    def frame(self, value: dict[str, Any]) -> bytes:
+        return b"data: " + json.dumps(value, ensure_ascii=False).encode() + b"\n\n"
+
+    def error(self, message: str) -> dict[str, Any]:
+        return {"error": {"message": message, "type": "api_error", "param": None,
+                          "code": None}}
+
+    def end(self) -> bytes:
+        return b"data: [DONE]\n\n"
+
+    def _event(self, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                "model": self.model, "system_fingerprint": "streamwhisk-dev",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    def chunk(self, kind: str, text: str) -> dict[str, Any]:
+        delta = {"role": "assistant", "content": text} if self._first else {"content": text}
+        self._first = False
+        return self._event(delta, None)
+
+    def final(self, plan: Plan, generation: Generation, elapsed_ns: int) -> dict[str, Any]:
+        return self._event({}, plan.done_reason if plan.done_reason == "length" else "stop")
+
+    def whole(self, final: dict[str, Any], response: str, thinking: str) -> dict[str, Any]:
+        finish = final["choices"][0]["finish_reason"]
+        return {"id": self.id, "object": "chat.completion", "created": self.created,
+                "model": self.model, "system_fingerprint": "streamwhisk-dev",
+                "choices": [{"index": 0, "finish_reason": finish,
+                             "message": {"role": "assistant", "content": response}}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
