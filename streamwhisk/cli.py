@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from .annotations import parse_value
-from .config import Config, Scope, login_file, write_login
+from .config import Config, Scope, login_file, write_login, write_wskprops
 from .errors import StreamError, StreamwhiskError
 from .project import Project
 
@@ -335,9 +335,58 @@ def config_dump(project: Path, sources: bool, show_secrets: bool, scope: str,
 @click.option("--auth", prompt="AUTH (uuid:key)", hide_input=True,
               help="Credentials; prompted without echo when omitted.")
 def login(apihost: str, auth: str) -> None:
-    """Save the API host and AUTH in the user's login config (mode 0600, outside projects)."""
-    path = write_login({"APIHOST": apihost, "AUTH": auth}, login_file())
-    click.echo(f"saved APIHOST and AUTH to {path}", err=True)
+    """Save the API host and AUTH in the user's login config and in ~/.wskprops (both mode
+    0600, outside projects; ~/.wskprops keeps its other lines), as `ops -login` does.
+
+    \b
+    Example:
+      streamwhisk login --apihost https://openserverless.example --auth UUID:KEY
+    """
+    values = {"APIHOST": apihost, "AUTH": auth}
+    path = write_login(values, login_file())
+    props = write_wskprops(values)
+    click.echo(f"saved APIHOST and AUTH to {path} and {props}", err=True)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@PROJECT
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test(project: Path, pytest_args: tuple[str, ...]) -> None:
+    """Run the project's pytest suite as OpenServerless's tooling would: its actions served on
+    a free port (OPSDEV_HOST), an `ops -config -dump` with the tests' configuration, the dev
+    Ollama's CA trusted. Arguments after the options go to pytest.
+
+    \b
+    Examples:
+      streamwhisk test
+      streamwhisk test tests/chat -k stream -x
+    """
+    from .testenv import run_tests
+
+    try:
+        code = run_tests(project, pytest_args)
+    except (StreamwhiskError, RuntimeError, TimeoutError) as exc:
+        raise _fail(exc) from exc
+    sys.exit(code)
+
+
+@main.command()
+@PROJECT
+def shell(project: Path) -> None:
+    """An interactive Python with the tests' configuration (login config < .env < tests/.env)
+    in os.environ, as the lesson's `ops ai cli`.
+
+    \b
+    Example:
+      streamwhisk shell
+      >>> import os; os.getenv("OLLAMA_HOST")
+    """
+    from .testenv import run_shell
+
+    try:
+        sys.exit(run_shell(project))
+    except StreamwhiskError as exc:
+        raise _fail(exc) from exc
 
 
 def _configure_logging(level: str) -> None:

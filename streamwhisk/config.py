@@ -149,13 +149,27 @@ def _file_layer(name: str, path: Path) -> Layer:
     return Layer(name, {k: v or "" for k, v in raw.items()}, path)
 
 
+def wskprops_file() -> Path:
+    """Where `wsk` (and OpenServerless's tooling) reads APIHOST and AUTH."""
+    return Path(os.environ.get("WSK_CONFIG_FILE") or Path.home() / ".wskprops")
+
+
 def write_login(values: Mapping[str, str], path: Path | None = None) -> Path:
     """Store credentials in the login file, readable by the owner only."""
-    target = path or login_file()
+    return _write_private(values, path or login_file(), quote_mode="auto")
+
+
+def write_wskprops(values: Mapping[str, str], path: Path | None = None) -> Path:
+    """Merge these keys into `~/.wskprops`, as `wsk property set` does: the other lines stay,
+    values unquoted (wsk reads KEY=VALUE), the file readable by the owner only."""
+    return _write_private(values, path or wskprops_file(), quote_mode="never")
+
+
+def _write_private(values: Mapping[str, str], target: Path, quote_mode: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
     os.close(fd)
     os.chmod(target, 0o600)
     for key, value in values.items():
-        set_key(target, key, value, quote_mode="auto")
+        set_key(target, key, value, quote_mode=quote_mode)
     return target

@@ -1,0 +1,89 @@
+"""What a project's tests and the lesson's `ops ai cli` see: `streamwhisk test` and `shell`.
+
+Course projects' `tests/conftest.py` runs `ops -config -dump` and sets every KEY=VALUE it
+prints, then loads `.env` and `tests/.env`; their `*_int.py` tests call the actions at
+`OPSDEV_HOST`. `streamwhisk test` gives them all of it for one run: an `ops` that answers
+`-config -dump` with the layered configuration the lesson says tests see (login config <
+`.env` < `tests/.env`, plus the platform's OPSDEV_HOST and OPSDEV_USERNAME), first on the
+PATH of that run only; a `streamwhisk up` of the project on a free port (with the tests'
+layers); and the dev CA trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .config import Config, wskprops_file
+from .devca import DevCA, ca_folder
+from .testing.server import serve
+
+NAMESPACE = "guest"
+
+
+def layered(project: Path, platform: Mapping[str, str]) -> dict[str, str]:
+    """The configuration tests see, values in clear (it is the user's own process)."""
+    config = Config.load(project, "tests", defaults=platform)
+    return {key: setting.value for key, setting in config.settings().items()}
+
+
+def run_environment(values: Mapping[str, str], ops_folder: Path | None) -> dict[str, str]:
+    env = {**os.environ, **values}
+    ca = DevCA(ca_folder())
+    if ca.exists():
+        for key, value in ca.trust_environment().items():
+            env.setdefault(key, value)
+    if ops_folder is not None:
+        env["PATH"] = f"{ops_folder}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def write_ops(folder: Path, values: Mapping[str, str]) -> Path:
+    """An `ops` for one run: `-config -dump` prints the values; anything else says what it is."""
+    dump = "".join(f"{key}={value}\n" for key, value in values.items())
+    (folder / "config.dump").write_text(dump)
+    script = folder / "ops"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "-config" ] && [ "$2" = "-dump" ]; then exec cat '
+        f"{shlex.quote(str(folder / 'config.dump'))}; fi\n"
+        'echo "streamwhisk test: this ops answers only -config -dump (streamwhisk has the '
+        'rest: streamwhisk --help)" >&2\nexit 2\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return script
+
+
+def run_tests(project: Path, pytest_args: Sequence[str]) -> int:
+    """pytest in the project, with its actions served; pytest's exit code."""
+    project = project.resolve()
+    if not wskprops_file().is_file():
+        print(f"note: there is no {wskprops_file()}; OpenServerless tests refuse to run "
+              "without it: `streamwhisk login` writes it", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="streamwhisk-test-") as scratch, serve(
+        project, "--scope", "tests", "--namespace", NAMESPACE, "--log-level", "warning",
+        log_path=Path(scratch) / "server.log",
+    ) as server:
+        print(f"streamwhisk test: actions served at {server.url} (OPSDEV_HOST); log in "
+              f"{Path(scratch) / 'server.log'}", file=sys.stderr)
+        values = layered(project, {"OPSDEV_HOST": server.url, "OPSDEV_USERNAME": NAMESPACE})
+        write_ops(Path(scratch), values)
+        env = run_environment({"OPSDEV_HOST": server.url, "OPSDEV_USERNAME": NAMESPACE},
+                              Path(scratch))
+        return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=project,
+                               env=env)
+
+
+def run_shell(project: Path) -> int:
+    """An interactive Python with the tests' configuration in `os.environ`."""
+    project = project.resolve()
+    values = layered(project, {"OPSDEV_USERNAME": NAMESPACE})
+    print(f"streamwhisk shell: {len(values)} settings from the login config, .env and "
+          "tests/.env are in os.environ", file=sys.stderr)
+    return subprocess.call([sys.executable, "-i", "-q"], cwd=project,
+                           env=run_environment(values, None))

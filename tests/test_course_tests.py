@@ -1,0 +1,73 @@
+"""A course project's own tests run unchanged through `streamwhisk test`, after `streamwhisk
+login`; `streamwhisk shell` is the lesson's `ops ai cli`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import COURSE_AUTH, copy_project
+
+
+def streamwhisk(*args: str, env: dict[str, str], stdin: str = "",
+                cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "streamwhisk", *args], env=env, input=stdin,
+                          capture_output=True, text=True, timeout=180, cwd=cwd)
+
+
+@pytest.fixture
+def logged_in(tmp_path: Path) -> dict[str, str]:
+    """A HOME and a login config of their own; `streamwhisk login` has run."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".wskprops").write_text("NAMESPACE=learner\nAPIHOST=https://old.example\n")
+    env = {**os.environ, "HOME": str(home), "STREAMWHISK_LOGIN_FILE": str(tmp_path / "login.env")}
+    env.pop("WSK_CONFIG_FILE", None)
+    done = streamwhisk("login", "--apihost", "https://openserverless.example",
+                       "--auth", COURSE_AUTH, env=env)
+    assert done.returncode == 0, done.stderr
+    return env
+
+
+def test_login_writes_wskprops_as_wsk_reads_it(logged_in: dict[str, str]) -> None:
+    props = Path(logged_in["HOME"]) / ".wskprops"
+    assert props.read_text().splitlines() == [
+        "NAMESPACE=learner", "APIHOST=https://openserverless.example", f"AUTH={COURSE_AUTH}"]
+    assert stat.S_IMODE(props.stat().st_mode) == 0o600
+
+
+def test_a_course_projects_tests_run_unchanged(logged_in: dict[str, str],
+                                               tmp_path: Path) -> None:
+    project = copy_project("course_project", tmp_path)
+    result = streamwhisk("test", "--project", str(project), "-p", "no:cacheprovider",
+                         env=logged_in)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
+    assert shutil.which("ops", path=logged_in["PATH"]) is None  # no ops left behind
+
+
+def test_a_failing_course_test_fails_the_run(logged_in: dict[str, str], tmp_path: Path) -> None:
+    project = copy_project("course_project", tmp_path)
+    (project / "packages/chat/echo.py").write_text(
+        "#--web true\ndef main(args):\n    return {'body': {'output': 'changed'}}\n")
+    result = streamwhisk("test", "--project", str(project), "-p", "no:cacheprovider",
+                         "-k", "not lesson", env=logged_in)
+    assert result.returncode == 1
+    assert "2 failed, 1 passed" in result.stdout
+
+
+def test_the_shell_has_the_tests_configuration_and_trusts_the_dev_ca(
+    logged_in: dict[str, str], tmp_path: Path
+) -> None:
+    project = copy_project("course_project", tmp_path)
+    typed = ("import os, requests\n"
+             "print(os.getenv('COURSE_TEST_MODEL'))\n"
+             "print(requests.get(f\"https://{os.getenv('AUTH')}@{os.getenv('OLLAMA_HOST')}\""
+             ", timeout=30).text)\n")
+    result = streamwhisk("shell", "--project", str(project), env=logged_in, stdin=typed)
+    assert result.stdout.splitlines() == ["phi4:14b", "Ollama is running"], result.stderr
