@@ -14,6 +14,7 @@ import datetime
 import ipaddress
 import os
 import ssl
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,6 +67,17 @@ class DevCA:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.server_cert, self.server_key)
         return context
+
+
+def trust_dev_ca(env: MutableMapping[str, str]) -> bool:
+    """Make `env` trust the user's dev CA, unless it names a bundle of its own; False when
+    there is no CA yet."""
+    ca = DevCA(ca_folder())
+    if not ca.exists():
+        return False
+    for key, value in ca.trust_environment().items():
+        env.setdefault(key, value)
+    return True
 
 
 def dev_ca(folder: Path | None = None) -> DevCA:

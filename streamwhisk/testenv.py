@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .config import Config, wskprops_file
-from .devca import DevCA, ca_folder
+from .devca import trust_dev_ca
 from .testing.server import serve
 
 NAMESPACE = "guest"
@@ -35,10 +35,7 @@ def layered(project: Path, platform: Mapping[str, str]) -> dict[str, str]:
 
 def run_environment(values: Mapping[str, str], ops_folder: Path | None) -> dict[str, str]:
     env = {**os.environ, **values}
-    ca = DevCA(ca_folder())
-    if ca.exists():
-        for key, value in ca.trust_environment().items():
-            env.setdefault(key, value)
+    trust_dev_ca(env)
     if ops_folder is not None:
         env["PATH"] = f"{ops_folder}{os.pathsep}{env.get('PATH', '')}"
     return env

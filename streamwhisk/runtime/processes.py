@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..actionloop.zygote import PID
-from ..devca import DevCA, ca_folder
+from ..devca import trust_dev_ca
 
 ZYGOTE_MODULE = "streamwhisk.actionloop.zygote"
 # What a worker inherits from the server; everything else (and every secret) stays out, as on
@@ -33,9 +33,7 @@ def worker_environment() -> dict[str, str]:
     env = {k: os.environ[k] for k in INHERITED if k in os.environ}
     env["MALLOC_ARENA_MAX"] = "2"
     env["PYTHONUNBUFFERED"] = "1"
-    ca = DevCA(ca_folder())
-    if ca.exists():  # the dev Ollama's https://, and every public CA beside it
-        env.update(ca.trust_environment())
+    trust_dev_ca(env)  # the dev Ollama's https://, and every public CA beside it
     return env
 
 
@@ -154,18 +152,25 @@ class Zygote:
             self._popen = None
 
 
+def children(pid: int) -> list[int]:
+    """The live children of `pid`: those of each of its threads (each thread has its own)."""
+    found: list[int] = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(p) for p in listing.read_text().split()]
+        except OSError:  # it exited meanwhile
+            continue
+    return found
+
+
 def descendants(root: int) -> list[int]:
-    """Every live process below `root`: the children of each of its threads, and theirs."""
+    """Every live process below `root`."""
     found: list[int] = []
     queue = [root]
     while queue:
-        for children in Path(f"/proc/{queue.pop()}/task").glob("*/children"):
-            try:
-                pids = [int(p) for p in children.read_text().split()]
-            except OSError:  # it exited meanwhile
-                continue
-            found += pids
-            queue += pids
+        below = children(queue.pop())
+        found += below
+        queue += below
     return found
 
 

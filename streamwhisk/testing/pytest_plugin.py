@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..devca import DevCA, ca_folder
+from .. import devca
 from .server import RunningServer, serve, serve_dev_ollama
 from .streamock import StreamMock, args, start
 
@@ -26,12 +26,7 @@ from .streamock import StreamMock, args, start
 def trust_dev_ca() -> bool:
     """Make this process trust the dev Ollama's local CA (with every public CA beside it),
     unless it chose its own bundle; False when there is no CA yet."""
-    ca = DevCA(ca_folder())
-    if not ca.exists():
-        return False
-    for key, value in ca.trust_environment().items():
-        os.environ.setdefault(key, value)
-    return True
+    return devca.trust_dev_ca(os.environ)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..runtime.processes import children
+
 _SERVING = re.compile(r"streamwhisk serving .* at (http://\S+)")
 _DEV_OLLAMA = re.compile(r"streamwhisk dev ollama .*? at (http://[^\s:]+:\d+)")
 
@@ -32,7 +34,7 @@ class RunningServer:
 
     def workers(self) -> list[int]:
         """The server's live workers: forked by its one child, the fork server."""
-        return [worker for child in _children(self.pid) for worker in _children(child)]
+        return [worker for child in children(self.pid) for worker in children(child)]
 
     def open_fds(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
@@ -84,17 +86,6 @@ def _launch(arguments: list[str], ready: re.Pattern[str], log_path: Path,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _children(pid: int) -> list[int]:
-    """The children of every thread of `pid` (a thread started each of its own)."""
-    found = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(p) for p in children.read_text().split()]
-        except OSError:
-            continue
-    return found
 
 
 def _wait_for_url(process: subprocess.Popen[bytes], log_path: Path, ready: re.Pattern[str],
