@@ -16,12 +16,11 @@ import click
 from .annotations import parse_value
 from .config import Config, Scope, login_file, write_login, write_wskprops
 from .errors import StreamError, StreamwhiskError
-from .project import Project
+from .startup import announce_dev_ollama, project_and_llm, report_actions
 
 if TYPE_CHECKING:
     from .project import ActionSpec
     from .runtime import Invoker
-    from .server.serve import Served
 
 PROJECT = click.option(
     "--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
@@ -109,7 +108,7 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         sock = listen(host, port)
         url = url_of(sock)
         platform = {"OPSDEV_HOST": url, "OPSDEV_USERNAME": namespace}
-        actions, companions = _project_and_llm(project, scope, dev_ollama, platform)
+        actions, companions = project_and_llm(project, scope, dev_ollama, platform)
     except StreamwhiskError as exc:
         raise _fail(exc) from exc
     api_key = api_key or f"{uuid.uuid4()}:{secrets.token_urlsafe(32)}"
@@ -119,27 +118,8 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         StreamSettings(keepalive_s=stream_keepalive),
     )
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
-    _report_actions(actions)
+    report_actions(actions)
     run(Served(create_app(actions, settings), sock), companions, log_level)
-
-
-def _report_actions(actions: Project) -> None:
-    """Each action with its kind and whether it is web; then every variable that no layer
-    sets, once, with the actions that need it: found now, not one request at a time."""
-    survey = actions.survey()
-    width = max((len(a.name) for a in survey), default=0)
-    needs: dict[str, list[str]] = {}
-    for action in survey:
-        if action.error:
-            click.echo(f"  {action.name:<{width}}  cannot run: {action.error}", err=True)
-            continue
-        web = "web" if action.web else "not web"
-        click.echo(f"  {action.name:<{width}}  {action.kind}  {web}", err=True)
-        for variable in action.unset:
-            needs.setdefault(variable, []).append(action.name)
-    for variable, names in sorted(needs.items()):
-        click.echo(f"unset: ${variable}, needed by {', '.join(names)}: set it in .env or "
-                   f"{actions.scope}/.env, or export it", err=True)
 
 
 @main.group()
@@ -180,7 +160,7 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
         raise _fail(exc) from exc
     app = create_dev_ollama_app(DevOllamaSettings(script, token_rate, auth))
     ca = dev_ca()
-    _announce_dev_ollama(url_of(sock), f" (CA bundle: {ca.bundle})")
+    announce_dev_ollama(url_of(sock), f" (CA bundle: {ca.bundle})")
     run(Served(app, sock, tls=ca.server_context()), [], log_level)
 
 
@@ -213,7 +193,7 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
     async def run() -> dict[str, Any]:
         # no server runs here, so no OPSDEV_HOST: an action that needs it says so
         platform = {"OPSDEV_USERNAME": InvokerSettings().namespace}
-        actions, companions = _project_and_llm(project, scope, dev_ollama, platform)
+        actions, companions = project_and_llm(project, scope, dev_ollama, platform)
         async with beside(companions, "warning"):
             invoker = Invoker(actions)
             try:
@@ -230,44 +210,6 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
         raise _fail(exc) from exc
     if result:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-
-
-def _announce_dev_ollama(url: str, detail: str = "") -> None:
-    """The line `streamwhisk.testing` waits for: it names the dev server for what it is."""
-    click.echo(f"streamwhisk dev ollama (scripted replies, not an LLM) at {url}, and "
-               f"{url.replace('http://', 'https://')} with the local CA{detail}", err=True)
-
-
-def _project_and_llm(project: Path, scope: str, mode: str,
-                     platform: dict[str, str]) -> tuple[Project, list[Served]]:
-    """The project, with `platform` as its lowest layer, and the dev Ollama to serve beside
-    it when `mode` asks for one. With `auto`, OLLAMA_HOST points at it from the platform
-    layer, so a value a user sets wins; with `always`, it wins over every layer, this run."""
-    from .devca import dev_ca
-    from .ollama import DevOllamaSettings, Script, create_dev_ollama_app
-    from .server.serve import Served, listen, url_of
-
-    actions = Project(project, cast(Scope, scope), defaults=platform)
-    configured = actions.config.settings(include_environment=True).get("OLLAMA_HOST")
-    if mode == "never":
-        return actions, []
-    if mode == "auto" and configured is not None:
-        click.echo(f"dev ollama not started: OLLAMA_HOST is {configured.value} "
-                   f"(from {configured.source}); --dev-ollama always starts it anyway", err=True)
-        return actions, []
-    sock = listen("127.0.0.1", 0)
-    dev_host = url_of(sock).removeprefix("http://")
-    served = Served(create_dev_ollama_app(DevOllamaSettings(Script.load())), sock,
-                    tls=dev_ca().server_context())
-    if configured is None:
-        _announce_dev_ollama(url_of(sock), f": OLLAMA_HOST={dev_host} (no layer sets it); "
-                             "it accepts any AUTH")
-        platform = {**platform, "OLLAMA_HOST": dev_host}
-        return Project(project, cast(Scope, scope), defaults=platform), [served]
-    _announce_dev_ollama(url_of(sock), f": OLLAMA_HOST={dev_host} for this run, over "
-                         f"{configured.value} from {configured.source}; it accepts any AUTH")
-    return Project(project, cast(Scope, scope), defaults=platform,
-                   overrides={"OLLAMA_HOST": dev_host}), [served]
 
 
 async def _print_stream(invoker: Invoker, spec: ActionSpec, args: dict[str, Any],
