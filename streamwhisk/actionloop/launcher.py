@@ -179,7 +179,8 @@ class Activations:
         self.environ: ActivationEnviron | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._running = 0
-        self._lock = threading.Lock()
+        # re-entrant: the SIGCHLD handler runs in the main thread, maybe inside `submit`
+        self._lock = threading.RLock()
         if init.concurrency > 1:
             # many threads under an address-space limit: 8 MiB default stacks would eat it
             threading.stack_size(THREAD_STACK_BYTES)
@@ -214,9 +215,11 @@ class Activations:
         """Collect the children that exited, only while no activation runs, so that a
         `subprocess.run` in progress never loses its child's exit status to us. Runs after
         each activation and on SIGCHLD, which Python handles in the main thread: there, with
-        `concurrency` 1, an activation is either running (`_running` is 1) or not started."""
-        if self._running == 0:
-            reap_children()
+        `concurrency` 1, an activation is either running (`_running` is 1) or not started;
+        with more, the lock keeps `submit` from starting one while we reap."""
+        with self._lock:
+            if self._running == 0:
+                reap_children()
 
     def _enter(self, run: Run) -> None:
         variables = run.environment()
