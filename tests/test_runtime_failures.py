@@ -106,3 +106,16 @@ def test_garbage_on_the_socket_does_not_stop_the_server(
         with contextlib.suppress(TimeoutError):
             sock.recv(1024)
     assert client.get("/api/my/t/echo").status_code == 200
+
+
+@pytest.mark.parametrize(("action", "library"), [
+    ("t/loadslib", "streamwhisk_no_such_library_at_load"),
+    ("t/needslib", "streamwhisk_no_such_library_late"),
+])
+def test_a_missing_library_is_named_with_how_to_add_it(client: httpx.Client, action: str,
+                                                        library: str) -> None:
+    response = client.get(f"/api/my/{action}")
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert f"has no `{library}`: install it there with" in error
+    assert f"-m pip install {library}`" in error

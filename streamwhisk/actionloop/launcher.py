@@ -283,7 +283,17 @@ def describe(exc: BaseException) -> str:
         return f"The action exited (sys.exit({exc.code!r})) instead of returning a result."
     if isinstance(exc, TypeError) and str(exc).startswith("The action"):
         return str(exc)
-    return f"An error has occurred: {type(exc).__name__}: {exc}"
+    return f"An error has occurred: {type(exc).__name__}: {exc}{missing_library(exc)}"
+
+
+def missing_library(exc: BaseException) -> str:
+    """For an import of a library this interpreter lacks: which one, and how to add it."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return ""
+    library = exc.name.split(".")[0]
+    version = ".".join(map(str, sys.version_info[:2]))
+    return (f" (the action's runtime, Python {version} at {sys.executable}, has no "
+            f"`{library}`: install it there with `{sys.executable} -m pip install {library}`)")
 
 
 def main() -> None:
@@ -299,7 +309,8 @@ def main() -> None:
         entry = load_entry(init)
     except BaseException as exc:
         traceback.print_exc()
-        channel.send(Ready(f"The action failed to load: {type(exc).__name__}: {exc}"))
+        channel.send(Ready(f"The action failed to load: {type(exc).__name__}: {exc}"
+                           f"{missing_library(exc)}"))
         return
     channel.send(Ready())
     activations = Activations(entry, init, channel)
