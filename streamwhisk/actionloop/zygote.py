@@ -31,7 +31,7 @@ def main() -> None:
     for name in PRELOADED:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    signal.signal(signal.SIGCHLD, _reap)
+    signal.signal(signal.SIGCHLD, lambda *_: launcher.reap_children())  # its workers
     # the collector must not touch what every worker shares, or copy-on-write copies it
     gc.freeze()
     while True:
@@ -64,16 +64,6 @@ def _become_worker(control: socket.socket, fds: list[int]) -> None:
         launcher.main()
     finally:
         os._exit(0)
-
-
-def _reap(*_: object) -> None:
-    while True:
-        try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 if __name__ == "__main__":
