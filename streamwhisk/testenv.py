@@ -68,10 +68,9 @@ def run_tests(project: Path, pytest_args: Sequence[str]) -> int:
     ) as server:
         print(f"streamwhisk test: actions served at {server.url} (OPSDEV_HOST); log in "
               f"{Path(scratch) / 'server.log'}", file=sys.stderr)
-        values = layered(project, {"OPSDEV_HOST": server.url, "OPSDEV_USERNAME": NAMESPACE})
-        write_ops(Path(scratch), values)
-        env = run_environment({"OPSDEV_HOST": server.url, "OPSDEV_USERNAME": NAMESPACE},
-                              Path(scratch))
+        platform = {"OPSDEV_HOST": server.url, "OPSDEV_USERNAME": NAMESPACE}
+        write_ops(Path(scratch), layered(project, platform))
+        env = run_environment(platform, Path(scratch))
         return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=project,
                                env=env)
 

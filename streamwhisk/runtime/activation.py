@@ -36,7 +36,7 @@ class Activation:
     on_stream_from: Callable[[int], None] = _ignore
     activation_id: str = field(default_factory=new_activation_id)
     started: float = field(default_factory=time.time)
-    deadline: float = 0.0  # on the monotonic clock; set from timeout_ms at creation
+    deadline: float = field(init=False)  # on the monotonic clock, from timeout_ms at creation
     worker_pid: int | None = None
     result: asyncio.Future[dict[str, Any]] = field(default_factory=asyncio.Future)
 

@@ -140,12 +140,9 @@ class Worker:
     def _read_results(self) -> None:
         assert self._process is not None
         while True:
-            try:
-                data = os.read(self._process.results, READ_BYTES)
-            except BlockingIOError:
+            data = _read_some(self._process.results)
+            if data is None:
                 return
-            except OSError:
-                data = b""
             if not data:  # the launcher closed its result fd: nothing more can come
                 asyncio.get_running_loop().remove_reader(self._process.results)
                 self._crashed(CRASHED)
@@ -188,12 +185,9 @@ class Worker:
 
     def _read_logs(self, fd: int, stream: str) -> bool:
         """One read; True when there may be more."""
-        try:
-            data = os.read(fd, READ_BYTES)
-        except BlockingIOError:
+        data = _read_some(fd)
+        if data is None:
             return False
-        except OSError:
-            data = b""
         if not data:
             asyncio.get_running_loop().remove_reader(fd)
             return False
@@ -237,6 +231,16 @@ class Worker:
         for activation in pending.values():
             _settle(activation, exc=ActionCrashed(message))
         self._on_free(self)
+
+
+def _read_some(fd: int) -> bytes | None:
+    """What a non-blocking pipe holds: None if nothing yet, b"" once it is closed or broken."""
+    try:
+        return os.read(fd, READ_BYTES)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
 
 
 def _settle(activation: Activation, result: dict[str, object] | None = None,
