@@ -331,6 +331,31 @@ def shell(project: Path) -> None:
         raise _fail(exc) from exc
 
 
+@main.command()
+@PROJECT
+@click.option("--tests", is_flag=True, help="Also the runtime `streamwhisk test` runs in.")
+def runtimes(project: Path, tests: bool) -> None:
+    """Build (first time only; cached) and list the runtimes the project's actions run in: a
+    Python per kind with OpenServerless's common libraries, plus each action folder's
+    requirements.txt. `up` does the same at start; run it before going offline.
+
+    \b
+    Example:
+      streamwhisk runtimes --tests
+    """
+    from .project import Project
+    from .testenv import tests_runtime
+
+    if not (project / "packages").is_dir():
+        raise UserError(f"{project.resolve()} has no packages/ folder: pass --project DIR")
+    try:
+        report_actions(Project(project))
+        if tests:
+            click.echo(f"  tests: {tests_runtime(project.resolve()).describe()}", err=True)
+    except StreamwhiskError as exc:
+        raise _fail(exc) from exc
+
+
 def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), stream=sys.stderr,

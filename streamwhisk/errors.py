@@ -8,7 +8,8 @@
     ├── RuntimeFailure         an activation could not produce a result
     │   ├── ActionCrashed      exception, exit, bad result: the developer's error
     │   ├── ActionTimedOut     ran past `limits.timeout`
-    │   └── Overloaded         every worker busy and the queue full
+    │   ├── Overloaded         every worker busy and the queue full
+    │   └── RuntimeUnavailable no interpreter for the kind, or its libraries do not install
     ├── StreamError            the relay between an action and a client failed
     ├── RequestError           an HTTP request the server refuses (carries its status)
     └── ListenError            a server cannot bind its address
@@ -78,6 +79,10 @@ class Overloaded(RuntimeFailure):
             f"Too many activations of {action} are running or waiting; retry in {retry_after} s "
             f"or raise --max-workers / --queue-size."
         )
+
+
+class RuntimeUnavailable(RuntimeFailure):
+    """The action's kind has no interpreter here, or its runtime environment cannot be built."""
 
 
 class StreamError(StreamwhiskError):

@@ -68,6 +68,13 @@ class ActionSpec:
         return self.main_file.parent
 
     @property
+    def requirements(self) -> Path | None:
+        """A folder action's requirements.txt: installed over its runtime, as a deploy
+        packages it (OpenServerless reads one only beside a __main__.py)."""
+        path = self.code_dir / "requirements.txt"
+        return path if self.multi_file and path.is_file() else None
+
+    @property
     def provides_api_key(self) -> bool:
         return self.annotations.annotations.get("provide-api-key") is True
 
@@ -86,6 +93,7 @@ class ActionSurvey:
     web: bool = False
     unset: tuple[str, ...] = ()  # variables its annotations name that no layer sets
     error: str = ""
+    spec: ActionSpec | None = None  # when it loads
 
 
 def validate_name(part: str) -> str:
@@ -161,7 +169,8 @@ class Project:
 
     def survey(self) -> list[ActionSurvey]:
         """Every action, loaded now, with what is wrong with it: unset variables (all of
-        them, not only the first), a syntax error, a bad annotation."""
+        them, not only the first), a bad annotation. Syntax is the runtime's to check: only
+        the kind's interpreter knows what its Python accepts."""
         found = []
         for name in self.action_names():
             try:
@@ -175,16 +184,8 @@ class Project:
             except StreamwhiskError as exc:
                 found.append(ActionSurvey(name, error=str(exc)))
                 continue
-            source = spec.main_file.read_bytes()
-            try:
-                compile(source, str(spec.main_file), "exec", dont_inherit=True)
-            except SyntaxError as exc:
-                where = spec.main_file.relative_to(self.root)
-                found.append(ActionSurvey(name, error=f"{where}:{exc.lineno}: syntax error: "
-                                                      f"{exc.msg}"))
-                continue
             found.append(ActionSurvey(name, spec.annotations.kind or DEFAULT_KIND,
-                                      spec.annotations.web))
+                                      spec.annotations.web, spec=spec))
         return found
 
     def load(self, package: str, name: str) -> ActionSpec:

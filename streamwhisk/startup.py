@@ -10,29 +10,68 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from .config import Scope
-from .project import Project
+from .errors import RuntimeUnavailable
+from .project import ActionSurvey, Project
+from .runtime.environments import RuntimeEnvironment, syntax_errors
+from .runtime.runtimes import Runtimes
 
 if TYPE_CHECKING:
     from .server.serve import Served
 
 
-def report_actions(actions: Project) -> None:
-    """Each action with its kind and whether it is web; then every variable that no layer
-    sets, once, with the actions that need it: found now, not one request at a time."""
+def report_actions(actions: Project, runtimes: Runtimes | None = None) -> None:
+    """Each action with its runtime and whether it is web, or why it cannot run (no
+    interpreter for its kind, a requirements.txt that does not install, a syntax error its
+    Python rejects); then every variable that no layer sets, once, with the actions that
+    need it: found now, not one request at a time. Runtimes are built here, before serving."""
+    runtimes = runtimes or Runtimes(progress=lambda line: click.echo(line, err=True))
     survey = actions.survey()
+    problems = {a.name: a.error for a in survey if a.error}
+    runs_in: dict[str, RuntimeEnvironment] = {}
+    for action in survey:
+        if action.spec is not None:
+            try:
+                runs_in[action.name] = runtimes.environment(action.spec)
+            except RuntimeUnavailable as exc:
+                problems[action.name] = str(exc)
+    problems.update(_syntax_problems(actions, survey, runs_in))
     width = max((len(a.name) for a in survey), default=0)
     needs: dict[str, list[str]] = {}
     for action in survey:
-        if action.error:
-            click.echo(f"  {action.name:<{width}}  cannot run: {action.error}", err=True)
+        if action.name in problems:
+            click.echo(f"  {action.name:<{width}}  cannot run: {problems[action.name]}",
+                       err=True)
             continue
         web = "web" if action.web else "not web"
-        click.echo(f"  {action.name:<{width}}  {action.kind}  {web}", err=True)
+        runtime = runs_in[action.name].describe() if action.name in runs_in else action.kind
+        click.echo(f"  {action.name:<{width}}  {runtime}  {web}", err=True)
         for variable in action.unset:
             needs.setdefault(variable, []).append(action.name)
     for variable, names in sorted(needs.items()):
         click.echo(f"unset: ${variable}, needed by {', '.join(names)}: set it in .env or "
                    f"{actions.scope}/.env, or export it", err=True)
+
+
+def _syntax_problems(actions: Project, survey: list[ActionSurvey],
+                     runs_in: dict[str, RuntimeEnvironment]) -> dict[str, str]:
+    """One compile check per runtime, by its own interpreter, of its actions' main files."""
+    by_runtime: dict[str, list[ActionSurvey]] = {}
+    for action in survey:
+        if action.spec is not None and action.name in runs_in:
+            by_runtime.setdefault(runs_in[action.name].key, []).append(action)
+    problems = {}
+    for group in by_runtime.values():
+        environment = runs_in[group[0].name]
+        files = {a.spec.main_file: a.name for a in group if a.spec is not None}
+        try:
+            found = syntax_errors(environment, list(files))
+        except RuntimeUnavailable as exc:
+            problems.update({name: str(exc) for name in files.values()})
+            continue
+        for path, reason in found.items():
+            note = f" ({environment.kind.fallback_note()})" if environment.kind.fallback else ""
+            problems[files[path]] = f"{path.relative_to(actions.root)}:{reason}{note}"
+    return problems
 
 
 def announce_dev_ollama(url: str, detail: str = "") -> None:

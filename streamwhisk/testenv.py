@@ -6,7 +6,9 @@ prints, then loads `.env` and `tests/.env`; their `*_int.py` tests call the acti
 `-config -dump` with the layered configuration the lesson says tests see (login config <
 `.env` < `tests/.env`, plus the platform's OPSDEV_HOST and OPSDEV_USERNAME), first on the
 PATH of that run only; a `streamwhisk up` of the project on a free port (with the tests'
-layers); and the dev CA trusted.
+layers); and the dev CA trusted. pytest runs in the python:default runtime, as the actions
+do, with pytest, python-dotenv and the project's `tests/requirements.txt` over it, so tests
+that import an action module find the action's libraries.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from pathlib import Path
 
 from .config import Config, wskprops_file
 from .devca import trust_dev_ca
+from .project import DEFAULT_KIND
+from .runtime.environments import TEST_TOOLS, RuntimeEnvironment
+from .runtime.runtimes import Runtimes
 from .testing.server import serve
 
 NAMESPACE = "guest"
@@ -33,11 +38,23 @@ def layered(project: Path, platform: Mapping[str, str]) -> dict[str, str]:
     return {key: setting.value for key, setting in config.settings().items()}
 
 
-def run_environment(values: Mapping[str, str], ops_folder: Path | None) -> dict[str, str]:
+def tests_runtime(project: Path) -> RuntimeEnvironment:
+    """python:default with the tests' tools over it, built on first use."""
+    extra = project / "tests" / "requirements.txt"
+    requirements = TEST_TOOLS + (extra.read_text(encoding="utf-8") if extra.is_file() else "")
+    what = "pytest, python-dotenv" + (" and tests/requirements.txt" if extra.is_file() else "")
+    runtimes = Runtimes(progress=lambda line: print(line, file=sys.stderr))
+    return runtimes.build(DEFAULT_KIND, requirements, project, what)
+
+
+def run_environment(values: Mapping[str, str], ops_folder: Path | None,
+                    runtime: RuntimeEnvironment) -> dict[str, str]:
     env = {**os.environ, **values}
     trust_dev_ca(env)
-    if ops_folder is not None:
-        env["PATH"] = f"{ops_folder}{os.pathsep}{env.get('PATH', '')}"
+    folders = [str(ops_folder)] if ops_folder is not None else []
+    env["PATH"] = os.pathsep.join([*folders, str(runtime.root / "bin"), env.get("PATH", "")])
+    env["VIRTUAL_ENV"] = str(runtime.root)
+    env["PYTHONPATH"] = str(runtime.layer or "")
     return env
 
 
@@ -59,6 +76,7 @@ def write_ops(folder: Path, values: Mapping[str, str]) -> Path:
 def run_tests(project: Path, pytest_args: Sequence[str]) -> int:
     """pytest in the project, with its actions served; pytest's exit code."""
     project = project.resolve()
+    runtime = tests_runtime(project)
     if not wskprops_file().is_file():
         print(f"note: there is no {wskprops_file()}; OpenServerless tests refuse to run "
               "without it: `streamwhisk login` writes it", file=sys.stderr)
@@ -70,16 +88,17 @@ def run_tests(project: Path, pytest_args: Sequence[str]) -> int:
               f"{Path(scratch) / 'server.log'}", file=sys.stderr)
         platform = {"OPSDEV_HOST": server.url, "OPSDEV_USERNAME": NAMESPACE}
         write_ops(Path(scratch), layered(project, platform))
-        env = run_environment(platform, Path(scratch))
-        return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=project,
+        env = run_environment(platform, Path(scratch), runtime)
+        return subprocess.call([runtime.python, "-m", "pytest", *pytest_args], cwd=project,
                                env=env)
 
 
 def run_shell(project: Path) -> int:
     """An interactive Python with the tests' configuration in `os.environ`."""
     project = project.resolve()
+    runtime = tests_runtime(project)
     values = layered(project, {"OPSDEV_USERNAME": NAMESPACE})
     print(f"streamwhisk shell: {len(values)} settings from the login config, .env and "
           "tests/.env are in os.environ", file=sys.stderr)
-    return subprocess.call([sys.executable, "-i", "-q"], cwd=project,
-                           env=run_environment(values, None))
+    return subprocess.call([runtime.python, "-i", "-q"], cwd=project,
+                           env=run_environment(values, None, runtime))

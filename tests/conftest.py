@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from streamwhisk.runtime.environments import cache_root
 from streamwhisk.testing import RunningServer, serve, serve_dev_ollama, trust_dev_ca
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,6 +31,11 @@ def pytest_configure(config: pytest.Config) -> None:
     logs = Path(_session.enter_context(tempfile.TemporaryDirectory(prefix="dev-ollama-")))
     # the dev CA of this run, not the user's: every server the tests start makes or reads it
     os.environ["STREAMWHISK_CA_DIR"] = str(logs / "ca")
+    # the runtimes `make setup` built (`streamwhisk runtimes --tests`), and the interpreters
+    # they are made of, also for the tests that give a server a HOME of its own
+    os.environ["STREAMWHISK_CACHE_DIR"] = str(cache_root())
+    if "PYENV_ROOT" not in os.environ and (Path.home() / ".pyenv").is_dir():
+        os.environ["PYENV_ROOT"] = str(Path.home() / ".pyenv")
     for variable in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
         os.environ.pop(variable, None)
     dev = _session.enter_context(serve_dev_ollama(

@@ -117,5 +117,5 @@ def test_a_missing_library_is_named_with_how_to_add_it(client: httpx.Client, act
     response = client.get(f"/api/my/{action}")
     assert response.status_code == 502
     error = response.json()["error"]
-    assert f"has no `{library}`: install it there with" in error
-    assert f"-m pip install {library}`" in error
+    assert f"has no `{library}`: if it is a library, add a line `{library}` to a " \
+           "requirements.txt in the action's folder" in error

@@ -286,14 +286,31 @@ def describe(exc: BaseException) -> str:
     return f"An error has occurred: {type(exc).__name__}: {exc}{missing_library(exc)}"
 
 
+# import names whose package on PyPI is called otherwise
+DISTRIBUTIONS = {"PIL": "pillow", "yaml": "pyyaml", "bs4": "beautifulsoup4",
+                 "dateutil": "python-dateutil", "sklearn": "scikit-learn",
+                 "cv2": "opencv-python", "dotenv": "python-dotenv", "jwt": "pyjwt",
+                 "psycopg2": "psycopg2-binary", "docx": "python-docx", "fitz": "pymupdf"}
+fallback_note = ""  # set by the zygote when python:default runs on an older Python
+
+
 def missing_library(exc: BaseException) -> str:
-    """For an import of a library this interpreter lacks: which one, and how to add it."""
+    """For an import of a library the runtime lacks: which one, and how to add it."""
     if not isinstance(exc, ModuleNotFoundError) or not exc.name:
         return ""
     library = exc.name.split(".")[0]
     version = ".".join(map(str, sys.version_info[:2]))
-    return (f" (the action's runtime, Python {version} at {sys.executable}, has no "
-            f"`{library}`: install it there with `{sys.executable} -m pip install {library}`)")
+    package = DISTRIBUTIONS.get(library, library)
+    return (f" (the action's runtime, Python {version}, has no `{library}`: if it is a "
+            f"library, add a line `{package}` to a requirements.txt in the action's folder "
+            "(beside its __main__.py; a single-file action becomes a folder), and streamwhisk "
+            "installs it, as a deploy packages it)")
+
+
+def load_failure(exc: BaseException) -> str:
+    note = f" ({fallback_note})" if isinstance(exc, SyntaxError) and fallback_note else ""
+    return (f"The action failed to load: {type(exc).__name__}: {exc}{missing_library(exc)}"
+            f"{note}")
 
 
 def main() -> None:
@@ -309,8 +326,7 @@ def main() -> None:
         entry = load_entry(init)
     except BaseException as exc:
         traceback.print_exc()
-        channel.send(Ready(f"The action failed to load: {type(exc).__name__}: {exc}"
-                           f"{missing_library(exc)}"))
+        channel.send(Ready(load_failure(exc)))
         return
     channel.send(Ready())
     activations = Activations(entry, init, channel)

@@ -1,4 +1,4 @@
-"""The fork server: `python -m streamwhisk.actionloop.zygote FD`, one per interpreter.
+"""The fork server: one per runtime environment, started by `runtime.processes.Zygote`.
 
 It starts the interpreter and imports the action loop (and the libraries most actions use)
 once, then forks a worker for each request, as OpenWhisk keeps prewarmed "stem cell"
@@ -24,10 +24,13 @@ from . import launcher
 RESULT_FD = 3
 PID = struct.Struct("!i")
 PRELOADED = ("requests",)  # what chat actions import, when the interpreter has it
+# set by the server when python:default runs on an older Python than the cluster's
+FALLBACK_NOTE = "STREAMWHISK_FALLBACK_NOTE"
 
 
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
+    launcher.fallback_note = os.environ.pop(FALLBACK_NOTE, "")  # for us, not the action
     for name in PRELOADED:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)

@@ -15,6 +15,7 @@ from ..redact import Redactor
 from .activation import Activation
 from .pool import ActionPool, PoolSettings
 from .processes import Zygote
+from .runtimes import Runtimes
 
 REAP_INTERVAL_S = 30.0
 
@@ -37,7 +38,7 @@ class Invoker:
         self._seen: dict[str, ActionSpec] = {}
         self._retired: list[ActionPool] = []
         self._reaper: asyncio.Task[None] | None = None
-        self._zygote = Zygote()  # forks the workers: a cold start costs a fork
+        self.runtimes = Runtimes()  # an environment, and a fork server, per kind
 
     def spec(self, name: str) -> ActionSpec:
         """The action as it is on disk now; raises ProjectError/ConfigError for the caller."""
@@ -57,6 +58,7 @@ class Invoker:
         STREAM_HOST/STREAM_PORT are reserved: only `stream`, the streamer's own relay
         address, sets them; a request's values never reach the action."""
         args = {k: v for k, v in args.items() if k not in RESERVED_ARGUMENTS}
+        zygote = await self.runtimes.prepare(spec)  # a first build is not the action's time
         activation = Activation(
             action=spec.qualified,
             value={**spec.params, **args, **(stream or {})},
@@ -67,7 +69,7 @@ class Invoker:
         )
         if on_stream_from is not None:
             activation.on_stream_from = on_stream_from
-        await self._pool(spec).dispatch(activation)
+        await self._pool(spec, zygote).dispatch(activation)
         return activation
 
     async def invoke(self, spec: ActionSpec, args: dict[str, Any]) -> dict[str, Any]:
@@ -75,20 +77,20 @@ class Invoker:
         return await asyncio.shield(activation.result)
 
     async def prewarm(self) -> None:
-        """Boot the worker fork server, so the first cold start does not wait for it."""
-        await asyncio.get_running_loop().run_in_executor(None, self._zygote.start)
+        """Boot the default kind's fork server, so the first cold start does not wait."""
+        await self.runtimes.prewarm()
 
     def pools(self) -> dict[str, ActionPool]:
         return dict(self._pools)
 
-    def _pool(self, spec: ActionSpec) -> ActionPool:
+    def _pool(self, spec: ActionSpec, zygote: Zygote) -> ActionPool:
         pool = self._pools.get(spec.qualified)
         if pool is not None and pool.spec.fingerprint != spec.fingerprint:
             pool.retire()
             self._retired.append(pool)
             pool = None
         if pool is None:
-            pool = ActionPool(spec, self.settings.pool, self.redact, self._zygote)
+            pool = ActionPool(spec, self.settings.pool, self.redact, zygote)
             self._pools[spec.qualified] = pool
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
@@ -110,4 +112,4 @@ class Invoker:
             await pool.close()
         self._pools.clear()
         self._retired.clear()
-        await asyncio.get_running_loop().run_in_executor(None, self._zygote.close)
+        await asyncio.get_running_loop().run_in_executor(None, self.runtimes.close)

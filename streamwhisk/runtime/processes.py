@@ -15,24 +15,42 @@ import select
 import signal
 import socket
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..actionloop.zygote import PID
+from .. import actionloop
+from ..actionloop.zygote import FALLBACK_NOTE, PID
 from ..devca import trust_dev_ca
+from .environments import RuntimeEnvironment
 
-ZYGOTE_MODULE = "streamwhisk.actionloop.zygote"
 # What a worker inherits from the server; everything else (and every secret) stays out, as on
 # a cluster, where an action sees only its parameters.
-INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV")
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+# The zygote runs in the kind's environment, which does not hold streamwhisk: it imports the
+# (standard-library-only) action loop from streamwhisk's folder, then takes that folder off
+# sys.path, so actions see only their runtime's libraries (and the layer, first).
+BOOTSTRAP = """import sys
+home, layer = sys.argv[2], sys.argv[3]
+sys.path.insert(0, home)
+from streamwhisk.actionloop import zygote
+sys.path.remove(home)
+if layer:
+    sys.path.insert(0, layer)
+zygote.main()
+"""
+SOURCE_HOME = str(Path(actionloop.__file__).resolve().parent.parent.parent)
 
 
-def worker_environment() -> dict[str, str]:
+def worker_environment(runtime: RuntimeEnvironment) -> dict[str, str]:
     env = {k: os.environ[k] for k in INHERITED if k in os.environ}
+    # the runtime's own python and pip come first, as in the cluster's runtime image
+    env["PATH"] = os.pathsep.join([str(runtime.root / "bin"), env.get("PATH", os.defpath)])
+    env["VIRTUAL_ENV"] = str(runtime.root)
     env["MALLOC_ARENA_MAX"] = "2"
     env["PYTHONUNBUFFERED"] = "1"
+    if runtime.kind.fallback:
+        env[FALLBACK_NOTE] = runtime.kind.fallback_note()
     trust_dev_ca(env)  # the dev Ollama's https://, and every public CA beside it
     return env
 
@@ -73,8 +91,8 @@ class LauncherProcess:
 class Zygote:
     """The server's side of the fork server: boots it once, asks it for workers."""
 
-    def __init__(self, python: str = sys.executable) -> None:
-        self.python = python
+    def __init__(self, runtime: RuntimeEnvironment) -> None:
+        self.runtime = runtime
         self._popen: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._lock = threading.Lock()
@@ -106,9 +124,10 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._popen = subprocess.Popen(
-                [self.python, "-P", "-u", "-m", ZYGOTE_MODULE, str(theirs.fileno())],
+                [self.runtime.python, "-I", "-u", "-c", BOOTSTRAP, str(theirs.fileno()),
+                 SOURCE_HOME, str(self.runtime.layer or "")],
                 stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
-                env=worker_environment(), start_new_session=True, cwd="/")
+                env=worker_environment(self.runtime), start_new_session=True, cwd="/")
         except BaseException:
             ours.close()
             raise
