@@ -9,15 +9,20 @@ NODE_STAMP := $(WEB)/node_modules/.package-lock.json
 PORT   ?= 8080
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser run test lint bench clean
+.PHONY: setup runtimes browser run test lint bench clean
 
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(STAMP) $(NODE_STAMP) runtimes
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The Python runtime the actions run in (OpenServerless's common libraries, from PyPI) and
+# the one pytest runs course tests in; built once into ~/.cache/streamwhisk, then reused.
+runtimes: $(STAMP)
+	$(BIN)/streamwhisk runtimes --project . --tests
 
 # The chat page's JavaScript libraries, from the npm registry, pinned by the lock file.
 $(NODE_STAMP): $(WEB)/package.json $(WEB)/package-lock.json

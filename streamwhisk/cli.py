@@ -117,8 +117,8 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
                         namespace=namespace, api_host=url, api_key=api_key),
         StreamSettings(keepalive_s=stream_keepalive),
     )
+    report_actions(actions)  # builds the runtimes a first start needs, before serving
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
-    report_actions(actions)
     run(Served(create_app(actions, settings), sock), companions, log_level)
 
 

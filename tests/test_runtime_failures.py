@@ -66,10 +66,16 @@ def test_hung_action_times_out_with_its_limit_and_the_next_call_works(
     assert client.get("/api/my/t/hang").status_code == 200
 
 
-def test_memory_limit_stops_an_action_that_allocates_past_it(client: httpx.Client) -> None:
-    response = client.get("/api/my/t/memhog")
+@pytest.mark.parametrize("action", ["memhog", "memcreep"])
+def test_memory_limit_stops_an_action_whose_resident_memory_passes_it(
+        client: httpx.Client, action: str) -> None:
+    """At once (one 512 MB block, returned at once) or over time (16 MB a step, never
+    returning by itself), as a container's memory limit would."""
+    response = client.get(f"/api/my/t/{action}")
     assert response.status_code == 502
-    assert "memory" in response.json()["error"]
+    assert response.json()["error"] == (
+        "The action ran out of memory: its resident memory passed its limit of 128 MB "
+        "(#--memory).")
     assert client.get("/api/my/t/echo").status_code == 200
 
 

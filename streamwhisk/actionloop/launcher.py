@@ -15,7 +15,6 @@ import importlib.machinery
 import importlib.util
 import json
 import os
-import resource
 import signal
 import socket
 import sys
@@ -28,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from .environ import ActivationEnviron
+from .memory import MemoryLimit
 from .messages import Done, Init, Ready, Run, StreamFrom
 
 Entry = Callable[[dict[str, Any]], Any]
@@ -178,11 +178,13 @@ class Activations:
         sys.addaudithook(self.streams)
         self.environ: ActivationEnviron | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._running = 0
+        self._running: set[str] = set()  # the activations in flight
         # re-entrant: the SIGCHLD handler runs in the main thread, maybe inside `submit`
         self._lock = threading.RLock()
+        self.memory = MemoryLimit(init.memory_mb)
+        self.memory.watch(self._out_of_memory)
         if init.concurrency > 1:
-            # many threads under an address-space limit: 8 MiB default stacks would eat it
+            # many threads: 8 MiB default stacks would take a lot of the address space backstop
             threading.stack_size(THREAD_STACK_BYTES)
             self._executor = ThreadPoolExecutor(init.concurrency)
             self.environ = ActivationEnviron(os.environ)
@@ -191,7 +193,8 @@ class Activations:
 
     def submit(self, run: Run) -> None:
         with self._lock:
-            self._running += 1
+            self._running.add(run.activation_id)
+            self.memory.busy(True)
         if self._executor is None:
             self._run(run)
         else:
@@ -206,19 +209,31 @@ class Activations:
             self.streams.finish(run.activation_id)
             if self.environ is not None:
                 self.environ.leave()
+        if self.memory.peak_exceeded():
+            self._out_of_memory()
         self.channel.send(done)
         with self._lock:
-            self._running -= 1
+            self._running.discard(run.activation_id)
+            self.memory.busy(bool(self._running))
         self._reap_if_idle()
+
+    def _out_of_memory(self) -> None:
+        """As a container past its memory limit is killed: every activation in it fails."""
+        message = self.memory.message()
+        with self._lock:
+            for activation_id in self._running:
+                self.channel.send(Done(activation_id, error=message))
+        print(message, file=sys.stderr, flush=True)
+        os._exit(1)
 
     def _reap_if_idle(self, *_: object) -> None:
         """Collect the children that exited, only while no activation runs, so that a
         `subprocess.run` in progress never loses its child's exit status to us. Runs after
         each activation and on SIGCHLD, which Python handles in the main thread: there, with
-        `concurrency` 1, an activation is either running (`_running` is 1) or not started;
+        `concurrency` 1, an activation is either running (`_running` holds it) or not started;
         with more, the lock keeps `submit` from starting one while we reap."""
         with self._lock:
-            if self._running == 0:
+            if not self._running:
                 reap_children()
 
     def _enter(self, run: Run) -> None:
@@ -320,8 +335,7 @@ def main() -> None:
     if not first:
         return
     init = Init.decode(first)
-    memory = init.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    MemoryLimit(init.memory_mb).apply_backstop()
     try:
         entry = load_entry(init)
     except BaseException as exc:

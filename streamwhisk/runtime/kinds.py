@@ -44,6 +44,12 @@ class Kind:
     def label(self) -> str:
         return f"{self.name} (Python {_dotted(self.version)})"
 
+    def fallback_warning(self) -> str:
+        return (f"warning: {self.name} runs on Python {_dotted(self.version)} here: "
+                f"OpenServerless runs it on {_dotted(self.wanted)}, which this machine lacks; "
+                f"install Python {_dotted(self.wanted)} (for example `pyenv install "
+                f"{_dotted(self.wanted)}`) to run actions as the cluster does")
+
     def fallback_note(self) -> str:
         """What an action that fails on newer syntax is told, when this kind fell back."""
         if not self.fallback:

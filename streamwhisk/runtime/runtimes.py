@@ -42,12 +42,12 @@ class Runtimes:
         requirements = spec.requirements
         text = requirements.read_text(encoding="utf-8") if requirements else ""
         environment = self.build(spec.annotations.kind or DEFAULT_KIND, text, spec.code_dir,
-                                 f"{spec.qualified}'s requirements.txt")
+                                 f"{spec.qualified}'s requirements.txt", "requirements.txt")
         self._of_spec[spec.qualified] = (spec, environment)
         return environment
 
     def build(self, kind: str, requirements: str = "", folder: Path = Path("/"),
-              what: str = "requirements") -> RuntimeEnvironment:
+              what: str = "requirements", extras: str = "") -> RuntimeEnvironment:
         """The kind's environment, with `requirements` (relative to `folder`) over it."""
         key = (kind, requirements)
         failed = self._failed.get(key)
@@ -57,10 +57,13 @@ class Runtimes:
             try:
                 base = self._bases.get(kind)
                 if base is None:
-                    base = self._bases[kind] = base_environment(resolve(kind), self._progress)
+                    resolved = resolve(kind)
+                    if resolved.fallback:
+                        self._progress(resolved.fallback_warning())
+                    base = self._bases[kind] = base_environment(resolved, self._progress)
                 if not requirements:
                     return base
-                return layered(base, requirements, folder, what, self._progress)
+                return layered(base, requirements, folder, what, self._progress, extras)
             except RuntimeUnavailable as exc:
                 self._failed[key] = (time.monotonic(), exc)
                 raise

@@ -1,0 +1,210 @@
+"""Kinds and runtime environments: each action runs on the CPython its #--kind names, in an
+environment of its own, with its folder's requirements.txt installed from a package index.
+
+The index is a real PEP 503 "simple" index on 127.0.0.1 serving a wheel built here; the
+runtimes are built for real (with an empty default library list, so no test needs PyPI) in a
+cache of the module's own.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import re
+import socket
+import threading
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import copy_project
+
+from streamwhisk.runtime.kinds import interpreters
+from streamwhisk.testing import RunningServer, serve
+
+GREETING = 'def hello(name):\n    return f"hello, {name}, from the greeting wheel"\n'
+
+
+@dataclass
+class PackageIndex:
+    url: str
+    requested: list[str] = field(default_factory=list)
+
+
+def build_wheel(folder: Path, name: str, version: str, module: str) -> Path:
+    """A pure-Python wheel, as a build backend would write it (with its RECORD hashes)."""
+    dist_info = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}.py": module,
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist_info}/WHEEL": ("Wheel-Version: 1.0\nGenerator: streamwhisk-tests\n"
+                               "Root-Is-Purelib: true\nTag: py3-none-any\n"),
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    files[f"{dist_info}/RECORD"] = "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
+    root = tmp_path_factory.mktemp("index")
+    (root / "simple" / "greeting").mkdir(parents=True)
+    build_wheel(root / "simple" / "greeting", "greeting", "1.0", GREETING)
+    requested: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
+
+        def log_message(self, format: str, *args: object) -> None:
+            requested.append(self.path)
+
+    index = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=index.serve_forever, daemon=True).start()
+    try:
+        yield PackageIndex(f"http://127.0.0.1:{index.server_address[1]}/simple/", requested)
+    finally:
+        index.shutdown()
+        index.server_close()
+
+
+def light_runtime_env(cache: Path, index_url: str) -> dict[str, str | None]:
+    empty = cache / "no-default-libraries.txt"
+    cache.mkdir(parents=True, exist_ok=True)
+    empty.write_text("# the tests install nothing by default\n")
+    return {"STREAMWHISK_CACHE_DIR": str(cache), "STREAMWHISK_RUNTIME_LIBRARIES": str(empty),
+            "PIP_INDEX_URL": index_url, "PIP_RETRIES": "0", "PIP_NO_CACHE_DIR": "1"}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("runtimes")
+
+
+@pytest.fixture(scope="module")
+def kinds_server(tmp_path_factory: pytest.TempPathFactory, cache: Path,
+                 package_index: PackageIndex) -> Iterator[RunningServer]:
+    project = copy_project("kinds_project", tmp_path_factory.mktemp("kinds"))
+    with serve(project, log_path=project / "server.log", startup_timeout=120,
+               env=light_runtime_env(cache, package_index.url)) as running:
+        yield running
+
+
+def answer(server: RunningServer, action: str) -> httpx.Response:
+    return httpx.get(f"{server.url}/api/my/k/{action}", timeout=60)
+
+
+@pytest.mark.parametrize(("action", "version"), [("default", (3, 12)), ("py310", (3, 10)),
+                                                  ("py313", (3, 13))])
+def test_each_kind_runs_on_its_own_python_in_an_environment_without_streamwhisk(
+        kinds_server: RunningServer, cache: Path, action: str, version: tuple[int, int]) -> None:
+    if version not in interpreters():
+        pytest.skip(f"this machine has no Python {version}")
+    body = answer(kinds_server, action).json()
+    assert body["version"] == list(version)
+    assert body["virtual_env"].startswith(str(cache / "runtimes"))
+    assert body["python"].startswith(body["virtual_env"])
+    assert body["streamwhisk_on_path"] is False
+
+
+def test_a_kind_with_no_interpreter_is_reported_at_start_and_on_call(
+        kinds_server: RunningServer) -> None:
+    assert re.search(r"k/future +cannot run: kind python:3.99 needs Python 3.99, and this "
+                     r"machine has Python [\d., ]+: install it", kinds_server.log())
+    response = answer(kinds_server, "future")
+    assert response.status_code == 502
+    assert "pyenv install 3.99" in response.json()["error"]
+    assert answer(kinds_server, "default").status_code == 200  # the rest is served
+
+
+def test_a_requirements_txt_is_installed_over_the_runtime_once(
+        kinds_server: RunningServer, package_index: PackageIndex, cache: Path,
+        tmp_path: Path) -> None:
+    log = kinds_server.log()
+    assert "installing k/withreq's requirements.txt into the python:default" in log
+    assert "Successfully installed greeting-1.0" in log
+    assert answer(kinds_server, "withreq").text == "hello, world, from the greeting wheel"
+    # a second server finds it in the cache, and asks the index nothing
+    package_index.requested.clear()
+    project = copy_project("kinds_project", tmp_path)
+    with serve(project, log_path=tmp_path / "again.log", startup_timeout=120,
+               env=light_runtime_env(cache, package_index.url)) as again:
+        assert "k/withreq's requirements.txt" not in again.log()
+        assert answer(again, "withreq").status_code == 200
+    assert not [path for path in package_index.requested if "greeting/" in path]
+
+
+def test_a_requirements_txt_that_does_not_install_is_a_clear_error_and_the_rest_serves(
+        kinds_server: RunningServer) -> None:
+    assert re.search(r"k/typo +cannot run: cannot install k/typo's requirements.txt into the "
+                     r"python:default \(Python 3.\d+\) runtime: ERROR: .*greetnig",
+                     kinds_server.log())
+    response = answer(kinds_server, "typo")
+    assert response.status_code == 502
+    assert "No matching distribution found for greetnig==1.0" in response.json()["error"]
+    assert answer(kinds_server, "withreq").status_code == 200
+
+
+def test_an_offline_install_says_the_index_cannot_be_reached(
+        tmp_path: Path, package_index: PackageIndex) -> None:
+    project = copy_project("kinds_project", tmp_path)
+    env = {**light_runtime_env(tmp_path / "cache", f"http://127.0.0.1:{_closed_port()}/simple/"),
+           "PIP_RETRIES": "1"}  # pip says why only when it retries
+    with serve(project, log_path=tmp_path / "server.log", startup_timeout=120,
+               env=env) as offline:
+        response = answer(offline, "withreq")
+        assert response.status_code == 502
+        error = response.json()["error"]
+        assert "cannot install k/withreq's requirements.txt" in error
+        assert "(the package index could not be reached: [Errno 111] Connection refused)" \
+            in error
+        assert answer(offline, "default").status_code == 200
+
+
+def test_python_default_falls_back_with_a_warning_and_newer_syntax_says_what_to_install(
+        tmp_path: Path, package_index: PackageIndex) -> None:
+    found = interpreters()
+    if (3, 11) not in found:
+        pytest.skip("this machine has no Python 3.11")
+    only = tmp_path / "bin"  # a machine with Python 3.11 and nothing newer
+    only.mkdir()
+    (only / "python3.11").symlink_to(found[(3, 11)])
+    (tmp_path / "pyenv").mkdir()
+    project = copy_project("kinds_project", tmp_path)
+    env = {**light_runtime_env(tmp_path / "cache", package_index.url),
+           "PATH": str(only), "PYENV_ROOT": str(tmp_path / "pyenv")}
+    with serve(project, log_path=tmp_path / "server.log", startup_timeout=120,
+               env=env) as old:
+        log = old.log()
+        assert log.count("warning: python:default runs on Python 3.11 here") == 1
+        assert re.search(r"k/newsyntax +cannot run: packages/k/newsyntax.py:3: syntax error", log)
+        assert answer(old, "default").json()["version"] == [3, 11]
+        error = answer(old, "newsyntax").json()["error"]
+        assert "SyntaxError" in error
+        assert "install Python 3.12 (for example `pyenv install 3.12`)" in error
+
+
+def _closed_port() -> int:
+    """A port that was free a moment ago: nothing listens on it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_default_runtime_holds_the_cluster_runtimes_common_libraries(
+        course_server: RunningServer) -> None:
+    body = httpx.get(course_server.url + "/api/my/hello/libraries", timeout=60).json()
+    assert body["missing"] == [], body
+    assert body["version"] == [3, 12]
+
