@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _rawhttp import RawHttp, json_lines
 from _stats import ms, percentile, table
 
+from streamwhisk.project import DEFAULT_KIND
+from streamwhisk.runtime.runtimes import Runtimes
 from streamwhisk.stream import MessageDecoder
 from streamwhisk.testing import RunningServer, serve
 
@@ -43,7 +45,9 @@ AsyncCounter = Callable[[dict[str, Any]], Awaitable[int]]
 
 class Floor:
     def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, str(HERE / "_floor_emitter.py")],
+        # the interpreter the relayed action runs on: python:default's runtime environment
+        python = Runtimes().build(DEFAULT_KIND).python
+        self.process = subprocess.Popen([python, str(HERE / "_floor_emitter.py")],
                                         stdin=subprocess.PIPE, text=True)
         self._lock = threading.Lock()
 
