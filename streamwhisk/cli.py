@@ -14,40 +14,15 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from .annotations import parse_value
+from .cli_common import DEV_OLLAMA, PROJECT, SCOPE, UserError, fail
 from .config import Config, Scope, login_file, write_login, write_wskprops
+from .deploy.commands import deploy, devel, undeploy
 from .errors import StreamError, StreamwhiskError
 from .startup import announce_dev_ollama, project_and_llm, report_actions
 
 if TYPE_CHECKING:
     from .project import ActionSpec
     from .runtime import Invoker
-
-PROJECT = click.option(
-    "--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-    envvar="STREAMWHISK_PROJECT", show_default=True,
-    help="The project directory (holds packages/).",
-)
-SCOPE = click.option(
-    "--scope", type=click.Choice(["packages", "tests"]), default="packages", show_default=True,
-    help="Which .env layer applies: packages/.env (running, deploying) or tests/.env (tests).",
-)
-
-
-DEV_OLLAMA = click.option(
-    "--dev-ollama", type=click.Choice(["auto", "always", "never"]), default="auto",
-    show_default=True,
-    help="Start the bundled dev Ollama and point OLLAMA_HOST at it: auto = only when no "
-         "configuration layer sets OLLAMA_HOST.",
-)
-
-
-class UserError(click.ClickException):
-    """Exit 1 with a one-line reason."""
-
-
-def _fail(exc: Exception) -> UserError:
-    return UserError(str(exc))
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="streamwhisk")
@@ -77,8 +52,9 @@ def main() -> None:
               help="Seconds of silence from a streaming action before a keep-alive is sent.")
 @DEV_OLLAMA
 @click.option("--api-key", envvar="STREAMWHISK_API_KEY", default="",
-              help="uuid:key credentials of the OpenWhisk REST API; default: a fresh random "
-                   "key per run. Actions annotated provide-api-key get it as __OW_API_KEY.")
+              help="uuid:key credentials of the OpenWhisk REST API; default: AUTH from the "
+                   "layers (the login), else a fresh random key per run. Actions annotated "
+                   "provide-api-key get it as __OW_API_KEY.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 def up(project: Path, scope: str, host: str, port: int, namespace: str, max_workers: int,
@@ -91,14 +67,15 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
       /api/v1/web/{ns}/{pkg}/{action}   OpenWhisk web actions ({ns} may be _)
       /api/my/{pkg}/{action}            the same, in the default namespace
       /web/{ns}/{pkg}/{action}          streamer: NDJSON, or SSE with Accept: text/event-stream
-      /api/v1/namespaces/{ns}/actions   OpenWhisk REST subset (basic auth: --api-key)
+      /api/v1/namespaces/...            OpenWhisk REST subset: deploy, list, invoke, delete
+                                        (basic auth: AUTH, or --api-key)
     \b
     Example:
       streamwhisk up --port 8080          with no OLLAMA_HOST set, chats use the dev Ollama
     """
     from .runtime import InvokerSettings, PoolSettings
     from .server import ServerSettings, create_app
-    from .server.serve import Served, listen, run, url_of
+    from .server.serve import Served, listen, own_host_names, run, url_of
     from .stream import StreamSettings
 
     _configure_logging(log_level)
@@ -110,16 +87,23 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         platform = {"OPSDEV_HOST": url, "OPSDEV_USERNAME": namespace}
         actions, companions = project_and_llm(project, scope, dev_ollama, platform)
     except StreamwhiskError as exc:
-        raise _fail(exc) from exc
-    api_key = api_key or f"{uuid.uuid4()}:{secrets.token_urlsafe(32)}"
+        raise fail(exc) from exc
+    api_key = (api_key or actions.config.get("AUTH")
+               or f"{uuid.uuid4()}:{secrets.token_urlsafe(32)}")
     settings = ServerSettings(
         InvokerSettings(pool=PoolSettings(max_workers, queue_size, idle_timeout),
                         namespace=namespace, api_host=url, api_key=api_key),
         StreamSettings(keepalive_s=stream_keepalive),
+        hosts=own_host_names(host, int(url.rsplit(":", 1)[1])),
     )
     report_actions(actions)  # builds the runtimes a first start needs, before serving
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
     run(Served(create_app(actions, settings), sock), companions, log_level)
+
+
+main.add_command(deploy)
+main.add_command(undeploy)
+main.add_command(devel)
 
 
 @main.group()
@@ -157,7 +141,7 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
         script = Script.load(script_path or DEFAULT_SCRIPT)
         sock = listen(host, port)
     except StreamwhiskError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     app = create_dev_ollama_app(DevOllamaSettings(script, token_rate, auth))
     ca = dev_ca()
     announce_dev_ollama(url_of(sock), f" (CA bundle: {ca.bundle})")
@@ -207,7 +191,7 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
     try:
         result = asyncio.run(run())
     except StreamwhiskError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if result:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
 
@@ -263,7 +247,7 @@ def config_dump(project: Path, sources: bool, show_secrets: bool, scope: str,
     try:
         merged = Config.load(project, cast(Scope, scope))
     except StreamwhiskError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     for setting in merged.settings(include_environment=all_env).values():
         line = f"{setting.key}={setting.shown(show_secrets)}"
         if sources:
@@ -308,7 +292,7 @@ def test(project: Path, pytest_args: tuple[str, ...]) -> None:
     try:
         code = run_tests(project, pytest_args)
     except (StreamwhiskError, RuntimeError, TimeoutError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     sys.exit(code)
 
 
@@ -328,7 +312,7 @@ def shell(project: Path) -> None:
     try:
         sys.exit(run_shell(project))
     except StreamwhiskError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 @main.command()
@@ -353,7 +337,7 @@ def runtimes(project: Path, tests: bool) -> None:
         if tests:
             click.echo(f"  tests: {tests_runtime(project.resolve()).describe()}", err=True)
     except StreamwhiskError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 def _configure_logging(level: str) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .paths import data_root
+
 if TYPE_CHECKING:  # cryptography is imported only where a certificate is made
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -30,10 +32,7 @@ SERVER_DAYS = 365
 
 def ca_folder() -> Path:
     explicit = os.environ.get("STREAMWHISK_CA_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "streamwhisk" / "ca"
+    return Path(explicit) if explicit else data_root() / "ca"
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,9 @@ class ActionSpec:
         """A folder action's requirements.txt: installed over its runtime, as a deploy
         packages it (OpenServerless reads one only beside a __main__.py)."""
         path = self.code_dir / "requirements.txt"
-        return path if self.multi_file and path.is_file() else None
+        if not self.multi_file or (self.code_dir / "virtualenv").is_dir():
+            return None  # a virtualenv/ of its own is activated instead, as OpenWhisk does
+        return path if path.is_file() else None
 
     @property
     def provides_api_key(self) -> bool:
@@ -144,12 +146,12 @@ class Project:
         return self._config
 
     def _refresh_config(self) -> Stamp:
-        stamp = _stamp(self._config_files)
-        if self._config is None or stamp != self._config_stamp:
+        current = stamp(self._config_files)
+        if self._config is None or current != self._config_stamp:
             self._config = Config.load(self.root, self.scope, login=self._login,
                                        defaults=self._defaults, overrides=self._overrides)
-            self._config_stamp = stamp
-        return stamp
+            self._config_stamp = current
+        return current
 
     def action_names(self) -> list[str]:
         found: list[str] = []
@@ -194,7 +196,7 @@ class Project:
         cached = self._specs.get((package, name))
         if cached is not None:
             config_stamp = self._refresh_config()
-            if _stamp(cached.watched) + config_stamp == cached.fingerprint:
+            if stamp(cached.watched) + config_stamp == cached.fingerprint:
                 return cached  # the common case: a few stat calls, no parsing
         single = self.packages / package / f"{name}.py"
         multi = self.packages / package / name / "__main__.py"
@@ -209,7 +211,7 @@ class Project:
         if main_file is multi:
             watched += (str(multi.parent),)
         config = self.config
-        fingerprint = _stamp(watched) + self._config_stamp
+        fingerprint = stamp(watched) + self._config_stamp
         spec = self._build(package, name, main_file, config, watched, fingerprint)
         self._specs[(package, name)] = spec
         return spec
@@ -262,7 +264,7 @@ def _python_files(folder: Path) -> list[Path]:
     return sorted(files)
 
 
-def _stamp(paths: Sequence[str]) -> Stamp:
+def stamp(paths: Sequence[str]) -> Stamp:
     """What identifies these files' contents: size and mtime, and a checksum of recent ones.
 
     Two saves within the clock's granularity can leave mtime and size alone; as git does with

@@ -64,7 +64,7 @@ def _syntax_problems(actions: Project, survey: list[ActionSurvey],
         environment = runs_in[group[0].name]
         files = {a.spec.main_file: a.name for a in group if a.spec is not None}
         try:
-            found = syntax_errors(environment, list(files))
+            found = syntax_errors(environment.python, list(files))
         except RuntimeUnavailable as exc:
             problems.update({name: str(exc) for name in files.values()})
             continue

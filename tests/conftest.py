@@ -10,14 +10,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from package_index import PackageIndex, serve_index
 
-from streamwhisk.runtime.environments import cache_root
+from streamwhisk.paths import cache_root
 from streamwhisk.testing import RunningServer, serve, serve_dev_ollama, trust_dev_ca
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -125,3 +127,18 @@ def course_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 
 
 COURSE_AUTH = "6b4c8e2a-course-learner:course-secret-key-42"
+
+
+@pytest.fixture(scope="session")
+def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
+    """A package index on 127.0.0.1 that holds `greeting` 1.0 (and nothing else)."""
+    with serve_index(tmp_path_factory.mktemp("index")) as index:
+        yield index
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A port that was free a moment ago: nothing listens on it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -8,75 +8,17 @@ cache of the module's own.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import http.server
 import re
-import socket
-import threading
-import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import copy_project
+from package_index import PackageIndex
 
 from streamwhisk.runtime.kinds import interpreters
 from streamwhisk.testing import RunningServer, serve
-
-GREETING = 'def hello(name):\n    return f"hello, {name}, from the greeting wheel"\n'
-
-
-@dataclass
-class PackageIndex:
-    url: str
-    requested: list[str] = field(default_factory=list)
-
-
-def build_wheel(folder: Path, name: str, version: str, module: str) -> Path:
-    """A pure-Python wheel, as a build backend would write it (with its RECORD hashes)."""
-    dist_info = f"{name}-{version}.dist-info"
-    files = {
-        f"{name}.py": module,
-        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist_info}/WHEEL": ("Wheel-Version: 1.0\nGenerator: streamwhisk-tests\n"
-                               "Root-Is-Purelib: true\nTag: py3-none-any\n"),
-    }
-    record = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
-    files[f"{dist_info}/RECORD"] = "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n"
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return wheel
-
-
-@pytest.fixture(scope="module")
-def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
-    root = tmp_path_factory.mktemp("index")
-    (root / "simple" / "greeting").mkdir(parents=True)
-    build_wheel(root / "simple" / "greeting", "greeting", "1.0", GREETING)
-    requested: list[str] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
-
-        def log_message(self, format: str, *args: object) -> None:
-            requested.append(self.path)
-
-    index = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=index.serve_forever, daemon=True).start()
-    try:
-        yield PackageIndex(f"http://127.0.0.1:{index.server_address[1]}/simple/", requested)
-    finally:
-        index.shutdown()
-        index.server_close()
 
 
 def light_runtime_env(cache: Path, index_url: str) -> dict[str, str | None]:
@@ -157,9 +99,9 @@ def test_a_requirements_txt_that_does_not_install_is_a_clear_error_and_the_rest_
 
 
 def test_an_offline_install_says_the_index_cannot_be_reached(
-        tmp_path: Path, package_index: PackageIndex) -> None:
+        tmp_path: Path, free_port: int) -> None:
     project = copy_project("kinds_project", tmp_path)
-    env = {**light_runtime_env(tmp_path / "cache", f"http://127.0.0.1:{_closed_port()}/simple/"),
+    env = {**light_runtime_env(tmp_path / "cache", f"http://127.0.0.1:{free_port}/simple/"),
            "PIP_RETRIES": "1"}  # pip says why only when it retries
     with serve(project, log_path=tmp_path / "server.log", startup_timeout=120,
                env=env) as offline:
@@ -193,13 +135,6 @@ def test_python_default_falls_back_with_a_warning_and_newer_syntax_says_what_to_
         error = answer(old, "newsyntax").json()["error"]
         assert "SyntaxError" in error
         assert "install Python 3.12 (for example `pyenv install 3.12`)" in error
-
-
-def _closed_port() -> int:
-    """A port that was free a moment ago: nothing listens on it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_the_default_runtime_holds_the_cluster_runtimes_common_libraries(

@@ -85,6 +85,10 @@ def load_entry(init: Init) -> Entry:
         # a multi-file action imports its sibling modules, as in an OpenWhisk zip action
         sys.path_hooks.insert(0, source_only_hook(folder))
         sys.path.insert(0, folder)
+        activate = os.path.join(folder, "virtualenv", "bin", "activate_this.py")
+        if os.path.isfile(activate):  # a zip's libraries, activated as OpenWhisk's runtime does
+            with open(activate, encoding="utf-8") as script:
+                exec(compile(script.read(), activate, "exec"), {"__file__": activate})
     loader = SourceOnlyLoader("main__", init.main_file)
     spec = importlib.util.spec_from_file_location("main__", init.main_file, loader=loader)
     if spec is None or spec.loader is None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from ..errors import RuntimeUnavailable
+from ..paths import cache_root
 from .kinds import Kind
 
 Progress = Callable[[str], None]
@@ -57,14 +58,6 @@ class RuntimeEnvironment:
         return self.kind.label + (f" + {self.extras}" if self.extras else "")
 
 
-def cache_root() -> Path:
-    configured = os.environ.get("STREAMWHISK_CACHE_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "streamwhisk"
-
-
 def libraries_file() -> Path:
     """The default library list, or the user's own (STREAMWHISK_RUNTIME_LIBRARIES)."""
     configured = os.environ.get("STREAMWHISK_RUNTIME_LIBRARIES")
@@ -74,8 +67,8 @@ def libraries_file() -> Path:
 def base_environment(kind: Kind, progress: Progress) -> RuntimeEnvironment:
     """The kind's environment with the default libraries, built now if it is not yet."""
     libraries = _read(libraries_file(), "the runtime's library list")
-    digest = _digest(os.path.realpath(kind.python), libraries)
-    root = cache_root() / "runtimes" / f"python{kind.version[0]}.{kind.version[1]}-{digest}"
+    made_of = digest(os.path.realpath(kind.python), libraries)
+    root = cache_root() / "runtimes" / f"python{kind.version[0]}.{kind.version[1]}-{made_of}"
 
     def build() -> None:
         names = ", ".join(_requirement_names(libraries)) or "no libraries"
@@ -83,16 +76,16 @@ def base_environment(kind: Kind, progress: Progress) -> RuntimeEnvironment:
         venv = [kind.python, "-m", "venv", str(root)]
         # streamwhisk's own pip installs into it (`pip --python`): a venv without one is
         # made in a quarter of a second instead of eight
-        _run(venv + (["--without-pip"] if _OWN_PIP else []), f"create the {kind.label} runtime",
-             progress, root.parent)
+        run_installer(venv + (["--without-pip"] if _OWN_PIP else []),
+                      f"create the {kind.label} runtime", progress, root.parent)
         if _requirement_names(libraries):
             listing = root / "python-runtime.txt"
             listing.write_text(libraries)
-            _run([*_pip(root), *INSTALL, "-r", str(listing)],
-                 f"install {libraries_file().name} into the {kind.label} runtime",
-                 progress, root)
+            run_installer([*pip_for(root), *INSTALL, "-r", str(listing)],
+                          f"install {libraries_file().name} into the {kind.label} runtime",
+                          progress, root)
 
-    _build_once(root, build)
+    build_once(root, build)
     return RuntimeEnvironment(kind, root)
 
 
@@ -100,30 +93,30 @@ def layered(base: RuntimeEnvironment, requirements: str, folder: Path, what: str
             progress: Progress, extras: str = "") -> RuntimeEnvironment:
     """`base` plus `requirements` (pip's requirements format, relative to `folder`); `what`
     names them in messages, `extras` in the environment's description."""
-    layer = cache_root() / "layers" / f"{base.root.name}-{_digest(requirements)}"
+    layer = cache_root() / "layers" / f"{base.root.name}-{digest(requirements)}"
 
     def build() -> None:
         progress(f"installing {what} into the {base.kind.label} runtime (cached by its "
                  f"content in {layer})")
-        _run([*_pip(base.root), *INSTALL, "--target", str(layer), "-r", "/dev/stdin"],
-             f"install {what} into the {base.kind.label} runtime", progress, folder,
-             stdin=requirements)
+        run_installer([*pip_for(base.root), *INSTALL, "--target", str(layer), "-r",
+                       "/dev/stdin"], f"install {what} into the {base.kind.label} runtime",
+                      progress, folder, stdin=requirements)
 
-    _build_once(layer, build)
+    build_once(layer, build)
     return RuntimeEnvironment(base.kind, base.root, layer, extras or what)
 
 
 _OWN_PIP = importlib.util.find_spec("pip") is not None
 
 
-def _pip(root: Path) -> list[str]:
+def pip_for(root: Path) -> list[str]:
     """pip, working on the environment at `root` with that environment's interpreter."""
     python = str(root / "bin" / "python")
     return [sys.executable, "-m", "pip", "--python", python] if _OWN_PIP else [
         python, "-m", "pip"]
 
 
-def _build_once(folder: Path, build: Callable[[], None]) -> None:
+def build_once(folder: Path, build: Callable[[], None]) -> None:
     if (folder / COMPLETE).exists():
         return
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +132,7 @@ def _build_once(folder: Path, build: Callable[[], None]) -> None:
         (folder / COMPLETE).write_text("")
 
 
-def _run(command: list[str], doing: str, progress: Progress, cwd: Path,
+def run_installer(command: list[str], doing: str, progress: Progress, cwd: Path,
          stdin: str | None = None) -> None:
     """Run an installer, showing its steps; a failure says what pip said and what to do."""
     with subprocess.Popen(command, cwd=cwd, text=True, stdout=subprocess.PIPE,
@@ -182,7 +175,7 @@ def _requirement_names(requirements: str) -> list[str]:
     return [line for line in lines if line]
 
 
-def _digest(*parts: str) -> str:
+def digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
@@ -198,13 +191,12 @@ print(json.dumps(errors))
 """
 
 
-def syntax_errors(environment: RuntimeEnvironment, files: list[Path]) -> dict[Path, str]:
-    """The files that the environment's interpreter cannot compile, with line and reason."""
+def syntax_errors(python: str, files: list[Path]) -> dict[Path, str]:
+    """The files that this interpreter cannot compile, with line and reason."""
     if not files:
         return {}
-    done = subprocess.run([environment.python, "-I", "-c", _COMPILE, *map(str, files)],
+    done = subprocess.run([python, "-I", "-c", _COMPILE, *map(str, files)],
                           capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
-        raise RuntimeUnavailable(f"the {environment.kind.label} runtime does not start: "
-                                 f"{done.stderr.strip()[-300:]}")
+        raise RuntimeUnavailable(f"{python} does not start: {done.stderr.strip()[-300:]}")
     return {Path(path): reason for path, reason in json.loads(done.stdout).items()}

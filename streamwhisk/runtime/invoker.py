@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..actionloop.messages import RESERVED_ARGUMENTS
 from ..config import is_secret_name
@@ -28,9 +28,21 @@ class InvokerSettings:
     api_key: str = ""  # what `provide-api-key` actions get as __OW_API_KEY
 
 
+class ActionSource(Protocol):
+    """Where deployed actions come from (`server.store.DeployedStore`)."""
+
+    def actions(self, package: str | None = None) -> list[str]: ...
+
+    def has(self, package: str, name: str) -> bool: ...
+
+    def load(self, package: str, name: str) -> ActionSpec: ...
+
+
 class Invoker:
-    def __init__(self, project: Project, settings: InvokerSettings | None = None) -> None:
+    def __init__(self, project: Project, settings: InvokerSettings | None = None,
+                 store: ActionSource | None = None) -> None:
         self.project = project
+        self.store = store
         self.settings = settings or InvokerSettings()
         self.redact = Redactor()
         self.redact.add([self.settings.api_key])
@@ -41,14 +53,24 @@ class Invoker:
         self.runtimes = Runtimes()  # an environment, and a fork server, per kind
 
     def spec(self, name: str) -> ActionSpec:
-        """The action as it is on disk now; raises ProjectError/ConfigError for the caller."""
-        spec = self.project.load(*split_action_name(name))
+        """The action as it is on disk now; raises ProjectError/ConfigError for the caller.
+        A deployed action is served in place of a project action of the same name."""
+        package, action = split_action_name(name)
+        if self.store is not None and self.store.has(package, action):
+            spec = self.store.load(package, action)
+        else:
+            spec = self.project.load(package, action)
         if self._seen.get(spec.qualified) is not spec:  # a new or edited action
             self._seen[spec.qualified] = spec
             self.redact.add(spec.secrets)
             settings = self.project.config.settings().values()
             self.redact.add(s.value for s in settings if is_secret_name(s.key))
         return spec
+
+    def action_names(self) -> list[str]:
+        """The project's actions and the deployed ones, each name once."""
+        deployed = self.store.actions() if self.store is not None else []
+        return sorted({*self.project.action_names(), *deployed})
 
     async def start(self, spec: ActionSpec, args: dict[str, Any],
                     stream: dict[str, str] | None = None,

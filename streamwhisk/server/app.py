@@ -6,6 +6,7 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,6 +19,7 @@ from ..runtime import Invoker, InvokerSettings
 from ..stream import StreamSession, StreamSettings
 from .page import page_routes
 from .rest import RestApi
+from .store import DeployedStore
 from .streamer import RelayResponse
 from .webactions import (
     NOT_FOUND,
@@ -38,6 +40,10 @@ class ServerSettings:
     invoker: InvokerSettings = field(default_factory=InvokerSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
     body_limit: int = OPENWHISK_BODY_LIMIT
+    # the Host names the REST API answers to (host:port); empty: any
+    hosts: tuple[str, ...] = ()
+    # where deployed actions are kept; None: the data folder's deployed/
+    store_dir: Path | None = None
 
 
 class Server:
@@ -46,7 +52,8 @@ class Server:
     def __init__(self, project: Project, settings: ServerSettings) -> None:
         self.project = project
         self.settings = settings
-        self.invoker = Invoker(project, settings.invoker)
+        self.store = DeployedStore(settings.invoker.namespace, settings.store_dir)
+        self.invoker = Invoker(project, settings.invoker, store=self.store)
 
     def web_spec(self, target: WebTarget, request: Request) -> ActionSpec:
         if target.namespace not in ("_", self.settings.invoker.namespace):
@@ -112,7 +119,12 @@ def create_app(project: Project, settings: ServerSettings | None = None) -> Star
         Route("/api/v1/namespaces/{namespace}/actions", rest.actions, methods=["GET"]),
         Route("/api/v1/namespaces/{namespace}/actions/{name:path}", rest.action,
               methods=["GET", "POST"]),
+        Route("/api/v1/namespaces/{namespace}/actions/{name:path}", rest.change_action,
+              methods=["PUT", "DELETE"]),
         Route("/api/v1/namespaces/{namespace}/packages", rest.packages, methods=["GET"]),
+        Route("/api/v1/namespaces/{namespace}/packages/{package}", rest.package,
+              methods=["GET", "PUT", "DELETE"]),
+        Route("/api/v1/namespaces", rest.namespaces, methods=["GET"]),
         *page_routes(),
     ]
     app = Starlette(routes=routes, lifespan=server.lifespan)

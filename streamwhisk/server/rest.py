@@ -1,12 +1,19 @@
-"""A subset of OpenWhisk's REST API: list and get actions and packages, invoke an action.
+"""A subset of OpenWhisk's REST API: deploy, list, get, delete and invoke actions and packages.
 
-    GET  /api/v1/namespaces/{ns}/actions                   actions, with their annotations
-    GET  /api/v1/namespaces/{ns}/actions/{pkg}/{action}    one action; parameter values masked
-    POST /api/v1/namespaces/{ns}/actions/{pkg}/{action}    invoke (?blocking=true&result=true)
-    GET  /api/v1/namespaces/{ns}/packages                  packages
+    GET    /api/v1/namespaces                                  the namespace of these credentials
+    GET    /api/v1/namespaces/{ns}/actions                     actions, with their annotations
+    GET    /api/v1/namespaces/{ns}/actions/{pkg}/{action}      one action; parameter values masked
+    PUT    /api/v1/namespaces/{ns}/actions/{pkg}/{action}      deploy (?overwrite=true to replace)
+    DELETE /api/v1/namespaces/{ns}/actions/{pkg}/{action}      undeploy
+    POST   /api/v1/namespaces/{ns}/actions/{pkg}/{action}      invoke (?blocking=true&result=true)
+    GET    /api/v1/namespaces/{ns}/packages[/{pkg}]            packages, or one with its actions
+    PUT    /api/v1/namespaces/{ns}/packages/{pkg}              create (?overwrite=true to replace)
+    DELETE /api/v1/namespaces/{ns}/packages/{pkg}              delete an empty package
 
-Requests authenticate with the server's API key as HTTP basic credentials, as with OpenWhisk;
-actions annotated `provide-api-key true` receive it as __OW_API_KEY (mastrogpt/index does).
+Requests authenticate with the server's API key (the configured AUTH) as HTTP basic
+credentials, as with OpenWhisk, and must name the server by one of its own Host names: what is
+deployed runs arbitrary code. Actions annotated `provide-api-key true` receive the key as
+__OW_API_KEY (mastrogpt/index does). What is deployed is kept in `store.py`.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..basicauth import matches
-from ..errors import ActionNotFound, RequestError, StreamwhiskError
+from ..deploy.names import check_entity_name
+from ..errors import ActionNotFound, ConfigError, RequestError, StreamwhiskError
 from ..project import ActionSpec, split_action_name
 from .webactions import NOT_FOUND, error_response, failure_response, read_body
 
@@ -29,7 +37,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("streamwhisk.server")
 
-UNAUTHORIZED = "The supplied authentication is invalid."
+UNAUTHORIZED = ("The supplied authentication is invalid: send the server's AUTH (UUID:KEY, "
+                "from `streamwhisk login` or the project's layers) as HTTP basic credentials.")
+CONFLICT = "resource already exists"
+# a zip action of OpenWhisk's 48 MB limit, in base64, inside its JSON body
+DEPLOY_BODY_LIMIT = 70 * 1024 * 1024
 MASKED = "********"
 
 
@@ -43,7 +55,7 @@ class RestApi:
         if refusal:
             return refusal
         listed = []
-        for name in self.server.project.action_names():
+        for name in self.server.invoker.action_names():
             try:
                 listed.append(self._describe(self.server.invoker.spec(name), full=False))
             except StreamwhiskError as exc:
@@ -62,14 +74,99 @@ class RestApi:
             return JSONResponse(self._describe(spec, full=True))
         return await self._invoke(request, spec)
 
+    async def change_action(self, request: Request) -> Response:
+        """PUT (deploy) or DELETE (undeploy) an action in the store."""
+        try:
+            self._check(request)
+            name = "/".join(split_action_name(request.path_params["name"]))
+            store = self.server.store
+            if request.method == "DELETE":
+                described = self._deployed(name)
+                if not store.delete_action(name):
+                    raise RequestError(NOT_FOUND, 404)
+                log.info("undeployed %s", name)
+                return JSONResponse(described)
+            if store.action(name) is not None and request.query_params.get("overwrite") != "true":
+                raise RequestError(CONFLICT, 409)
+            body = await self._json_body(request)
+            check_entity_name(name.split("/")[1], "action")
+            store.put_action(name, body)
+            log.info("deployed %s", name)
+            return JSONResponse(self._deployed(name))
+        except (RequestError, ConfigError) as exc:
+            return error_response(str(exc), getattr(exc, "status_code", 400))
+
     async def packages(self, request: Request) -> Response:
         refusal = self._refuse(request)
         if refusal:
             return refusal
-        names = sorted({name.split("/")[0] for name in self.server.project.action_names()})
-        namespace = self.server.settings.invoker.namespace
-        return JSONResponse([{"name": n, "namespace": namespace, "publish": False,
-                              "version": "0.0.1", "binding": False} for n in names])
+        names = sorted({name.split("/")[0] for name in self.server.invoker.action_names()}
+                       | set(self.server.store.packages()))
+        return JSONResponse([self._package(n, brief=True) for n in names])
+
+    async def package(self, request: Request) -> Response:
+        """GET, PUT (create or ?overwrite=true) or DELETE one package."""
+        try:
+            self._check(request)
+            name = check_entity_name(request.path_params["package"], "package")
+            store = self.server.store
+            if request.method == "GET":
+                if name not in {a.split("/")[0] for a in self.server.invoker.action_names()} \
+                        and store.package(name) is None:
+                    raise RequestError(NOT_FOUND, 404)
+                return JSONResponse(self._package(name, brief=False))
+            if request.method == "DELETE":
+                if not store.delete_package(name):
+                    raise RequestError(NOT_FOUND, 404)
+                return JSONResponse({"name": name, "namespace": self._ns()})
+            if store.package(name) is not None and request.query_params.get("overwrite") != "true":
+                raise RequestError(CONFLICT, 409)
+            store.put_package(name, await self._json_body(request))
+            return JSONResponse(self._package(name, brief=False))
+        except (RequestError, ConfigError) as exc:
+            return error_response(str(exc), getattr(exc, "status_code", 400))
+
+    async def namespaces(self, request: Request) -> Response:
+        refusal = self._refuse(request)
+        return refusal or JSONResponse([self._ns()])
+
+    def _package(self, name: str, brief: bool) -> dict[str, Any]:
+        described: dict[str, Any] = {"name": name, "namespace": self._ns(), "publish": False,
+                                     "version": "0.0.1", "binding": False}
+        if brief:
+            return described
+        kept = self.server.store.package(name) or {}
+        described["binding"] = {}
+        described["parameters"] = [{"key": k, "value": MASKED} for k in kept.get("parameters", {})]
+        described["annotations"] = [{"key": k, "value": v}
+                                    for k, v in kept.get("annotations", {}).items()]
+        described["actions"] = [{"name": a.split("/")[1], "version": "0.0.1", "annotations": []}
+                                for a in self.server.invoker.action_names()
+                                if a.split("/")[0] == name]
+        return described
+
+    def _deployed(self, name: str) -> dict[str, Any]:
+        return self._describe(self.server.store.load(*name.split("/")), full=True)
+
+    def _ns(self) -> str:
+        return self.server.settings.invoker.namespace
+
+    def _check(self, request: Request) -> None:
+        refusal = self._refusal(request)
+        if refusal is not None:
+            raise refusal
+        if request.path_params["namespace"] not in ("_", self._ns()):
+            raise RequestError(NOT_FOUND, 404)
+
+    async def _json_body(self, request: Request) -> dict[str, Any]:
+        body = await read_body(request, DEPLOY_BODY_LIMIT)
+        try:
+            parsed = json.loads(body) if body else {}
+        except ValueError as exc:
+            raise RequestError(f"The request content was malformed: {exc}", 400) from exc
+        if not isinstance(parsed, dict):
+            raise RequestError("The request content must be a JSON object.", 400)
+        return parsed
 
     async def _invoke(self, request: Request, spec: ActionSpec) -> Response:
         try:
@@ -132,7 +229,15 @@ class RestApi:
         return f"{self.server.settings.invoker.namespace}/{spec.package}"
 
     def _refuse(self, request: Request) -> Response | None:
+        refusal = self._refusal(request)
+        return None if refusal is None else error_response(str(refusal), refusal.status_code)
+
+    def _refusal(self, request: Request) -> RequestError | None:
+        hosts = self.server.settings.hosts
+        if hosts and request.headers.get("host", "").lower() not in hosts:
+            return RequestError(f"This server answers only to its own host names: "
+                                f"{', '.join(hosts)}.", 421)
         key = self.server.settings.invoker.api_key
         if key and matches(request.headers.get("authorization", ""), key):
             return None
-        return error_response(UNAUTHORIZED, 401)
+        return RequestError(UNAUTHORIZED, 401)

@@ -38,6 +38,15 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def own_host_names(host: str, port: int) -> tuple[str, ...]:
+    """The Host headers that name this server: its loopback names and the address it is
+    bound to. Bound to every address (0.0.0.0, ::), any name reaches it: none is refused."""
+    if host in ("0.0.0.0", "::", ""):
+        return ()
+    names = {"127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host}
+    return tuple(sorted(f"{name.lower()}:{port}" for name in names))
+
+
 @dataclass
 class Served:
     app: ASGIApp

@@ -1,0 +1,33 @@
+"""What every `streamwhisk` command shares: the common options and the user error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+PROJECT = click.option(
+    "--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+    envvar="STREAMWHISK_PROJECT", show_default=True,
+    help="The project directory (holds packages/).",
+)
+SCOPE = click.option(
+    "--scope", type=click.Choice(["packages", "tests"]), default="packages", show_default=True,
+    help="Which .env layer applies: packages/.env (running, deploying) or tests/.env (tests).",
+)
+
+
+DEV_OLLAMA = click.option(
+    "--dev-ollama", type=click.Choice(["auto", "always", "never"]), default="auto",
+    show_default=True,
+    help="Start the bundled dev Ollama and point OLLAMA_HOST at it: auto = only when no "
+         "configuration layer sets OLLAMA_HOST.",
+)
+
+
+class UserError(click.ClickException):
+    """Exit 1 with a one-line reason."""
+
+
+def fail(exc: Exception) -> UserError:
+    return UserError(str(exc))

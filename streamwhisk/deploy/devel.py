@@ -1,0 +1,66 @@
+"""`streamwhisk devel`: deploy once, then redeploy what changes under packages/.
+
+watchfiles batches the changes of a moment into one set; deploys run one after another, so an
+artifact is never deployed twice at once, and changes made during a deploy form the next batch.
+A change to `.env` or `packages/.env` can change any action's parameters: everything is
+redeployed. A deploy that fails is reported and the watch goes on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import watchfiles
+
+from ..errors import StreamwhiskError
+from ..project import Project
+from .deployer import Deployer
+
+Echo = Callable[[str], None]
+LAYERS = (".env",)
+
+
+def touched_actions(root: Path, paths: Iterable[str]) -> set[str] | None:
+    """The actions whose files these paths are; None when a configuration layer changed."""
+    packages = root / "packages"
+    names: set[str] = set()
+    for changed in map(Path, paths):
+        if changed in (root / ".env", packages / ".env"):
+            return None
+        try:
+            parts = changed.relative_to(packages).parts
+        except ValueError:
+            continue
+        if len(parts) == 2 and parts[1].endswith(".py"):
+            names.add(f"{parts[0]}/{parts[1][:-3]}")
+        elif len(parts) >= 3:
+            names.add(f"{parts[0]}/{parts[1]}")
+    return names
+
+
+def watch_and_deploy(deployer: Deployer, echo: Echo,
+                     stop: threading.Event | None = None) -> None:
+    root = deployer.root
+    _deploy(deployer, echo, ())
+    echo(f"devel: watching {root / 'packages'} (Ctrl-C stops)")
+    for changes in watchfiles.watch(root, stop_event=stop, debounce=300):
+        touched = touched_actions(root, (path for _, path in changes))
+        if touched is None:
+            echo("devel: a .env layer changed: redeploying everything")
+            _deploy(deployer, echo, ())
+            continue
+        present = set(Project(root).action_names())
+        for gone in sorted(touched - present):
+            echo(f"devel: {gone} is gone from packages/; `streamwhisk undeploy {gone}` "
+                 "removes it from the cluster")
+        if touched & present:
+            _deploy(deployer, echo, sorted(touched & present))
+
+
+def _deploy(deployer: Deployer, echo: Echo, names: Iterable[str]) -> None:
+    try:
+        deployer.deploy(list(names))
+    except StreamwhiskError as exc:  # the cluster unreachable, say: the watch goes on
+        echo(f"devel: deploy failed: {exc}")

@@ -1,0 +1,29 @@
+"""Where streamwhisk keeps what it makes, outside every project.
+
+    data   $STREAMWHISK_DATA_DIR, or $XDG_DATA_HOME/streamwhisk, or ~/.local/share/streamwhisk:
+           the dev CA (ca/), what `up` was deployed (deployed/), what deploy created
+           (deployments/)
+    cache  $STREAMWHISK_CACHE_DIR, or $XDG_CACHE_HOME/streamwhisk, or ~/.cache/streamwhisk:
+           runtime environments (runtimes/, layers/) and deploy virtualenvs (deploy/)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def data_root() -> Path:
+    explicit = os.environ.get("STREAMWHISK_DATA_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "streamwhisk"
+
+
+def cache_root() -> Path:
+    explicit = os.environ.get("STREAMWHISK_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "streamwhisk"

@@ -1,0 +1,233 @@
+"""What was deployed into `streamwhisk up` through its REST API, kept on disk, run as actions.
+
+    <data>/deployed/<namespace>/<package>/package.json          its parameters and annotations
+    <data>/deployed/<namespace>/<package>/<action>/action.json  exec (no code), annotations,
+                                                                parameters, limits
+    <data>/deployed/<namespace>/<package>/<action>/code/        action.py, or the zip unpacked
+
+It lives under the server's data folder (see `paths.py`), outside every project, so it is
+still there after a restart. A deployed action is served in place of a project action of the
+same name; deleting it shows the project's again. Writes go to a new folder that replaces the
+old one with a rename, so a request never sees half an action.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..annotations import Annotations
+from ..errors import ActionNotFound, ConfigError, RequestError
+from ..paths import data_root
+from ..project import DEFAULT_KIND, ActionSpec, Limits, stamp
+from ..runtime.kinds import wanted_version
+
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+NOT_EMPTY = "Package not empty (contains {count} entities). Delete its actions first."
+
+
+class DeployedStore:
+    def __init__(self, namespace: str, root: Path | None = None) -> None:
+        self.folder = (root or data_root() / "deployed") / namespace
+        self._specs: dict[str, ActionSpec] = {}
+
+    # packages
+
+    def packages(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.name for p in self.folder.iterdir() if (p / "package.json").is_file())
+
+    def package(self, name: str) -> dict[str, Any] | None:
+        return _read_json(self.folder / name / "package.json")
+
+    def put_package(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("binding"):
+            raise RequestError("Package bindings are not supported by streamwhisk up.", 400)
+        kept = {"parameters": _key_values(body.get("parameters")),
+                "annotations": _key_values(body.get("annotations"))}
+        (self.folder / name).mkdir(parents=True, exist_ok=True)
+        _write_json(self.folder / name / "package.json", kept)
+        return kept
+
+    def delete_package(self, name: str) -> bool:
+        folder = self.folder / name
+        if not (folder / "package.json").is_file():
+            return False
+        inside = self.actions(name)
+        if inside:
+            raise RequestError(NOT_EMPTY.format(count=len(inside)), 409)
+        shutil.rmtree(folder)
+        return True
+
+    # actions
+
+    def actions(self, package: str | None = None) -> list[str]:
+        found = []
+        for name in [package] if package else self.packages():
+            folder = self.folder / name
+            if folder.is_dir():
+                found += [f"{name}/{a.name}" for a in sorted(folder.iterdir())
+                          if (a / "action.json").is_file()]
+        return found
+
+    def has(self, package: str, name: str) -> bool:
+        return (self.folder / package / name / "action.json").is_file()
+
+    def action(self, qualified: str) -> dict[str, Any] | None:
+        return _read_json(self.folder / qualified / "action.json")
+
+    def put_action(self, qualified: str, body: dict[str, Any]) -> dict[str, Any]:
+        package, name = qualified.split("/")
+        if self.package(package) is None:
+            raise RequestError("The requested resource does not exist.", 404)
+        exec_ = body.get("exec")
+        if not isinstance(exec_, dict) or not isinstance(exec_.get("code"), str):
+            raise RequestError("exec.code is required: streamwhisk up runs code actions.", 400)
+        kind = str(exec_.get("kind") or DEFAULT_KIND)
+        if exec_.get("image") or kind == "blackbox":
+            raise RequestError("Docker (blackbox) actions cannot run in streamwhisk up.", 400)
+        try:
+            wanted_version(kind)
+        except ConfigError as exc:
+            raise RequestError(str(exc), 400) from exc
+        binary = _is_zip(exec_["code"]) if exec_.get("binary") is None else bool(exec_["binary"])
+        # the code's digest makes an edit of the code alone change action.json, and so the
+        # action's fingerprint: its warm workers are retired
+        kept = {"exec": {"kind": kind, "binary": binary,
+                         "digest": hashlib.sha256(exec_["code"].encode()).hexdigest(),
+                         **({"main": str(exec_["main"])} if exec_.get("main") else {})},
+                "annotations": _key_values(body.get("annotations")),
+                "parameters": _key_values(body.get("parameters")),
+                "limits": _limits(body.get("limits"))}
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.folder / package))
+        try:
+            code = staging / "code"
+            code.mkdir()
+            if binary:
+                _unpack(exec_["code"], code)
+            else:
+                (code / "action.py").write_text(exec_["code"], encoding="utf-8")
+            _write_json(staging / "action.json", kept)
+            target = self.folder / qualified
+            retired = target.with_name(f".{name}.old")
+            if target.exists():
+                os.replace(target, retired)
+            os.replace(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(self.folder / package / f".{name}.old", ignore_errors=True)
+        return kept
+
+    def delete_action(self, qualified: str) -> bool:
+        folder = self.folder / qualified
+        if not (folder / "action.json").is_file():
+            return False
+        shutil.rmtree(folder)
+        return True
+
+    def load(self, package: str, name: str) -> ActionSpec:
+        """The deployed action as the runtime runs it; ActionNotFound when none is."""
+        folder = self.folder / package / name
+        watched = (str(folder / "action.json"), str(self.folder / package / "package.json"))
+        cached = self._specs.get(f"{package}/{name}")
+        if cached is not None and stamp(watched) == cached.fingerprint:
+            return cached
+        kept, parent = _read_json(Path(watched[0])), _read_json(Path(watched[1]))
+        if kept is None or parent is None:
+            raise ActionNotFound(f"{package}/{name}", self.folder)
+        zip_main = folder / "code" / "__main__.py"
+        multi = bool(kept["exec"]["binary"])
+        limits = kept["limits"]
+        spec = ActionSpec(
+            package=package, name=name,
+            main_file=zip_main if multi else folder / "code" / "action.py",
+            multi_file=multi,
+            annotations=Annotations(
+                annotations=dict(kept["annotations"]), kind=kept["exec"]["kind"],
+                main=kept["exec"].get("main"), timeout_ms=limits.get("timeout"),
+                memory_mb=limits.get("memory"), concurrency=limits.get("concurrency"),
+                logsize_mb=limits.get("logs")),
+            params={**parent["parameters"], **kept["parameters"]},
+            limits=Limits(**{field: value for field, value in (
+                ("timeout_ms", limits.get("timeout")), ("memory_mb", limits.get("memory")),
+                ("concurrency", limits.get("concurrency")), ("logs_mb", limits.get("logs")))
+                if value}),
+            entry=kept["exec"].get("main") or "main",
+            watched=watched,
+            fingerprint=stamp(watched),
+        )
+        self._specs[spec.qualified] = spec
+        return spec
+
+
+def _key_values(items: Any) -> dict[str, Any]:
+    if items is None:
+        return {}
+    if not isinstance(items, list) or not all(isinstance(i, dict) and "key" in i for i in items):
+        raise RequestError("parameters and annotations are lists of {key, value}.", 400)
+    return {str(item["key"]): item.get("value") for item in items}
+
+
+def _limits(limits: Any) -> dict[str, int]:
+    if limits is None:
+        return {}
+    if not isinstance(limits, dict):
+        raise RequestError("limits must be an object.", 400)
+    kept = {}
+    for key in ("timeout", "memory", "logs", "concurrency"):
+        value = limits.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise RequestError(f"limits.{key} must be a positive integer.", 400)
+        kept[key] = value
+    return kept
+
+
+def _is_zip(code: str) -> bool:
+    try:
+        return base64.b64decode(code[:8], validate=True).startswith(b"PK")
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _unpack(code: str, folder: Path) -> None:
+    try:
+        data = base64.b64decode(code, validate=True)
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (binascii.Error, ValueError, zipfile.BadZipFile) as exc:
+        raise RequestError(f"exec.code is not a base64 zip: {exc}", 400) from exc
+    with archive:
+        if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+            raise RequestError("The zip unpacks to more than 512 MB.", 413)
+        for info in archive.infolist():
+            parts = Path(info.filename).parts
+            if info.filename.startswith("/") or ".." in parts:
+                raise RequestError(f"The zip holds a path outside itself: {info.filename}", 400)
+        archive.extractall(folder)
+    if not (folder / "__main__.py").is_file():
+        raise RequestError("The zip has no __main__.py at its root.", 400)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)

@@ -1,0 +1,258 @@
+"""`streamwhisk deploy` / `undeploy` against the REST API of a real `streamwhisk up`, through a
+proxy that keeps every request, each body checked against OpenWhisk's published schema; what
+is deployed then runs there, on the web and streamer routes too, and survives a restart."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import copy_project
+from openwhisk_schema import validate
+from package_index import PackageIndex
+from recording_proxy import RecordingProxy, recording_proxy
+
+from streamwhisk.testing import RunningServer, serve
+
+AUTH = "1f7ab2c4-deploy-tests:k3y-for-the-deploy-tests-0042"
+SECRET = "deploy-secret-value-771"
+
+
+def streamwhisk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "streamwhisk", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+def target_env(data_dir: Path) -> dict[str, str | None]:
+    return {"AUTH": AUTH, "STREAMWHISK_DATA_DIR": str(data_dir),
+            "STREAMWHISK_LOGIN_FILE": str(data_dir / "no-login.env")}
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[RunningServer]:
+    """A `streamwhisk up` of an empty project: the cluster the tests deploy to."""
+    empty = tmp_path_factory.mktemp("cluster")
+    (empty / "packages").mkdir()
+    with serve(empty, "--log-level", "warning", log_path=empty / "server.log",
+               env=target_env(data_dir)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def proxy(target: RunningServer) -> Iterator[RecordingProxy]:
+    with recording_proxy(target.url) as recording:
+        yield recording
+
+
+@pytest.fixture
+def deployer_env(tmp_path: Path, package_index: PackageIndex) -> dict[str, str]:
+    """The deploying user: AUTH in the environment, records and caches of this test's own."""
+    return {**os.environ, "AUTH": AUTH, "STREAMWHISK_DATA_DIR": str(tmp_path / "deployer"),
+            "STREAMWHISK_LOGIN_FILE": str(tmp_path / "login.env"),
+            "PIP_INDEX_URL": package_index.url, "PIP_RETRIES": "0"}
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory, proxy: RecordingProxy,
+             package_index: PackageIndex) -> subprocess.CompletedProcess[str]:
+    """The deploy project, deployed once through the proxy."""
+    project = copy_project("deploy_project", tmp_path_factory.mktemp("deploy"))
+    home = tmp_path_factory.mktemp("deployer")
+    env = {**os.environ, "AUTH": AUTH, "STREAMWHISK_DATA_DIR": str(home),
+           "STREAMWHISK_LOGIN_FILE": str(home / "login.env"),
+           "PIP_INDEX_URL": package_index.url, "PIP_RETRIES": "0"}
+    return streamwhisk("deploy", "--project", str(project), "--apihost", proxy.url, env=env)
+
+
+def rest(target: RunningServer) -> httpx.Client:
+    return httpx.Client(base_url=f"{target.url}/api/v1/namespaces/_/", auth=tuple(
+        AUTH.split(":", 1)), timeout=60)  # type: ignore[arg-type]
+
+
+def test_every_request_body_is_one_openwhisk_accepts(
+        deployed: subprocess.CompletedProcess[str], proxy: RecordingProxy) -> None:
+    packages = proxy.bodies("PUT", "/packages/")
+    actions = proxy.bodies("PUT", "/actions/")
+    assert len(packages) == 2 and len(actions) == 3, deployed.stderr
+    for body in packages:
+        validate(body, "PackagePut")
+    for body in actions:
+        validate(body, "ActionPut")
+    echo = next(a for a in actions if a["name"] == "echo")
+    assert echo["exec"] == {"kind": "python:default", "code": echo["exec"]["code"],
+                            "binary": False}
+    assert {"key": "web-export", "value": True} in echo["annotations"]
+    assert {"key": "final", "value": True} in echo["annotations"]
+    assert {"key": "provide-api-key", "value": True} in echo["annotations"]
+    assert {"key": "description", "value": "echoes its input"} in echo["annotations"]
+    assert echo["parameters"] == [{"key": "SECRET", "value": SECRET}]
+    assert echo["limits"] == {"timeout": 30000, "memory": 256}
+
+
+def test_a_folder_goes_as_a_zip_with_its_requirements_in_a_virtualenv(
+        deployed: subprocess.CompletedProcess[str], proxy: RecordingProxy) -> None:
+    greet = next(a for a in proxy.bodies("PUT", "/actions/") if a["name"] == "greet")
+    assert greet["exec"]["binary"] is True
+    assert greet["limits"] == {"concurrency": 2}
+    names = zipfile.ZipFile(io.BytesIO(base64.b64decode(greet["exec"]["code"]))).namelist()
+    assert {"__main__.py", "helper.py", "requirements.txt",
+            "virtualenv/bin/activate_this.py"} <= set(names)
+    assert any(n.startswith("virtualenv/lib/python3.") and n.endswith("/greeting.py")
+               for n in names)
+    assert not any(n.startswith("virtualenv/bin/python") for n in names)
+
+
+def test_deploy_reports_each_artifact_and_what_failed(
+        deployed: subprocess.CompletedProcess[str]) -> None:
+    said = deployed.stderr
+    assert deployed.returncode == 1  # one action could not go
+    assert "failed tools/broken: packages/tools/broken.py:3: syntax error" in said
+    for line in ("created package chat", "created package tools", "created action chat/echo",
+                 "created action chat/stream", "created action tools/greet"):
+        assert line in said
+    assert "5 created, 0 updated, 1 failed: tools/broken" in said
+    assert SECRET not in said and AUTH.split(":")[1] not in said
+
+
+def test_what_was_deployed_runs_on_every_route(
+        deployed: subprocess.CompletedProcess[str], target: RunningServer) -> None:
+    with rest(target) as api:
+        answer = api.post("actions/chat/echo", params={"blocking": "true", "result": "true"},
+                          json={"input": "hi"})
+        assert answer.json() == {"body": {"output": "echo: hi", "secret_set": True,
+                                          "api_key_given": True}}
+        assert api.get("actions/tools/greet").json()["exec"]["binary"] is True
+    web = httpx.get(f"{target.url}/api/v1/web/guest/tools/greet?name=web", timeout=60)
+    assert web.text == "hello, web, from the greeting wheel"
+    lines = httpx.post(f"{target.url}/web/guest/chat/stream", json={"input": "a b c"},
+                       timeout=60).text.splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"output": "a "}, {"output": "b "}, {"output": "c "},
+        {"done": True, "result": {"body": {"words": 3}}}]
+
+
+def test_the_local_answers_match_openwhisks_schema(
+        deployed: subprocess.CompletedProcess[str], target: RunningServer) -> None:
+    with rest(target) as api:
+        validate(api.get("actions/chat/echo").json(), "Action")
+        validate(api.get("packages/tools").json(), "Package")
+        assert api.get("actions/chat/echo").json()["parameters"] == [
+            {"key": "SECRET", "value": "********"}]
+    namespaces = httpx.get(f"{target.url}/api/v1/namespaces", auth=tuple(AUTH.split(":", 1)),
+                           timeout=30)  # type: ignore[arg-type]
+    assert namespaces.json() == ["guest"]
+
+
+def test_dry_run_sends_nothing_and_masks_secrets(
+        tmp_path: Path, proxy: RecordingProxy, deployer_env: dict[str, str]) -> None:
+    project = copy_project("deploy_project", tmp_path)
+    before = len(proxy.sent)
+    done = streamwhisk("deploy", "--project", str(project), "--apihost", proxy.url,
+                       "--dry-run", env=deployer_env)
+    assert len(proxy.sent) == before
+    assert "would create action chat/echo (python:default; 0.4 KB; web; SECRET=********)" \
+        in done.stderr
+    assert "(dry run: nothing was sent)" in done.stderr
+    assert SECRET not in done.stdout + done.stderr
+
+
+def test_undeploy_removes_exactly_what_deploy_created(
+        tmp_path: Path, target: RunningServer, deployer_env: dict[str, str]) -> None:
+    project = copy_project("deploy_project", tmp_path)
+    (project / "packages" / "tools" / "broken.py").unlink()
+    shutil.move(project / "packages" / "chat", project / "packages" / "kept")
+    with rest(target) as api:  # there before the deploy: it is updated, not created
+        assert api.put("packages/kept", json={"name": "kept"}).status_code == 200
+        first = streamwhisk("deploy", "kept", "--project", str(project), "--apihost",
+                            target.url, env=deployer_env)
+        assert first.returncode == 0, first.stderr
+        assert "updated package kept" in first.stderr
+        assert "created action kept/echo" in first.stderr
+        gone = streamwhisk("undeploy", "--project", str(project), "--apihost", target.url,
+                           env=deployer_env)
+        assert gone.returncode == 0, gone.stderr
+        assert "deleted action kept/echo" in gone.stderr
+        assert api.get("actions/kept/echo").status_code == 404
+        assert api.get("packages/kept").status_code == 200  # not deploy's to remove
+        again = streamwhisk("undeploy", "--project", str(project), "--apihost", target.url,
+                            env=deployer_env)
+        assert "nothing that deploy created" in again.stderr
+
+
+def test_deployed_actions_survive_a_restart(
+        deployed: subprocess.CompletedProcess[str], data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "packages").mkdir()
+    with serve(tmp_path, "--log-level", "warning", log_path=tmp_path / "server.log",
+               env=target_env(data_dir)) as restarted, rest(restarted) as api:
+        answer = api.post("actions/chat/echo", params={"blocking": "true", "result": "true"},
+                          json={"input": "again"})
+        assert answer.json()["body"]["output"] == "echo: again"
+
+
+def test_the_api_wants_auth_and_the_servers_own_host_name(
+        target: RunningServer, tmp_path: Path, deployer_env: dict[str, str]) -> None:
+    stranger = httpx.put(f"{target.url}/api/v1/namespaces/_/packages/x", json={}, timeout=30)
+    assert stranger.status_code == 401
+    assert "send the server's AUTH" in stranger.json()["error"]
+    with rest(target) as api:
+        rebound = api.get("packages", headers={"host": "attacker.example"})
+        assert rebound.status_code == 421
+    project = copy_project("deploy_project", tmp_path)
+    wrong = streamwhisk("deploy", "--project", str(project), "--apihost", target.url,
+                        env={**deployer_env, "AUTH": "someone:else"})
+    assert wrong.returncode == 1
+    assert "answered 401" in wrong.stderr
+    assert "run `streamwhisk login` again" in wrong.stderr
+
+
+def test_an_unreachable_api_host_is_a_clear_error(
+        tmp_path: Path, deployer_env: dict[str, str], free_port: int) -> None:
+    project = copy_project("deploy_project", tmp_path)
+    done = streamwhisk("deploy", "--project", str(project), "--apihost",
+                       f"http://127.0.0.1:{free_port}", env=deployer_env)
+    assert done.returncode == 1
+    assert f"cannot reach http://127.0.0.1:{free_port}" in done.stderr
+
+
+def test_a_zip_over_48_mb_and_a_bad_requirements_txt_are_refused_before_sending(
+        tmp_path: Path, proxy: RecordingProxy, deployer_env: dict[str, str]) -> None:
+    project = copy_project("deploy_project", tmp_path)
+    tools = project / "packages" / "tools"
+    (tools / "greet" / "weights.bin").write_bytes(os.urandom(49 * 1024 * 1024))
+    shutil.copytree(tools / "greet", tools / "typo", ignore=shutil.ignore_patterns("*.bin"))
+    (tools / "typo" / "requirements.txt").write_text("greetnig==1.0\n")
+    before = len(proxy.sent)
+    done = streamwhisk("deploy", "tools", "--project", str(project), "--apihost", proxy.url,
+                       env=deployer_env)
+    assert done.returncode == 1
+    assert re.search(r"failed tools/greet: tools/greet is 6\d\.\d MB as sent, over OpenWhisk's "
+                     r"48 MB limit for an action", done.stderr), done.stderr
+    assert "failed tools/typo: cannot install tools/typo's requirements.txt" in done.stderr
+    assert "No matching distribution found for greetnig==1.0" in done.stderr
+    assert "0 created, 0 updated, 3 failed: tools/broken, tools/greet, tools/typo" in done.stderr
+    assert not [s for s in proxy.sent[before:] if s.method == "PUT"]
+
+
+def test_a_name_openwhisk_refuses_is_refused_with_the_rule(
+        tmp_path: Path, deployer_env: dict[str, str], proxy: RecordingProxy) -> None:
+    project = copy_project("deploy_project", tmp_path)
+    done = streamwhisk("deploy", "bad name!", "--project", str(project), "--apihost",
+                       proxy.url, env=deployer_env)
+    assert done.returncode == 1
+    assert "package name 'bad name!' is one OpenWhisk refuses: start with a letter" in done.stderr
