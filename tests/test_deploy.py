@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -23,7 +24,7 @@ from openwhisk_schema import validate
 from package_index import PackageIndex
 from recording_proxy import RecordingProxy, recording_proxy
 
-from streamwhisk.testing import RunningServer, serve
+from streamwhisk.testing import RunningServer, serve, wait_until
 
 AUTH = "1f7ab2c4-deploy-tests:k3y-for-the-deploy-tests-0042"
 SECRET = "deploy-secret-value-771"
@@ -256,3 +257,44 @@ def test_a_name_openwhisk_refuses_is_refused_with_the_rule(
                        proxy.url, env=deployer_env)
     assert done.returncode == 1
     assert "package name 'bad name!' is one OpenWhisk refuses: start with a letter" in done.stderr
+
+
+def test_devel_redeploys_what_changes_and_keeps_watching(
+        tmp_path: Path, target: RunningServer, deployer_env: dict[str, str]) -> None:
+    project = copy_project("deploy_project", tmp_path)
+    shutil.rmtree(project / "packages" / "tools")
+    shutil.move(project / "packages" / "chat", project / "packages" / "live")
+    echo = project / "packages" / "live" / "echo.py"
+    log = tmp_path / "devel.log"
+    with log.open("w") as out:
+        devel = subprocess.Popen([sys.executable, "-m", "streamwhisk", "devel", "--project",
+                                  str(project), "--apihost", target.url], env=deployer_env,
+                                 stdout=out, stderr=subprocess.STDOUT)
+    said = log.read_text
+    try:
+        assert wait_until(lambda: "devel: watching" in said(), timeout=60), said()
+        assert "created action live/echo" in said()
+        with rest(target) as api:
+            def answer(name: str) -> object:
+                return api.post(f"actions/live/{name}", json={"input": "x"},
+                                params={"blocking": "true", "result": "true"}).json()
+
+            echo.write_text(echo.read_text().replace('f"echo: ', 'f"edited: '))
+            assert wait_until(lambda: "updated action live/echo" in said(), timeout=60), said()
+            assert answer("echo")["body"]["output"] == "edited: x"  # type: ignore[index]
+            (echo.parent / "fresh.py").write_text(
+                "#--web true\ndef main(args):\n    return {'body': 'fresh'}\n")
+            assert wait_until(lambda: "created action live/fresh" in said(), timeout=60)
+            assert answer("fresh") == {"body": "fresh"}
+            echo.write_text("def main(args):\n    return {\n")
+            assert wait_until(lambda: "failed live/echo: packages/live/echo.py:2: syntax error"
+                              in said(), timeout=60), said()
+            (echo.parent / "fresh.py").write_text(
+                "#--web true\ndef main(args):\n    return {'body': 'fresher'}\n")
+            assert wait_until(lambda: "updated action live/fresh" in said(), timeout=60)
+            assert answer("fresh") == {"body": "fresher"}  # the watch went on
+            assert said().count("updated action live/echo") == 1  # each change, once
+    finally:
+        devel.send_signal(signal.SIGINT)
+        devel.wait(timeout=30)
+    assert "devel: stopped" in said()
