@@ -16,7 +16,7 @@ import click
 from .annotations import parse_value
 from .cli_common import DEV_OLLAMA, PROJECT, SCOPE, UserError, fail
 from .config import Config, Scope, login_file, write_login, write_wskprops
-from .deploy.commands import deploy, devel, undeploy
+from .deploy.commands import deploy, devel, streamer, undeploy
 from .errors import StreamError, StreamwhiskError
 from .startup import announce_dev_ollama, project_and_llm, report_actions
 
@@ -104,6 +104,7 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
 main.add_command(deploy)
 main.add_command(undeploy)
 main.add_command(devel)
+main.add_command(streamer)
 
 
 @main.group()

@@ -298,3 +298,17 @@ def test_devel_redeploys_what_changes_and_keeps_watching(
         devel.send_signal(signal.SIGINT)
         devel.wait(timeout=30)
     assert "devel: stopped" in said()
+
+
+def test_deploy_goes_where_the_login_points(
+        tmp_path: Path, target: RunningServer, deployer_env: dict[str, str]) -> None:
+    env = {**deployer_env, "HOME": str(tmp_path)}
+    env.pop("AUTH")
+    env.pop("WSK_CONFIG_FILE", None)
+    login = streamwhisk("login", "--apihost", target.url, "--auth", AUTH, env=env)
+    assert login.returncode == 0, login.stderr
+    project = copy_project("deploy_project", tmp_path)
+    shutil.rmtree(project / "packages" / "tools")
+    done = streamwhisk("deploy", "--project", str(project), env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"deploying to {target.url} (namespace guest)" in done.stderr

@@ -1,4 +1,5 @@
-"""`streamwhisk deploy`, `undeploy` and `devel`: the lesson's `ops ide deploy` and `devel`."""
+"""The commands that reach a cluster: `deploy`, `undeploy` and `devel` (the lesson's `ops ide
+deploy` and `ops ide devel`), and `streamer`, the streamer alone in front of a real OpenWhisk."""
 
 from __future__ import annotations
 
@@ -104,3 +105,56 @@ def devel(project: Path, apihost: str | None) -> None:
         _echo("devel: stopped")
     finally:
         deployer.close()
+
+
+@click.command()
+@click.option("--apihost", metavar="URL", help="The OpenWhisk API host (default: APIHOST "
+              "from the layers and login).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8090, show_default=True, help="Port; 0 picks a free one.")
+@click.option("--stream-host", default="", metavar="ADDRESS",
+              help="The address the cluster's actions connect to (STREAM_HOST); default: "
+                   "--stream-bind, or 127.0.0.1.")
+@click.option("--stream-bind", default="", metavar="ADDRESS",
+              help="Where relay ports listen; default: --stream-host, or 127.0.0.1. Bind an "
+                   "address only the cluster reaches.")
+@click.option("--auth", envvar="STREAMWHISK_STREAMER_AUTH", default="", metavar="UUID:KEY",
+              help="Credentials sent with each invocation (default: AUTH from the layers); a "
+                   "`streamwhisk up` behind it wants them to take the stream address.")
+@click.option("--stream-keepalive", default=15.0, show_default=True,
+              help="Seconds of silence from an action before a keep-alive is sent.")
+@PROJECT
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+def streamer(apihost: str | None, host: str, port: int, stream_host: str, stream_bind: str,
+             auth: str, stream_keepalive: float, project: Path, log_level: str) -> None:
+    """The streamer alone, in front of a real OpenWhisk: POST /web/{ns}/{pkg}/{action}
+    invokes that web action with STREAM_HOST/STREAM_PORT and relays what it sends (NDJSON, or
+    SSE with Accept: text/event-stream). Stateless: run several behind a load balancer.
+
+    \b
+    Example:
+      streamwhisk streamer --apihost https://openwhisk.example --stream-host 10.0.0.5
+    """
+    import logging
+
+    from ..config import Config
+    from ..server.remote import RemoteSettings, create_remote_app
+    from ..server.serve import Served, listen, run, url_of
+    from ..stream import StreamSettings
+    from .client import api_base
+
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = Config.load(project, "packages")
+    try:
+        target = api_base(apihost or config.get("APIHOST") or "")
+        sock = listen(host, port)
+    except StreamwhiskError as exc:
+        raise fail(exc) from exc
+    bind = stream_bind or stream_host or "127.0.0.1"
+    settings = RemoteSettings(target, auth or config.get("AUTH") or "", StreamSettings(
+        host=bind, advertise=stream_host or bind, keepalive_s=stream_keepalive))
+    _echo(f"streamwhisk streamer at {url_of(sock)}, in front of {target}; actions connect to "
+          f"{settings.stream.advertise} (relays listen on {bind})")
+    run(Served(create_remote_app(settings), sock), [], log_level)

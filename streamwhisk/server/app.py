@@ -27,6 +27,7 @@ from .webactions import (
     check_web_secure,
     failure_response,
     parse_target,
+    relayed_elsewhere,
     request_args,
     result_response,
 )
@@ -73,7 +74,8 @@ class Server:
             target = parse_target(request.path_params["path"], namespace)
             spec = self.web_spec(target, request)
             args = await request_args(request, spec, target, self.settings.body_limit)
-            activation = await self.invoker.start(spec, args)
+            stream = relayed_elsewhere(request, args, self.settings.invoker.api_key)
+            activation = await self.invoker.start(spec, args, stream)
             activation_id = activation.activation_id
             result = await activation.result
             return result_response(result, target)

@@ -85,6 +85,17 @@ def check_web_secure(spec: ActionSpec, request: Request, api_key: str) -> None:
         raise RequestError(UNAUTHENTICATED, 401)
 
 
+def relayed_elsewhere(request: Request, args: dict[str, Any],
+                      api_key: str) -> dict[str, str] | None:
+    """A request's STREAM_HOST/STREAM_PORT, only when its caller holds the server's AUTH:
+    a streamer in front of this server (`streamwhisk streamer`) relays that stream. Anyone
+    else's never reach the action."""
+    if not api_key or not matches(request.headers.get("authorization", ""), api_key):
+        return None
+    given: dict[str, str] = {k: str(args[k]) for k in ("STREAM_HOST", "STREAM_PORT") if k in args}
+    return given if len(given) == 2 else None
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:

@@ -140,8 +140,10 @@ class Inbound:
 
 class Relay:
     def __init__(self, ownership: Ownership, host: str = "127.0.0.1",
-                 max_message_bytes: int = MAX_MESSAGE_BYTES, high_water: int = HIGH_WATER) -> None:
+                 max_message_bytes: int = MAX_MESSAGE_BYTES, high_water: int = HIGH_WATER,
+                 advertise: str = "") -> None:
         self.host = host
+        self.advertise = advertise or host  # what the action is told to connect to
         self._ownership = ownership
         self._max_message_bytes = max_message_bytes
         self._high_water = high_water
@@ -163,7 +165,7 @@ class Relay:
 
     def arguments(self) -> dict[str, str]:
         """What the action needs to connect, as OpenServerless passes it: strings."""
-        return {"STREAM_HOST": self.host, "STREAM_PORT": str(self.port)}
+        return {"STREAM_HOST": self.advertise, "STREAM_PORT": str(self.port)}
 
     def accept_now(self) -> Inbound | None:
         """Without waiting: the owner's connection, if it is here. For when the activation has

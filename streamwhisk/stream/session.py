@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from ..errors import RuntimeFailure
 from .decoder import MAX_MESSAGE_BYTES, Batch, Message
-from .ownership import Announced
+from .ownership import Announced, FirstComer
 from .relay import HIGH_WATER, Relay
 
 log = logging.getLogger("streamwhisk.stream")
@@ -46,7 +46,8 @@ Start = Callable[[dict[str, str], Callable[[int], None]], Awaitable[Streamed]]
 
 @dataclass(frozen=True)
 class StreamSettings:
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # where relays listen
+    advertise: str = ""  # the STREAM_HOST actions are given, when not `host`
     keepalive_s: float = 15.0
     # After the activation ended, how long a still-open, silent stream socket is waited for.
     close_grace_s: float = 1.0
@@ -62,11 +63,14 @@ class StreamSession:
         self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @classmethod
-    async def open(cls, start: Start, settings: StreamSettings | None = None) -> StreamSession:
-        """Listen, then start the activation; errors before the stream begins are raised."""
+    async def open(cls, start: Start, settings: StreamSettings | None = None,
+                   first_comer: bool = False) -> StreamSession:
+        """Listen, then start the activation; errors before the stream begins are raised.
+        With `first_comer`, the first connection is the activation's (nothing announces it)."""
         settings = settings or StreamSettings()
         announced = Announced()
-        relay = Relay(announced, settings.host, settings.max_message_bytes, settings.high_water)
+        relay = Relay(FirstComer() if first_comer else announced, settings.host,
+                      settings.max_message_bytes, settings.high_water, settings.advertise)
         try:
             activation = await start(relay.arguments(), announced.announce)
         except BaseException:

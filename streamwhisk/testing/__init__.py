@@ -2,6 +2,7 @@
 
 from .polling import wait_until
 from .pytest_plugin import trust_dev_ca
-from .server import RunningServer, serve, serve_dev_ollama
+from .server import RunningServer, serve, serve_dev_ollama, serve_streamer
 
-__all__ = ["RunningServer", "serve", "serve_dev_ollama", "trust_dev_ca", "wait_until"]
+__all__ = ["RunningServer", "serve", "serve_dev_ollama", "serve_streamer", "trust_dev_ca",
+           "wait_until"]

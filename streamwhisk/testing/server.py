@@ -1,4 +1,5 @@
-"""Start `streamwhisk up` or the dev Ollama as real processes on free loopback ports."""
+"""Start `streamwhisk up`, `streamwhisk streamer` or the dev Ollama as real processes on free
+loopback ports."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from ..runtime.processes import children
 
 _SERVING = re.compile(r"streamwhisk serving .* at (http://\S+)")
+_STREAMER = re.compile(r"streamwhisk streamer at (http://\S+),")
 _DEV_OLLAMA = re.compile(r"streamwhisk dev ollama .*? at (http://[^\s:]+:\d+)")
 
 
@@ -51,6 +53,20 @@ def serve(
     """`streamwhisk up --project PROJECT --port 0 OPTIONS...`, stopped on exit."""
     command = ["up", "--project", str(project), "--port", "0", *options]
     with _launch(command, _SERVING, log_path, env, startup_timeout) as running:
+        yield running
+
+
+@contextmanager
+def serve_streamer(
+    apihost: str,
+    *options: str,
+    log_path: Path,
+    env: dict[str, str | None] | None = None,
+    startup_timeout: float = 20.0,
+) -> Iterator[RunningServer]:
+    """`streamwhisk streamer --apihost APIHOST --port 0 OPTIONS...`, stopped on exit."""
+    command = ["streamer", "--apihost", apihost, "--port", "0", *options]
+    with _launch(command, _STREAMER, log_path, env, startup_timeout) as running:
         yield running
 
 

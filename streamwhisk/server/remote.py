@@ -1,0 +1,136 @@
+"""`streamwhisk streamer`: the streamer alone, in front of a real OpenWhisk.
+
+For each request to `/web/{ns}/{pkg}/{action}` it opens a relay port, invokes that web action
+on the cluster (`POST {apihost}/api/v1/web/{ns}/{pkg}/{action}.json`, the request's arguments
+plus STREAM_HOST and STREAM_PORT, as OpenServerless's own streamer does) without waiting for
+it, and relays what the action sends exactly as `streamwhisk up` does: NDJSON or SSE, one
+complete message per line, `done` last with the action's result (the `.json` answer), nothing
+lost, the client's going away closing the action's connection. It keeps no state between
+requests: several can run behind a load balancer, each telling actions its own address.
+
+Which connection is the invocation's: a cluster's action cannot announce its connection (no
+streamwhisk runs beside it), so each invocation gets a relay port of its own, picked by the
+OS, and the first connection to it is the invocation's; any later one is reset, and the port
+closes when the stream ends. That keeps two invocations' streams apart and refuses a second
+writer, but not a stranger who connects to the fresh port before the action does: bind the
+relays (`--stream-bind`) to an address only the cluster's action containers reach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import ActionCrashed, RequestError, StreamwhiskError
+from ..stream import StreamSession, StreamSettings
+from .streamer import RelayResponse
+from .webactions import error_response, parse_target, read_body
+
+log = logging.getLogger("streamwhisk.streamer")
+INVOKE_TIMEOUT_S = 3600.0  # OpenWhisk's longest action time limit
+BODY_LIMIT = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    apihost: str
+    auth: str = ""  # sent as basic credentials, when set
+    stream: StreamSettings = field(default_factory=StreamSettings)
+
+
+@dataclass
+class RemoteActivation:
+    """A web action invoked on the cluster: its result, once the call answers."""
+
+    result: asyncio.Future[dict[str, Any]]
+    task: asyncio.Task[None]
+
+
+class RemoteStreamer:
+    def __init__(self, settings: RemoteSettings) -> None:
+        self.settings = settings
+        auth = tuple(settings.auth.split(":", 1)) if ":" in settings.auth else None
+        self._http = httpx.AsyncClient(base_url=f"{settings.apihost}/api/v1/web/",
+                                       auth=auth, timeout=INVOKE_TIMEOUT_S)  # type: ignore[arg-type]
+
+    async def stream(self, request: Request) -> Response | RelayResponse:
+        try:
+            target = parse_target(request.path_params["path"])
+            args = await _arguments(request)
+
+            async def start(relay: dict[str, str], _: object) -> RemoteActivation:
+                return self._invoke(f"{target.namespace}/{target.name}.json",
+                                    {**args, **relay})
+
+            session = await StreamSession.open(start, self.settings.stream, first_comer=True)
+        except (StreamwhiskError, OSError) as exc:
+            return error_response(str(exc), getattr(exc, "status_code", 502))
+        return RelayResponse(session, request.headers.get("accept", ""))
+
+    def _invoke(self, path: str, body: dict[str, Any]) -> RemoteActivation:
+        result: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+        async def call() -> None:
+            try:
+                answer = await self._http.post(path, json=body)
+                value = answer.json() if answer.content else {}
+            except (httpx.HTTPError, ValueError) as exc:
+                if not result.done():
+                    result.set_exception(ActionCrashed(
+                        f"cannot invoke {path} on {self.settings.apihost}: {exc}"))
+                return
+            if answer.status_code >= 500 or answer.status_code in (401, 403, 404):
+                error = value.get("error") if isinstance(value, dict) else None
+                outcome: Exception = ActionCrashed(str(error or f"{answer.status_code} from "
+                                                       f"{self.settings.apihost}"))
+                if not result.done():
+                    result.set_exception(outcome)
+            elif not result.done():  # 200, or the application's own error (400 {"error"})
+                result.set_result(value if isinstance(value, dict) else {"body": value})
+
+        return RemoteActivation(result, asyncio.get_running_loop().create_task(call()))
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+async def _arguments(request: Request) -> dict[str, Any]:
+    """The query, and a JSON object body over it, as a web action receives them."""
+    args: dict[str, Any] = dict(request.query_params)
+    body = await read_body(request, BODY_LIMIT)
+    if body:
+        try:
+            parsed = json.loads(body)
+        except ValueError as exc:
+            raise RequestError(f"The request content was malformed: {exc}", 400) from exc
+        if not isinstance(parsed, dict):
+            raise RequestError("The request content must be a JSON object.", 400)
+        args.update(parsed)
+    for reserved in ("STREAM_HOST", "STREAM_PORT"):
+        args.pop(reserved, None)  # only the relay's own
+    return args
+
+
+def create_remote_app(settings: RemoteSettings) -> Starlette:
+    streamer = RemoteStreamer(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await streamer.close()
+
+    routes = [Route("/web/{path:path}", streamer.stream, methods=["GET", "POST"])]
+    return Starlette(routes=routes, lifespan=lifespan)
