@@ -6,12 +6,14 @@ STAMP  := $(VENV)/.installed
 WEB    := streamwhisk/web
 # npm ci writes this file; it is newer than the lock file once the libraries are in place
 NODE_STAMP := $(WEB)/node_modules/.package-lock.json
+INTEROP := tests/interop
+INTEROP_STAMP := $(INTEROP)/node_modules/.package-lock.json
 PORT   ?= 8080
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup runtimes browser run test lint bench clean
 
-setup: $(STAMP) $(NODE_STAMP) runtimes
+setup: $(STAMP) $(NODE_STAMP) $(INTEROP_STAMP) runtimes
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +30,11 @@ runtimes: $(STAMP)
 $(NODE_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
+
+# A real OpenWhisk client that no one here wrote (npm's `openwhisk`), for the tests.
+$(INTEROP_STAMP): $(INTEROP)/package.json $(INTEROP)/package-lock.json
+	cd $(INTEROP) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(INTEROP_STAMP)
 
 # The page tests drive Debian's Chromium (a browser download cannot work here).
 browser:
@@ -53,4 +60,4 @@ bench: setup
 	$(BIN)/python benchmarks/page_render.py
 
 clean:
-	rm -rf $(VENV) $(WEB)/node_modules .pytest_cache .mypy_cache .ruff_cache artifacts
+	rm -rf $(VENV) $(WEB)/node_modules $(INTEROP)/node_modules .pytest_cache .mypy_cache .ruff_cache artifacts
