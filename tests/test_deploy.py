@@ -312,3 +312,56 @@ def test_deploy_goes_where_the_login_points(
     done = streamwhisk("deploy", "--project", str(project), env=env)
     assert done.returncode == 0, done.stderr
     assert f"deploying to {target.url} (namespace guest)" in done.stderr
+
+
+def test_each_flag_maps_as_wsk_action_update_reads_it(
+        tmp_path: Path, proxy: RecordingProxy, target: RunningServer,
+        deployer_env: dict[str, str]) -> None:
+    project = tmp_path / "flags"
+    (project / "packages" / "flags").mkdir(parents=True)
+    (project / "packages" / "flags" / "raw.py").write_text(
+        "#--kind python:3.12\n#--web raw\n#--web-secure s3cret-token\n#--logsize 5\n"
+        "#--main handler\n#-p LIMIT 3\n"
+        "def handler(args):\n    return {'body': args.get('__ow_body', '')}\n")
+    (project / "packages" / "flags" / "boxed.py").write_text(
+        "#--docker openwhisk/python3action\n#--web false\n"
+        "def main(args):\n    return {}\n")
+    before = len(proxy.sent)
+    done = streamwhisk("deploy", "--project", str(project), "--apihost", proxy.url,
+                       env=deployer_env)
+    bodies = {b["name"]: b for b in [s.json() for s in proxy.sent[before:]
+                                     if s.method == "PUT" and "/actions/" in s.path]}
+    for body in bodies.values():
+        validate(body, "ActionPut")
+    raw = bodies["raw"]
+    assert raw["exec"] == {"kind": "python:3.12", "code": raw["exec"]["code"], "binary": False,
+                           "main": "handler"}
+    assert {a["key"]: a["value"] for a in raw["annotations"]} == {
+        "web-export": True, "raw-http": True, "final": True,
+        "require-whisk-auth": "s3cret-token"}
+    assert raw["limits"] == {"logs": 5}
+    assert raw["parameters"] == [{"key": "LIMIT", "value": 3}]
+    boxed = bodies["boxed"]
+    assert boxed["exec"]["kind"] == "blackbox"
+    assert boxed["exec"]["image"] == "openwhisk/python3action"
+    assert {"key": "web-export", "value": False} in boxed["annotations"]
+    # the local runtime runs no containers, and says so, as the cluster's error for that one
+    assert "failed flags/boxed: flags/boxed: " in done.stderr
+    assert "Docker (blackbox) actions cannot run in streamwhisk up" in done.stderr
+    secured = httpx.post(f"{target.url}/api/v1/web/guest/flags/raw", content=b"raw body",
+                         headers={"X-Require-Whisk-Auth": "s3cret-token"}, timeout=60)
+    assert secured.status_code == 200
+    assert httpx.post(f"{target.url}/api/v1/web/guest/flags/raw", timeout=60).status_code == 401
+
+
+def test_an_unchanged_requirements_txt_is_not_installed_again(
+        deployed: subprocess.CompletedProcess[str], tmp_path: Path,
+        package_index: PackageIndex, deployer_env: dict[str, str], proxy: RecordingProxy) -> None:
+    project = copy_project("deploy_project", tmp_path)
+    package_index.requested.clear()
+    done = streamwhisk("deploy", "tools/greet", "--project", str(project), "--apihost",
+                       proxy.url, "--dry-run", env=deployer_env)
+    assert "would create action tools/greet" in done.stderr or \
+        "would update action tools/greet" in done.stderr
+    assert "building the virtualenv" not in done.stderr
+    assert not [path for path in package_index.requested if "greeting" in path]
