@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -80,24 +81,20 @@ def test_only_the_first_connection_to_an_invocations_port_is_relayed(
         streamer: RunningServer) -> None:
     received = lines(httpx.post(f"{streamer.url}/web/guest/s/twice", json={}, timeout=60))
     assert [m.get("output") for m in received[:-1]] == ["first", "last"]
+    # refused once the port stopped listening, or reset if it came in before that
     assert received[-1]["result"]["body"]["second"] in (  # type: ignore[index]
-        "ConnectionResetError", "BrokenPipeError")
+        "ConnectionRefusedError", "ConnectionResetError", "BrokenPipeError")
 
 
 def test_many_streams_at_once_each_whole(streamer: RunningServer) -> None:
-    import asyncio
+    def one(seed: int) -> bool:
+        got = lines(httpx.post(f"{streamer.url}/web/guest/s/chunks",
+                               json={"count": 30, "chunk": 5, "seed": seed}, timeout=60))
+        result = got[-1]["result"]["body"]["output"]  # type: ignore[index]
+        return "".join(str(m["output"]) for m in got[:-1]) == result
 
-    async def one(client: httpx.AsyncClient, seed: int) -> bool:
-        answer = await client.post(f"{streamer.url}/web/guest/s/chunks",
-                                   json={"count": 30, "chunk": 5, "seed": seed})
-        got = lines(answer)
-        return "".join(str(m["output"]) for m in got[:-1]) == got[-1]["result"]["body"]["output"]  # type: ignore[index]
-
-    async def all_of_them() -> list[bool]:
-        async with httpx.AsyncClient(timeout=60) as client:
-            return await asyncio.gather(*(one(client, seed) for seed in range(20)))
-
-    assert all(asyncio.run(all_of_them()))
+    with ThreadPoolExecutor(20) as pool:
+        assert all(pool.map(one, range(20)))
 
 
 def test_without_the_servers_auth_the_stream_address_does_not_pass(

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from streamwhisk.server.rest import UNAUTHORIZED
 from streamwhisk.testing import RunningServer, serve
 
 KEY = ("23bc46b1-71f6-4ed5-8c54-816aa4f8c502", "rest-test-key-0123456789")
@@ -35,7 +36,7 @@ def test_the_rest_api_refuses_requests_without_the_servers_key(
 ) -> None:
     response = httpx.get(keyed_server.url + "/api/v1/namespaces/_/actions", auth=auth)
     assert response.status_code == 401
-    assert response.json()["error"] == "The supplied authentication is invalid."
+    assert response.json()["error"] == UNAUTHORIZED
 
 
 def test_listing_shows_each_action_with_its_annotations_and_limits(api: httpx.Client) -> None:
