@@ -38,6 +38,7 @@ NOT_EMPTY = "Package not empty (contains {count} entities). Delete its actions f
 class DeployedStore:
     def __init__(self, namespace: str, root: Path | None = None) -> None:
         self.folder = (root or data_root() / "deployed") / namespace
+        self._root = str(self.folder)
         self._specs: dict[str, ActionSpec] = {}
 
     # packages
@@ -81,7 +82,8 @@ class DeployedStore:
         return found
 
     def has(self, package: str, name: str) -> bool:
-        return (self.folder / package / name / "action.json").is_file()
+        """One stat: asked on every invocation."""
+        return os.path.isfile(f"{self._root}/{package}/{name}/action.json")
 
     def action(self, qualified: str) -> dict[str, Any] | None:
         return _read_json(self.folder / qualified / "action.json")
