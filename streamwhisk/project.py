@@ -81,9 +81,9 @@ class ActionSpec:
         return self.annotations.annotations.get("provide-api-key") is True
 
     @property
-    def secrets(self) -> list[str]:
+    def secrets(self) -> list[Any]:
         """The values that `#--param` put into the action: never shown by us."""
-        return [str(value) for value in self.params.values()]
+        return list(self.params.values())
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,6 @@ class ActionArtifact:
     spec: ActionSpec
     code: str = ""  # the source, or the zip in base64
     binary: bool = False
-    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def qualified(self) -> str:
@@ -117,7 +116,6 @@ def action_artifact(spec: ActionSpec, archive: Callable[[ActionSpec], bytes]) ->
     """The action as it will be sent; ConfigError when OpenWhisk would refuse it."""
     check_entity_name(spec.package, "package")
     check_entity_name(spec.name, "action")
-    secrets = tuple(str(v) for v in spec.params.values())
     if spec.multi_file:
         code, binary = base64.b64encode(archive(spec)).decode(), True
     else:
@@ -127,7 +125,7 @@ def action_artifact(spec: ActionSpec, archive: Callable[[ActionSpec], bytes]) ->
             f"{spec.qualified} is {len(code) / 1024 / 1024:.1f} MB as sent, over OpenWhisk's "
             f"{MAX_ACTION_BYTES // 1024 // 1024} MB limit for an action: trim its folder or "
             "its requirements.txt")
-    return ActionArtifact(spec, code, binary, secrets)
+    return ActionArtifact(spec, code, binary)
 
 
 def _read(path: Path) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from starlette.routing import Route
 
 from ..errors import ActionNotFound, RequestError, StreamwhiskError
 from ..project import ActionSpec, Project
+from ..redact import RedactingFilter, Redactor
 from ..runtime import Invoker, InvokerSettings
 from ..stream import StreamSession, StreamSettings
 from .page import page_routes
@@ -90,7 +92,7 @@ class Server:
             args = await request_args(request, spec, target, self.settings.body_limit)
             session = await StreamSession.open(
                 lambda relay, announced: self.invoker.start(spec, args, relay, announced),
-                self.settings.stream,
+                self.settings.stream, redact=self.invoker.redact,
             )
         except StreamwhiskError as exc:
             return failure_response(exc)
@@ -101,6 +103,7 @@ class Server:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        mask_secrets_in_logs(self.invoker.redact)
         await self.invoker.prewarm()
         # What exists now lives as long as the server: keep the collector from walking it
         # again and again (each full collection paused every stream for milliseconds).
@@ -109,6 +112,15 @@ class Server:
             yield
         finally:
             await self.invoker.close()
+
+
+def mask_secrets_in_logs(redact: Redactor) -> None:
+    """Every log line the server writes, uvicorn's included, with secrets masked."""
+    masking = RedactingFilter(redact)
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(masking)
 
 
 def create_app(project: Project, settings: ServerSettings | None = None) -> Starlette:

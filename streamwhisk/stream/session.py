@@ -56,17 +56,22 @@ class StreamSettings:
 
 
 class StreamSession:
-    def __init__(self, relay: Relay, activation: Streamed, settings: StreamSettings) -> None:
+    def __init__(self, relay: Relay, activation: Streamed, settings: StreamSettings,
+                 redact: Callable[[str], str] | None = None) -> None:
         self.relay = relay
         self.activation = activation
         self.settings = settings
+        self._redact = redact
         self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @classmethod
     async def open(cls, start: Start, settings: StreamSettings | None = None,
-                   first_comer: bool = False) -> StreamSession:
+                   first_comer: bool = False,
+                   redact: Callable[[str], str] | None = None) -> StreamSession:
         """Listen, then start the activation; errors before the stream begins are raised.
-        With `first_comer`, the first connection is the activation's (nothing announces it)."""
+        With `first_comer`, the first connection is the activation's (nothing announces it).
+        `redact` masks secrets in the messages the relay writes itself (the excerpts of
+        malformed data, the outcome): what the action sends as JSON passes as it is."""
         settings = settings or StreamSettings()
         announced = Announced()
         relay = Relay(FirstComer() if first_comer else announced, settings.host,
@@ -76,7 +81,7 @@ class StreamSession:
         except BaseException:
             relay.close()
             raise
-        return cls(relay, activation, settings)
+        return cls(relay, activation, settings, redact)
 
     def close(self) -> None:
         """The client is gone: reset the action's connection and end the stream."""
@@ -98,7 +103,7 @@ class StreamSession:
             while inbound is not None:
                 batch = inbound.take()
                 if batch:
-                    yield batch
+                    yield self._masked(batch)
                 elif inbound.ended:
                     break
                 elif not result.done():
@@ -113,9 +118,19 @@ class StreamSession:
             while not await _first_of([result, closed], self.settings.keepalive_s):
                 yield Batch()
             if not closed.done():
-                yield Batch([outcome(result)], [None])
+                yield self._masked(Batch([outcome(result)], [None]))
         finally:
             self.close()
+
+    def _masked(self, batch: Batch) -> Batch:
+        """The relay's own messages (text None) with secrets masked."""
+        if self._redact is None or all(text is not None for text in batch.texts):
+            return batch
+        redact = self._redact
+        batch.messages = [
+            json.loads(redact(json.dumps(m, ensure_ascii=False))) if text is None else m
+            for m, text in zip(batch.messages, batch.texts, strict=True)]
+        return batch
 
     async def events(self) -> AsyncIterator[Message | None]:
         """One message at a time; `None` for a quiet spell."""
