@@ -12,6 +12,7 @@ import binascii
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -220,12 +221,44 @@ def _project(result: dict[str, Any], target: WebTarget) -> Any:
     return value
 
 
+# Framing and hop-by-hop headers are the server's to set, never an action's
+SERVERS_HEADERS = frozenset({
+    "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te",
+    "trailer", "proxy-connection", "proxy-authenticate", "proxy-authorization"})
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _checked_headers(given: dict[Any, Any]) -> dict[str, str]:
+    """The action's headers, as HTTP allows them; ValueError names the one that is not."""
+    checked = {}
+    for key, raw in given.items():
+        name = str(key)
+        value = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        if not _TOKEN.match(name):
+            raise ValueError(f"The action returned an invalid header name {name!r}.")
+        if name.lower() in SERVERS_HEADERS:
+            continue
+        if any(c in value for c in "\r\n\0"):
+            raise ValueError(f"The action returned the header {name} with a line break in "
+                             "its value.")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"The action returned the header {name} with characters HTTP "
+                             "headers cannot carry (outside latin-1); encode them, as RFC "
+                             "8187 says") from None
+        checked[name] = value
+    return checked
+
+
 def _http_response(shape: dict[str, Any], default_status: int = 200) -> Response:
     headers = shape.get("headers") or {}
     if not isinstance(headers, dict):
         return error_response("The action returned headers that are not an object.", 502)
-    headers = {str(k): str(v).lower() if isinstance(v, bool) else str(v)
-               for k, v in headers.items()}
+    try:
+        headers = _checked_headers(headers)
+    except ValueError as exc:
+        return error_response(str(exc), 502)
     status = shape.get("statusCode", shape.get("code"))
     try:
         code = int(status) if status is not None else None
