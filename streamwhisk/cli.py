@@ -55,11 +55,21 @@ def main() -> None:
               help="uuid:key credentials of the OpenWhisk REST API; default: AUTH from the "
                    "layers (the login), else a fresh random key per run. Actions annotated "
                    "provide-api-key get it as __OW_API_KEY.")
+@click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME[:PORT]",
+              help="Another Host name to answer to, when serving beyond loopback (repeat it).")
+@click.option("--cors", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Let pages of this origin (or *) call web actions, with OpenWhisk's CORS "
+                   "headers; off by default (repeat it).")
+@click.option("--header-timeout", default=10.0, show_default=True,
+              help="Seconds a client has to send its request headers (then 408).")
+@click.option("--body-timeout", default=60.0, show_default=True,
+              help="Seconds a client has to send its request body (then 408).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 def up(project: Path, scope: str, host: str, port: int, namespace: str, max_workers: int,
        queue_size: int, idle_timeout: float, stream_keepalive: float, dev_ollama: str,
-       api_key: str, log_level: str) -> None:
+       api_key: str, allowed_hosts: tuple[str, ...], cors_origins: tuple[str, ...],
+       header_timeout: float, body_timeout: float, log_level: str) -> None:
     """Serve the project's actions over HTTP until interrupted.
 
     \b
@@ -75,6 +85,7 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
     """
     from .runtime import InvokerSettings, PoolSettings
     from .server import ServerSettings, create_app
+    from .server.bounded import HttpLimits
     from .server.serve import Served, listen, own_host_names, run, url_of
     from .stream import StreamSettings
 
@@ -94,11 +105,13 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         InvokerSettings(pool=PoolSettings(max_workers, queue_size, idle_timeout),
                         namespace=namespace, api_host=url, api_key=api_key),
         StreamSettings(keepalive_s=stream_keepalive),
-        hosts=own_host_names(host, int(url.rsplit(":", 1)[1])),
+        hosts=own_host_names(host, int(url.rsplit(":", 1)[1]), allowed_hosts),
+        cors=cors_origins,
     )
     report_actions(actions)  # builds the runtimes a first start needs, before serving
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
-    run(Served(create_app(actions, settings), sock), companions, log_level)
+    limits = HttpLimits(header_timeout_s=header_timeout, body_timeout_s=body_timeout)
+    run(Served(create_app(actions, settings), sock), companions, log_level, limits)
 
 
 main.add_command(deploy)

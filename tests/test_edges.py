@@ -4,13 +4,13 @@ isolation between actions and the server. Each test fails on the code before the
 
 from __future__ import annotations
 
+import contextlib
 import json
-import re
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 import pytest
@@ -20,13 +20,29 @@ from streamwhisk.testing import RunningServer, serve
 
 SECRET = 'p@ss\\w"ord%41 é+x'
 NESTED = "nested-t0ken-value"
+AUTH = "0e1d2c3b-edges:k3y-of-the-edges-tests"
+EVIL = "https://evil.example"
 
 
 @pytest.fixture(scope="module")
 def edges(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     project = copy_project("edges_project", tmp_path_factory.mktemp("edges"))
-    with serve(project, log_path=project / "server.log") as running:
+    with serve(project, log_path=project / "server.log", env={"AUTH": AUTH}) as running:
         yield running
+
+
+def raw(server: RunningServer, request: bytes, wait_s: float = 0) -> bytes:
+    """Send bytes as they are, then read the answer until the server closes."""
+    address = urlsplit(server.url)
+    with socket.create_connection((address.hostname, address.port), timeout=15) as sock:
+        sock.sendall(request)
+        if wait_s:
+            time.sleep(wait_s)
+        data = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                data += chunk
+    return data
 
 
 def spellings(secret: str) -> list[str]:
@@ -95,3 +111,149 @@ def test_a_header_http_cannot_carry_is_a_502_naming_it(
     assert answer.status_code == 502
     assert named in answer.json()["error"]
     assert "set-cookie" not in answer.headers
+
+
+# 1. Host and origin
+
+
+@pytest.mark.parametrize("path", ["/", "/api/my/e/count", "/web/guest/e/count",
+                                  "/api/v1/namespaces/_/actions"])
+def test_a_host_that_is_not_the_servers_is_refused(edges: RunningServer, path: str) -> None:
+    port = urlsplit(edges.url).port
+    answer = raw(edges, f"GET {path} HTTP/1.1\r\nHost: rebound.example:{port}\r\n"
+                        "Connection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 421 ")
+    assert b"answers only to its own host names" in answer
+
+
+ACTION_ROUTES = ["/api/my/e/count", "/api/v1/web/guest/e/count", "/web/guest/e/count"]
+
+
+@pytest.mark.parametrize("route", ACTION_ROUTES)
+def test_a_page_of_another_origin_cannot_run_an_action(edges: RunningServer, route: str,
+                                                       tmp_path: Path) -> None:
+    counter = tmp_path / "count"
+    form = httpx.post(f"{edges.url}{route}", data={"counter": str(counter)},
+                      headers={"Origin": EVIL}, timeout=30)
+    assert form.status_code == 403
+    assert "A page of another origin (https://evil.example) may not run actions" in form.text
+    simple = httpx.get(f"{edges.url}{route}", params={"counter": str(counter)},
+                       headers={"Sec-Fetch-Site": "cross-site"}, timeout=30)
+    assert simple.status_code == 403
+    assert not counter.exists()
+
+
+def test_the_servers_own_pages_and_other_clients_still_run_actions(
+        edges: RunningServer, tmp_path: Path) -> None:
+    counter = tmp_path / "count"
+    params = {"counter": str(counter)}
+    own = httpx.post(f"{edges.url}/api/my/e/count", json=params,
+                     headers={"Origin": edges.url, "Sec-Fetch-Site": "same-origin"}, timeout=30)
+    assert own.status_code == 200
+    assert httpx.get(f"{edges.url}/api/my/e/count", params=params, timeout=30).status_code == 200
+    assert counter.read_text() == "2"
+
+
+@pytest.mark.parametrize("route", ["/api/my/e/count", "/web/guest/e/count"])
+def test_options_is_answered_by_the_server_never_by_the_action(
+        edges: RunningServer, route: str, tmp_path: Path) -> None:
+    counter = tmp_path / "count"
+    answer = httpx.options(f"{edges.url}{route}", params={"counter": str(counter)},
+                           headers={"Origin": EVIL, "Access-Control-Request-Method": "POST"},
+                           timeout=30)
+    assert answer.status_code == 204
+    assert "access-control-allow-origin" not in answer.headers  # CORS is off
+    assert not counter.exists()
+
+
+def test_an_action_with_web_custom_options_answers_options_and_cors_itself(
+        edges: RunningServer) -> None:
+    app = {"Origin": "https://app.example"}
+    preflight = httpx.options(f"{edges.url}/api/my/e/options", headers=app, timeout=30)
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+    answer = httpx.post(f"{edges.url}/api/my/e/options", headers=app, timeout=30)
+    assert answer.text == "custom"
+
+
+def test_cors_when_configured_follows_openwhisks_web_actions(tmp_path: Path) -> None:
+    project = copy_project("edges_project", tmp_path)
+    counter = tmp_path / "count"
+    with serve(project, "--cors", "https://app.example",
+               log_path=tmp_path / "server.log") as open_to_app:
+        url = f"{open_to_app.url}/api/my/e/count"
+        app = {"Origin": "https://app.example"}
+        preflight = httpx.options(url, params={"counter": str(counter)}, headers=app,
+                                  timeout=30)
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        assert not counter.exists()  # answered by the server
+        answer = httpx.post(url, json={"counter": str(counter)}, headers=app, timeout=30)
+        assert answer.headers["access-control-allow-origin"] == "https://app.example"
+        assert httpx.post(url, json={"counter": str(counter)}, headers={"Origin": EVIL},
+                          timeout=30).status_code == 403
+        assert counter.read_text() == "1"
+
+
+# 2. HTTP limits
+
+
+@pytest.mark.parametrize("headers", [f"X-Big: {'a' * 40_000}\r\n",
+                                     "".join(f"X-N{i}: v\r\n" for i in range(150))])
+def test_headers_past_the_limits_are_a_431(edges: RunningServer, headers: str) -> None:
+    host = urlsplit(edges.url).netloc
+    answer = raw(edges, f"GET /api/my/e/headers HTTP/1.1\r\nHost: {host}\r\n{headers}"
+                        "\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    project = copy_project("edges_project", tmp_path_factory.mktemp("impatient"))
+    with serve(project, "--header-timeout", "0.5", "--body-timeout", "0.5",
+               log_path=project / "server.log") as running:
+        yield running
+
+
+def test_a_client_too_slow_with_its_headers_or_body_is_cut_off(impatient: RunningServer) -> None:
+    host = urlsplit(impatient.url).netloc
+    started = time.monotonic()
+    headers = raw(impatient, f"GET /api/my/e/headers HTTP/1.1\r\nHost: {host}\r\n".encode())
+    assert headers.startswith(b"HTTP/1.1 408 ")
+    body = raw(impatient, f"POST /api/my/e/headers HTTP/1.1\r\nHost: {host}\r\n"
+                          "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                          '{"a": '.encode())
+    assert body.startswith(b"HTTP/1.1 408 ")
+    assert time.monotonic() - started < 10
+    assert httpx.get(f"{impatient.url}/api/my/e/headers", timeout=30).status_code == 200
+
+
+def test_a_client_gone_while_sending_its_body_is_a_quiet_close(impatient: RunningServer) -> None:
+    host = urlsplit(impatient.url).netloc
+    address = urlsplit(impatient.url)
+    for _ in range(3):
+        with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+            sock.sendall(f"POST /api/my/e/headers HTTP/1.1\r\nHost: {host}\r\n"
+                         "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                         '{"a": 1'.encode())
+    time.sleep(0.3)
+    assert "Traceback" not in impatient.log()
+    assert "Exception in ASGI application" not in impatient.log()
+    assert httpx.get(f"{impatient.url}/api/my/e/headers", timeout=30).status_code == 200
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("route", ["/api/my/e/headers", "/web/guest/e/headers",
+                                   "/api/v1/namespaces/_/actions/e/headers?blocking=true"])
+def test_json_nested_too_deeply_is_a_400_on_every_route(edges: RunningServer,
+                                                        route: str) -> None:
+    answer = httpx.post(f"{edges.url}{route}", content=DEEP, timeout=30,
+                        headers={"Content-Type": "application/json"},
+                        auth=tuple(AUTH.split(":", 1)))  # type: ignore[arg-type]
+    assert answer.status_code == 400
+    assert "nested too deeply" in answer.json()["error"]
+    assert "Exception in ASGI application" not in edges.log()
+    assert "RecursionError" not in edges.log()

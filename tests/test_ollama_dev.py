@@ -115,9 +115,11 @@ def test_bad_requests_get_ollamas_errors(dev: RunningServer, body: dict[str, Any
     assert (response.status_code, response.json()) == (status, {"error": message})
 
 
-def test_malformed_json_is_a_400(dev: RunningServer) -> None:
-    response = httpx.post(dev.url + "/api/chat", content=b"{nope")
-    assert response.status_code == 400 and "invalid JSON" in response.json()["error"]
+@pytest.mark.parametrize("body", [b"{nope", b"[" * 100_000 + b"]" * 100_000])
+def test_malformed_json_is_a_400(dev: RunningServer, body: bytes) -> None:
+    response = httpx.post(dev.url + "/api/chat", content=body)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("The request content was malformed")
 
 
 def test_a_scripted_failure_sends_an_error_line_mid_stream(dev: RunningServer) -> None:

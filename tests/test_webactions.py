@@ -140,7 +140,8 @@ def test_body_over_the_limit_is_refused_with_413(client: httpx.Client) -> None:
 def _raw_get(server: RunningServer, target: str) -> tuple[int, bytes]:
     address = urlsplit(server.url)
     with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
-        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {address.netloc}\r\n"
+                     "Connection: close\r\n\r\n".encode())
         data = b""
         while chunk := sock.recv(65536):
             data += chunk

@@ -11,7 +11,6 @@ away is `client-gone`, which is how tests prove that a stop reached the LLM.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -21,12 +20,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..basicauth import matches
+from ..jsonbody import MalformedJSON, parse_json
 from .embeddings import LABEL, dev_vector
 from .script import Script, tokens
 from .shapes import ChatShape, GenerateShape, Generation, OpenAIChatShape, Plan, Shape
@@ -235,9 +235,11 @@ def _details() -> dict[str, Any]:
 
 async def _body(request: Request) -> dict[str, Any] | Response:
     try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError as exc:
-        return _error(f"invalid JSON in the request body: {exc}", 400)
+        body = parse_json(await request.body() or b"{}")
+    except MalformedJSON as exc:
+        return _error(str(exc), 400)
+    except ClientDisconnect:
+        return _error("the client went away while sending its request", 499)
     return body if isinstance(body, dict) else _error("the request body must be an object", 400)
 
 

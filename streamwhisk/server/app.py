@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,6 +20,7 @@ from ..project import ActionSpec, Project
 from ..redact import RedactingFilter, Redactor
 from ..runtime import Invoker, InvokerSettings
 from ..stream import StreamSession, StreamSettings
+from .origins import OriginPolicy, OwnHostOnly
 from .page import page_routes
 from .rest import RestApi
 from .store import DeployedStore
@@ -43,8 +45,10 @@ class ServerSettings:
     invoker: InvokerSettings = field(default_factory=InvokerSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
     body_limit: int = OPENWHISK_BODY_LIMIT
-    # the Host names the REST API answers to (host:port); empty: any
+    # the Host names the server answers to (host:port); empty: any
     hosts: tuple[str, ...] = ()
+    # the origins whose pages may call web actions (OpenWhisk's CORS), or "*"; empty: none
+    cors: tuple[str, ...] = ()
     # where deployed actions are kept; None: the data folder's deployed/
     store_dir: Path | None = None
 
@@ -56,6 +60,7 @@ class Server:
         self.project = project
         self.settings = settings
         self.store = DeployedStore(settings.invoker.namespace, settings.store_dir)
+        self.origins = OriginPolicy(settings.hosts, settings.cors)
         self.invoker = Invoker(project, settings.invoker, store=self.store)
 
     def web_spec(self, target: WebTarget, request: Request) -> ActionSpec:
@@ -75,20 +80,32 @@ class Server:
         try:
             target = parse_target(request.path_params["path"], namespace)
             spec = self.web_spec(target, request)
+            custom = spec.annotations.annotations.get("web-custom-options") is True
+            if request.method == "OPTIONS" and not custom:
+                return self._preflight(request)  # the server's to answer, never the action's
+            cors = self.origins.admit(request, custom)
             args = await request_args(request, spec, target, self.settings.body_limit)
             stream = relayed_elsewhere(request, args, self.settings.invoker.api_key)
             activation = await self.invoker.start(spec, args, stream)
             activation_id = activation.activation_id
-            result = await activation.result
-            return result_response(result, target)
+            response = result_response(await activation.result, target)
+            response.headers.update(cors)
+            return response
         except StreamwhiskError as exc:
             return failure_response(exc, activation_id)
+
+    def _preflight(self, request: Request) -> Response:
+        headers = self.origins.preflight(request)
+        return Response(status_code=200 if headers else 204, headers=headers)
 
     async def stream_action(self, request: Request) -> Response | RelayResponse:
         """`/web/{ns}/{pkg}/{action}`: invoke with STREAM_HOST/STREAM_PORT, relay the stream."""
         try:
             target = parse_target(request.path_params["path"])
             spec = self.web_spec(target, request)
+            if request.method == "OPTIONS":
+                return self._preflight(request)
+            cors = self.origins.admit(request)
             args = await request_args(request, spec, target, self.settings.body_limit)
             session = await StreamSession.open(
                 lambda relay, announced: self.invoker.start(spec, args, relay, announced),
@@ -96,7 +113,7 @@ class Server:
             )
         except StreamwhiskError as exc:
             return failure_response(exc)
-        return RelayResponse(session, request.headers.get("accept", ""))
+        return RelayResponse(session, request.headers.get("accept", ""), cors)
 
     async def web_default_namespace(self, request: Request) -> Response:
         return await self.web_action(request, self.settings.invoker.namespace)
@@ -129,7 +146,7 @@ def create_app(project: Project, settings: ServerSettings | None = None) -> Star
     routes = [
         Route("/api/v1/web/{path:path}", server.web_action, methods=METHODS),
         Route("/api/my/{path:path}", server.web_default_namespace, methods=METHODS),
-        Route("/web/{path:path}", server.stream_action, methods=["GET", "POST"]),
+        Route("/web/{path:path}", server.stream_action, methods=["GET", "POST", "OPTIONS"]),
         Route("/api/v1/namespaces/{namespace}/actions", rest.actions, methods=["GET"]),
         Route("/api/v1/namespaces/{namespace}/actions/{name:path}", rest.action,
               methods=["GET", "POST"]),
@@ -141,6 +158,7 @@ def create_app(project: Project, settings: ServerSettings | None = None) -> Star
         Route("/api/v1/namespaces", rest.namespaces, methods=["GET"]),
         *page_routes(),
     ]
-    app = Starlette(routes=routes, lifespan=server.lifespan)
+    app = Starlette(routes=routes, lifespan=server.lifespan,
+                    middleware=[Middleware(OwnHostOnly, hosts=server.settings.hosts)])
     app.state.server = server
     return app

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import ActionCrashed, RequestError, StreamwhiskError
+from ..jsonbody import MalformedJSON, parse_json
 from ..stream import StreamSession, StreamSettings
 from .streamer import RelayResponse
 from .webactions import error_response, parse_target, read_body
@@ -111,9 +111,9 @@ async def _arguments(request: Request) -> dict[str, Any]:
     body = await read_body(request, BODY_LIMIT)
     if body:
         try:
-            parsed = json.loads(body)
-        except ValueError as exc:
-            raise RequestError(f"The request content was malformed: {exc}", 400) from exc
+            parsed = parse_json(body)
+        except MalformedJSON as exc:
+            raise RequestError(str(exc), 400) from exc
         if not isinstance(parsed, dict):
             raise RequestError("The request content must be a JSON object.", 400)
         args.update(parsed)

@@ -18,7 +18,6 @@ __OW_API_KEY (mastrogpt/index does). What is deployed is kept in `store.py`.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from ..basicauth import matches
 from ..deploy.names import check_entity_name
 from ..errors import ActionNotFound, ConfigError, RequestError, StreamwhiskError
+from ..jsonbody import MalformedJSON, parse_json
 from ..project import ActionSpec, split_action_name
 from .webactions import NOT_FOUND, error_response, failure_response, read_body
 
@@ -161,9 +161,9 @@ class RestApi:
     async def _json_body(self, request: Request) -> dict[str, Any]:
         body = await read_body(request, DEPLOY_BODY_LIMIT)
         try:
-            parsed = json.loads(body) if body else {}
-        except ValueError as exc:
-            raise RequestError(f"The request content was malformed: {exc}", 400) from exc
+            parsed = parse_json(body) if body else {}
+        except MalformedJSON as exc:
+            raise RequestError(str(exc), 400) from exc
         if not isinstance(parsed, dict):
             raise RequestError("The request content must be a JSON object.", 400)
         return parsed
@@ -171,11 +171,11 @@ class RestApi:
     async def _invoke(self, request: Request, spec: ActionSpec) -> Response:
         try:
             body = await read_body(request, self.server.settings.body_limit)
-            args = json.loads(body) if body else {}
+            args = parse_json(body) if body else {}
         except RequestError as exc:
             return error_response(str(exc), exc.status_code)
-        except ValueError as exc:
-            return error_response(f"The request content was malformed: {exc}", 400)
+        except MalformedJSON as exc:
+            return error_response(str(exc), 400)
         if not isinstance(args, dict):
             return error_response("The request content must be a JSON object.", 400)
         try:
@@ -233,10 +233,11 @@ class RestApi:
         return None if refusal is None else error_response(str(refusal), refusal.status_code)
 
     def _refusal(self, request: Request) -> RequestError | None:
-        hosts = self.server.settings.hosts
-        if hosts and request.headers.get("host", "").lower() not in hosts:
-            return RequestError(f"This server answers only to its own host names: "
-                                f"{', '.join(hosts)}.", 421)
+        """Credentials, and no page of another origin (the Host is the middleware's)."""
+        try:
+            self.server.origins.admit(request)
+        except RequestError as exc:
+            return exc
         key = self.server.settings.invoker.api_key
         if key and matches(request.headers.get("authorization", ""), key):
             return None

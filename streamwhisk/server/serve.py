@@ -13,7 +13,10 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ..errors import ListenError
+from .bounded import HttpLimits, bounded_protocol
 from .frontdoor import serve_front
+
+DEFAULT_LIMITS = HttpLimits()
 
 LISTEN_BACKLOG = 2048
 
@@ -38,13 +41,17 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def own_host_names(host: str, port: int) -> tuple[str, ...]:
-    """The Host headers that name this server: its loopback names and the address it is
-    bound to. Bound to every address (0.0.0.0, ::), any name reaches it: none is refused."""
-    if host in ("0.0.0.0", "::", ""):
-        return ()
-    names = {"127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host}
-    return tuple(sorted(f"{name.lower()}:{port}" for name in names))
+def own_host_names(host: str, port: int, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The Host headers that name this server: its loopback names, the address it is bound
+    to (unless that is every address), and the names given (`--allow-host`), at its port
+    unless a name carries its own."""
+    names = {"127.0.0.1", "localhost", "[::1]"}
+    if host not in ("0.0.0.0", "::", ""):
+        names.add(f"[{host}]" if ":" in host else host)
+    hosts = {f"{name.lower()}:{port}" for name in names}
+    hosts |= {name.lower() if name.rsplit(":", 1)[-1].isdigit() and not name.endswith("]")
+              else f"{name.lower()}:{port}" for name in extra}
+    return tuple(sorted(hosts))
 
 
 @dataclass
@@ -76,10 +83,12 @@ class _Companion(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def beside(companions: list[Served], log_level: str) -> AsyncIterator[None]:
+async def beside(companions: list[Served], log_level: str,
+                 limits: HttpLimits = DEFAULT_LIMITS) -> AsyncIterator[None]:
     """Serve the companions on the running loop while the block runs."""
     helpers = [_Companion(uvicorn.Config(c.app, log_level=log_level, timeout_graceful_shutdown=1,
-                                         server_header=False)) for c in companions]
+                                         server_header=False, http=bounded_protocol(limits)))
+               for c in companions]
     tasks = [asyncio.create_task(_serve(h, c)) for h, c in zip(helpers, companions, strict=True)]
     try:
         yield
@@ -89,15 +98,16 @@ async def beside(companions: list[Served], log_level: str) -> AsyncIterator[None
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def run(main: Served, companions: list[Served], log_level: str) -> None:
+def run(main: Served, companions: list[Served], log_level: str,
+        limits: HttpLimits = DEFAULT_LIMITS) -> None:
     """Serve `main` until interrupted, with each companion on the same event loop."""
     # no "Server: uvicorn" header: the dev Ollama names itself in its own
     config = uvicorn.Config(main.app, log_level=log_level, timeout_graceful_shutdown=5,
-                            server_header=False)
+                            server_header=False, http=bounded_protocol(limits))
     server = uvicorn.Server(config)
 
     async def serve_all() -> None:
-        async with beside(companions, log_level):
+        async with beside(companions, log_level, limits):
             await _serve(server, main)
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:

@@ -63,13 +63,15 @@ def framing_for(accept: str) -> Framing:
 
 
 class RelayResponse:
-    def __init__(self, session: StreamSession, accept: str) -> None:
+    def __init__(self, session: StreamSession, accept: str,
+                 headers: dict[str, str] | None = None) -> None:
         self.session = session
         self.framing = framing_for(accept)
+        self.headers = headers or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"content-type", self.framing.media_type.encode()),
-                   *((k.encode(), v.encode()) for k, v in UNBUFFERED.items())]
+                   *((k.encode(), v.encode()) for k, v in {**UNBUFFERED, **self.headers}.items())]
         listener = asyncio.ensure_future(self._close_on_disconnect(receive))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": headers})

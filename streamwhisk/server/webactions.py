@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from ..basicauth import matches
 from ..errors import Overloaded, RequestError, RuntimeFailure
+from ..jsonbody import MalformedJSON, parse_json
 from ..project import ActionSpec, validate_name
 
 NOT_FOUND = "The requested resource does not exist."
@@ -105,12 +106,18 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise RequestError(_too_large(int(declared), limit), 413)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(_too_large(size, limit), 413)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(_too_large(size, limit), 413)
+            chunks.append(chunk)
+    except ClientDisconnect:  # nobody to answer: a quiet end, not a traceback
+        raise RequestError(GONE, 499) from None
     return b"".join(chunks)
+
+
+GONE = "The client went away while sending its request."
 
 
 def _too_large(size: int, limit: int) -> str:
@@ -143,9 +150,9 @@ async def request_args(
 def _body_args(body: bytes, content_type: str) -> dict[str, Any]:
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
-            value = json.loads(body)
-        except ValueError as exc:
-            raise RequestError(f"The request content was malformed: {exc}", 400) from exc
+            value = parse_json(body)
+        except MalformedJSON as exc:
+            raise RequestError(str(exc), 400) from exc
         return value if isinstance(value, dict) else {"__ow_body": body.decode("utf-8")}
     if content_type == "application/x-www-form-urlencoded":
         return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))

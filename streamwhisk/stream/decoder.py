@@ -110,7 +110,7 @@ class MessageDecoder:
                     continue
                 try:
                     value, end = _decoder.raw_decode(buffer, index)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):  # unfinished, or too deep
                     buffer, index = buffer[index:], 0
                     self._scan = _Scan()
                 else:
@@ -154,6 +154,8 @@ class MessageDecoder:
             value, end = _decoder.raw_decode(text)
         except json.JSONDecodeError as exc:
             return _error(f"the action sent invalid JSON ({exc.msg}): {_excerpt(text)}")
+        except RecursionError:
+            return _error(f"the action sent JSON nested too deeply to read: {_excerpt(text)}")
         return self._checked(value, text, 0, end)
 
     def _skip_garbage(self, buffer: str, index: int, batch: Batch) -> int:

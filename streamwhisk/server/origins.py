@@ -1,0 +1,100 @@
+"""Who may ask: the server's own Host names, and which pages' origins may run actions.
+
+Host: a request whose `Host` is not one of the server's names is refused (421) on every
+route, so a DNS-rebinding page, whose requests carry its own domain, can read nothing.
+
+Origin: a browser page of another origin can send some requests without asking first (a form
+post, a simple GET; `OPTIONS` preflights come only before the others). On the routes that run
+actions, such a request is refused (403) when it says it comes from elsewhere: an `Origin`
+that is not the server's own, or `Sec-Fetch-Site: cross-site` / `same-site` (another port of
+localhost is the same site, not the same origin). Clients that are not browsers send neither
+and are not affected. Two ways let other origins in:
+  - the server's `--cors ORIGIN` (or `*`): OpenWhisk's web-action CORS behaviour, answered by
+    the server: `OPTIONS` gets the CORS headers without running the action, and answers carry
+    `Access-Control-Allow-Origin`;
+  - the action's `web-custom-options: true` annotation: as on OpenWhisk, the action answers
+    `OPTIONS` (and its CORS) itself, so it is trusted to decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..errors import RequestError
+
+CROSS_SITE = ("cross-site", "same-site")
+OPENWHISK_CORS = {
+    "Access-Control-Allow-Methods": "OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH",
+    "Access-Control-Allow-Headers": "Authorization, Origin, X-Requested-With, Content-Type, "
+                                    "Accept, User-Agent",
+}
+
+
+@dataclass(frozen=True)
+class OriginPolicy:
+    hosts: tuple[str, ...] = ()  # host:port names; empty: any
+    cors: tuple[str, ...] = ()  # origins let in, or "*"
+
+    def foreign_origin(self, request: Request) -> str | None:
+        """The other origin (or site) a browser says this request comes from, if any."""
+        origin = request.headers.get("origin")
+        if origin is not None:
+            if origin == "null":
+                return origin  # a sandboxed frame or a file: page
+            parts = urlsplit(origin)
+            own = self.hosts or (request.headers.get("host", "").lower(),)
+            netloc = parts.netloc.lower()
+            if ":" not in netloc.rsplit("]", 1)[-1]:
+                netloc += ":443" if parts.scheme == "https" else ":80"
+            return None if netloc in own and parts.scheme == "http" else origin
+        site = request.headers.get("sec-fetch-site")
+        return site if site in CROSS_SITE else None
+
+    def admit(self, request: Request, custom_options: bool = False) -> dict[str, str]:
+        """The CORS headers to answer with; RequestError 403 for a page it may not serve."""
+        foreign = self.foreign_origin(request)
+        if foreign is None or custom_options:
+            return {}
+        if "*" in self.cors or foreign in self.cors:
+            return {"Access-Control-Allow-Origin": "*" if "*" in self.cors else foreign,
+                    **OPENWHISK_CORS, "Vary": "Origin"}
+        raise RequestError(
+            f"A page of another origin ({foreign}) may not run actions here; start the "
+            "server with --cors ORIGIN to let it, or annotate the action "
+            "web-custom-options true to let it decide.", 403)
+
+    def preflight(self, request: Request) -> dict[str, str] | None:
+        """The CORS headers of an OPTIONS answer, None when CORS is off for this origin."""
+        origin = request.headers.get("origin")
+        if origin and ("*" in self.cors or origin in self.cors):
+            return {"Access-Control-Allow-Origin": "*" if "*" in self.cors else origin,
+                    **OPENWHISK_CORS, "Vary": "Origin"}
+        return None
+
+
+class OwnHostOnly:
+    """ASGI middleware: 421 for a Host that is not one of the server's names."""
+
+    def __init__(self, app: ASGIApp, hosts: tuple[str, ...]) -> None:
+        self.app = app
+        self.hosts = frozenset(hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.hosts:
+            host = next((v.decode("latin-1").lower() for k, v in scope["headers"]
+                         if k == b"host"), "")
+            if ":" not in host.rsplit("]", 1)[-1]:
+                host += ":80"
+            if host not in self.hosts:
+                body = (f'{{"error": "This server answers only to its own host names: '
+                        f'{", ".join(sorted(self.hosts))}."}}').encode()
+                await send({"type": "http.response.start", "status": 421, "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
