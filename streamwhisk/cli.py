@@ -134,10 +134,12 @@ def ollama() -> None:
               help="Tokens per second; 0 sends them as fast as it can.")
 @click.option("--auth", envvar="AUTH", default="", show_default=False,
               help="Require these HTTP basic credentials (user:secret); default: $AUTH.")
+@click.option("--max-prompt-bytes", default=1024 * 1024, show_default=True,
+              help="A longer prompt is refused with 413.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: float, auth: str,
-                 log_level: str) -> None:
+                 max_prompt_bytes: int, log_level: str) -> None:
     """Serve Ollama's API (/, /api/version, /api/tags, /api/show, /api/generate, /api/chat)
     with replies from a script, and /dev/generations: how each generation ended.
 
@@ -156,7 +158,7 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
         sock = listen(host, port)
     except StreamwhiskError as exc:
         raise fail(exc) from exc
-    app = create_dev_ollama_app(DevOllamaSettings(script, token_rate, auth))
+    app = create_dev_ollama_app(DevOllamaSettings(script, token_rate, auth, max_prompt_bytes))
     ca = dev_ca()
     announce_dev_ollama(url_of(sock), f" (CA bundle: {ca.bundle})")
     run(Served(app, sock, tls=ca.server_context()), [], log_level)

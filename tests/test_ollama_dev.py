@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import httpx
 import ollama
 import pytest
 
-from streamwhisk.testing import RunningServer, serve_dev_ollama
+from streamwhisk.testing import RunningServer, serve_dev_ollama, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +195,39 @@ def test_a_broken_script_is_a_one_line_error(tmp_path: Path) -> None:
                             timeout=30)
     assert result.returncode == 1
     assert f"cannot use the dev model script {script}" in result.stderr
+
+
+def test_a_prompt_over_the_limit_is_a_413_in_ollamas_shape(tmp_path: Path) -> None:
+    with serve_dev_ollama("--max-prompt-bytes", "1000", "--auth", "",
+                          log_path=tmp_path / "log") as small:
+        answer = httpx.post(small.url + "/api/generate", timeout=30,
+                            json={"model": "llama3.1:8b", "prompt": "x" * 1001})
+        assert answer.status_code == 413
+        assert answer.json() == {"error": "prompt too long: 1001 bytes, over the dev server's "
+                                          "1000-byte limit"}
+        huge = httpx.post(small.url + "/api/chat", timeout=30, content=b"{" + b" " * 200_000)
+        assert huge.status_code == 413
+        assert "request too large" in huge.json()["error"]
+
+
+def test_records_keep_a_summary_of_each_prompt(slow: RunningServer) -> None:
+    prompt = "summarise this: " + "word " * 2000
+    lines(slow, "/api/generate", {"model": "llama3.1:8b", "prompt": prompt, "options": {
+        "num_predict": 1}})
+    record = httpx.get(slow.url + "/dev/generations").json()["generations"][-1]
+    assert record["prompt"] == prompt[:200] + "…"
+    assert record["prompt_chars"] == len(prompt)
+    assert record["prompt_sha256"] == hashlib.sha256(prompt.encode()).hexdigest()
+
+
+def test_a_whole_answer_stops_generating_when_its_client_leaves(slow: RunningServer) -> None:
+    body = {"model": "llama3.1:8b", "prompt": "tell me a long story", "stream": False}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(slow.url + "/api/generate", json=body, timeout=0.5)
+
+    def last() -> dict[str, Any]:
+        return httpx.get(slow.url + "/dev/generations").json()["generations"][-1]
+
+    assert wait_until(lambda: last()["outcome"] != "running", timeout=10)
+    assert last()["outcome"] == "client-gone"
+    assert last()["tokens_sent"] < 200  # far short of the story's 17,000 tokens

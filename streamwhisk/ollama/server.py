@@ -43,6 +43,7 @@ class DevOllamaSettings:
     script: Script
     tokens_per_second: float = 50.0  # 0: as fast as it can
     auth: str = ""  # "user:secret": required as HTTP basic auth when set
+    max_prompt_bytes: int = 1024 * 1024  # a longer prompt is a 413, in Ollama's error shape
 
 
 class DevOllama:
@@ -61,7 +62,7 @@ class DevOllama:
         return _json({"models": [self._model_info(name) for name in self.settings.script.models]})
 
     async def show(self, request: Request) -> Response:
-        body = await _body(request)
+        body = await _body(request, self.settings.max_prompt_bytes)
         if isinstance(body, Response):
             return body
         model = str(body.get("model") or body.get("name") or "")
@@ -89,7 +90,7 @@ class DevOllama:
 
     async def embed(self, request: Request) -> Response:
         """`/api/embed` and `/v1/embeddings`: `input` is a text or a list of texts."""
-        body = await _body(request)
+        body = await _body(request, self.settings.max_prompt_bytes)
         if isinstance(body, Response):
             return body
         texts = body.get("input", "")
@@ -110,7 +111,7 @@ class DevOllama:
 
     async def embeddings(self, request: Request) -> Response:
         """The older `/api/embeddings`: one `prompt`, one `embedding`."""
-        body = await _body(request)
+        body = await _body(request, self.settings.max_prompt_bytes)
         if isinstance(body, Response):
             return body
         if not body.get("model") or not isinstance(body.get("prompt", ""), str):
@@ -123,7 +124,7 @@ class DevOllama:
     # --- generation ---------------------------------------------------------------------
     async def _serve(self, request: Request, endpoint: str,
                      prompt_of: Callable[[dict[str, Any]], str | None]) -> Response:
-        body = await _body(request)
+        body = await _body(request, self.settings.max_prompt_bytes)
         if isinstance(body, Response):
             return body
         model = body.get("model")
@@ -133,19 +134,23 @@ class DevOllama:
         if prompt is None:
             return _error("invalid messages: a list of {role, content} objects is required"
                           if endpoint == "chat" else "prompt must be a string", 400)
+        size = len(prompt.encode())
+        if size > self.settings.max_prompt_bytes:
+            return _error(f"prompt too long: {size} bytes, over the dev server's "
+                          f"{self.settings.max_prompt_bytes}-byte limit", 413)
         think = body.get("think")
         if think is True and not self.settings.script.reasons(model):
             return _error(f'"{model}" does not support thinking', 400)
         streams_by_default = endpoint != "openai-chat"  # OpenAI's default is one answer
-        generation = Generation(len(self.generations) + 1, endpoint, model, prompt,
-                                bool(body.get("stream", streams_by_default)))
+        generation = Generation.of(len(self.generations) + 1, endpoint, model, prompt,
+                                   bool(body.get("stream", streams_by_default)))
         self.generations = [*self.generations[-MAX_RECORDS + 1:], generation]
         plan = self._plan(model, prompt, think, body.get("options"))
         shape = SHAPES[endpoint](model)
         if generation.stream:
             return StreamingResponse(self._stream(generation, plan, shape),
                                      media_type=shape.media_type, headers=SERVER_HEADER)
-        return await self._whole(generation, plan, shape)
+        return await self._whole(request, generation, plan, shape)
 
     def _plan(self, model: str, prompt: str, think: Any, options: Any) -> Plan:
         plan = Plan(prompt_tokens=len(tokens(prompt)))
@@ -196,11 +201,24 @@ class DevOllama:
             if generation.outcome == "running":  # cancelled: the client hung up
                 generation.outcome = "client-gone"
 
-    async def _whole(self, generation: Generation, plan: Plan, shape: Shape) -> Response:
+    async def _whole(self, request: Request, generation: Generation, plan: Plan,
+                     shape: Shape) -> Response:
+        """One answer at the end; a client that leaves before it stops the generation."""
         started = time.monotonic_ns()
         texts: dict[str, str] = {"response": "", "thinking": ""}
-        async for kind, text in self._pieces(generation, plan):
-            texts[kind] += text
+
+        async def collect() -> None:
+            async for kind, text in self._pieces(generation, plan):
+                texts[kind] += text
+
+        generating = asyncio.ensure_future(collect())
+        leaving = asyncio.ensure_future(_client_leaves(request))
+        await asyncio.wait({generating, leaving}, return_when=asyncio.FIRST_COMPLETED)
+        leaving.cancel()
+        if not generating.done():
+            generating.cancel()
+            generation.outcome = "client-gone"
+            return Response(status_code=499)
         if plan.error:
             generation.outcome = "error"
             return _error(plan.error, 500)
@@ -233,14 +251,29 @@ def _details() -> dict[str, Any]:
             "quantization_level": "none"}
 
 
-async def _body(request: Request) -> dict[str, Any] | Response:
+async def _body(request: Request, max_prompt_bytes: int) -> dict[str, Any] | Response:
+    """The request's JSON object, read no further than a prompt of the limit could need."""
+    limit = 2 * max_prompt_bytes + 64 * 1024  # escapes and the other fields
+    chunks, size = [], 0
     try:
-        body = parse_json(await request.body() or b"{}")
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return _error(f"request too large: over {limit} bytes (the dev server takes "
+                              f"prompts of up to {max_prompt_bytes} bytes)", 413)
+            chunks.append(chunk)
+        body = parse_json(b"".join(chunks) or b"{}")
     except MalformedJSON as exc:
         return _error(str(exc), 400)
     except ClientDisconnect:
         return _error("the client went away while sending its request", 499)
     return body if isinstance(body, dict) else _error("the request body must be an object", 400)
+
+
+async def _client_leaves(request: Request) -> None:
+    """Returns when the client disconnects (its body is read by then)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _json(value: dict[str, Any], status: int = 200,

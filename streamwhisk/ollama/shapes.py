@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+PROMPT_SHOWN = 200
 
 
 @dataclass
@@ -18,10 +21,19 @@ class Generation:
     id: int
     endpoint: str
     model: str
-    prompt: str
+    prompt: str  # its first PROMPT_SHOWN characters: a record, not a copy of every prompt
     stream: bool
     tokens_sent: int = 0
     outcome: str = "running"
+    prompt_chars: int = 0
+    prompt_sha256: str = ""
+
+    @classmethod
+    def of(cls, number: int, endpoint: str, model: str, prompt: str,
+           stream: bool) -> Generation:
+        shown = prompt if len(prompt) <= PROMPT_SHOWN else prompt[:PROMPT_SHOWN] + "…"
+        return cls(number, endpoint, model, shown, stream, prompt_chars=len(prompt),
+                   prompt_sha256=hashlib.sha256(prompt.encode()).hexdigest())
 
 
 @dataclass
