@@ -257,3 +257,18 @@ def test_json_nested_too_deeply_is_a_400_on_every_route(edges: RunningServer,
     assert "nested too deeply" in answer.json()["error"]
     assert "Exception in ASGI application" not in edges.log()
     assert "RecursionError" not in edges.log()
+
+
+# 5. Isolation
+
+
+def test_an_action_cannot_read_the_servers_or_other_workers_memory(edges: RunningServer) -> None:
+    assert httpx.get(f"{edges.url}/api/my/e/headers", timeout=30).status_code == 200
+    workers = ",".join(map(str, edges.workers()))
+    seen = httpx.get(f"{edges.url}/api/my/e/peek",
+                     params={"server": edges.pid, "workers": workers}, timeout=30).json()
+    assert seen["server_memory"] == "PermissionError", seen
+    assert seen["worker_memory"] == ["PermissionError"]
+    # /proc/PID/environ is refused too by Linux for a process that is not dumpable; the
+    # sandboxed kernel of the build machine (gVisor) does not enforce it, so not asserted
+    assert seen["cwd"].endswith("/packages/e")  # its action's folder, not the project's root

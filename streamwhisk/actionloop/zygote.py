@@ -20,6 +20,7 @@ import struct
 import sys
 
 from . import launcher
+from .confine import confine_worker, not_dumpable
 
 RESULT_FD = 3
 PID = struct.Struct("!i")
@@ -31,6 +32,7 @@ FALLBACK_NOTE = "STREAMWHISK_FALLBACK_NOTE"
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     launcher.fallback_note = os.environ.pop(FALLBACK_NOTE, "")  # for us, not the action
+    not_dumpable()
     for name in PRELOADED:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
@@ -58,6 +60,7 @@ def _become_worker(control: socket.socket, fds: list[int]) -> None:
         control.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
+        confine_worker()
         for target, fd in zip((0, 1, 2, RESULT_FD), fds, strict=True):
             os.dup2(fd, target)
         for fd in fds:

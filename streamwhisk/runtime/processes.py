@@ -26,7 +26,8 @@ from .environments import RuntimeEnvironment
 
 # What a worker inherits from the server; everything else (and every secret) stays out, as on
 # a cluster, where an action sees only its parameters.
-INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
+             "STREAMWHISK_DEBUGGABLE")
 # The zygote runs in the kind's environment, which does not hold streamwhisk: it imports the
 # (standard-library-only) action loop from streamwhisk's folder, then takes that folder off
 # sys.path, so actions see only their runtime's libraries (and the layer, first).

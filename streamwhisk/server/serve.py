@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
+from ..actionloop.confine import not_dumpable
 from ..errors import ListenError
 from .bounded import HttpLimits, bounded_protocol
 from .frontdoor import serve_front
@@ -101,6 +102,7 @@ async def beside(companions: list[Served], log_level: str,
 def run(main: Served, companions: list[Served], log_level: str,
         limits: HttpLimits = DEFAULT_LIMITS) -> None:
     """Serve `main` until interrupted, with each companion on the same event loop."""
+    not_dumpable()  # no action (same user) may read this process's memory or environment
     # no "Server: uvicorn" header: the dev Ollama names itself in its own
     config = uvicorn.Config(main.app, log_level=log_level, timeout_graceful_shutdown=5,
                             server_header=False, http=bounded_protocol(limits))
