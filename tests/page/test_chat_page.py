@@ -266,3 +266,22 @@ def test_reply_fields_the_page_cannot_render_are_shown_not_dropped(
     expect(fields.locator("summary")).to_have_text("other fields: form")
     assert json.loads(fields.locator("pre").inner_text()) == {
         "form": [{"name": "job", "type": "text"}]}
+
+
+def test_model_output_makes_the_browser_fetch_nothing_by_itself(
+    ui: ChatUI, chat_page: RecordingPage
+) -> None:
+    ui.choose("Stateless")
+    reply = ui.send("images please")
+    expect(reply).to_contain_text("the reply goes on for a while")
+    fetched = [u for u in chat_page.requested if "probe" in u]
+    assert fetched == []
+    # the inline image is shown, once: not made again for every token that followed it
+    images = reply.locator("img")
+    expect(images).to_have_count(1)
+    assert images.first.get_attribute("src").startswith("data:image/png;base64,")
+    assert len([u for u in chat_page.requested if u.startswith("data:image/png")]) <= 1
+    # the others are links the reader may click, or placeholders
+    assert reply.locator("a.image-link").first.get_attribute("href") == \
+        "http://127.0.0.1:9/remote-probe.png"
+    assert reply.locator("video, iframe, svg, [ping], [style], [poster]").count() == 0

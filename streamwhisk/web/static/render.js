@@ -9,47 +9,98 @@ import DOMPurify from "/vendor/purify.es.mjs";
 const THINK_OPEN = "[think]";
 const THINK_CLOSE = "[/think]";
 const FENCE = /^\s{0,3}(```|~~~)/;
-const PURIFY = { FORBID_TAGS: ["style", "form"], FORBID_ATTR: ["style"] };
+// Model output is hostile: only what Markdown makes is kept, and nothing in it may make the
+// browser fetch by itself. No media, frames, forms, styles or SVG; an image shows only from a
+// data: URL, in a finished block; any other image becomes a link the reader may click.
+const PURIFY = {
+  ALLOWED_TAGS: ["a", "b", "blockquote", "br", "code", "del", "details", "div", "em", "h1",
+    "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "input", "kbd", "li", "ol", "p", "pre", "s",
+    "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th", "thead", "tr",
+    "ul"],
+  ALLOWED_ATTR: ["alt", "align", "checked", "class", "colspan", "disabled", "href", "lang",
+    "rowspan", "src", "start", "title", "type"],
+  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|data:image\/(?:png|gif|jpeg|webp);base64,|#|\/|\.)/i,
+};
+const DATA_IMAGE = /^data:image\/(?:png|gif|jpeg|webp);base64,/i;
+let imagesShown = true; // false while rendering an unfinished tail
 
-export function markdownToSafeHtml(text) {
-  return DOMPurify.sanitize(marked.parse(text, { gfm: true }), PURIFY);
+DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+  if (node.tagName === "A") {
+    node.setAttribute("target", "_blank");
+    node.setAttribute("rel", "noopener noreferrer");
+  } else if (node.tagName === "IMG") {
+    const src = node.getAttribute("src") || "";
+    if (!imagesShown || !DATA_IMAGE.test(src)) {
+      node.replaceWith(imagePlaceholder(src, node.getAttribute("alt") || "", imagesShown));
+    }
+  } else if (node.tagName === "INPUT") {
+    if (node.getAttribute("type") !== "checkbox") node.remove();
+    else node.setAttribute("disabled", "");
+  }
+});
+
+function imagePlaceholder(src, alt, finished) {
+  const label = `[image${alt ? `: ${alt}` : ""}]`;
+  if (!finished || DATA_IMAGE.test(src) || !/^https?:/i.test(src)) {
+    const span = document.createElement("span");
+    span.className = "image-placeholder";
+    span.textContent = label;
+    return span;
+  }
+  const link = document.createElement("a"); // fetched only if the reader clicks it
+  link.className = "image-link";
+  link.href = src;
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  link.textContent = label;
+  return link;
 }
 
-function reasoningBlock(markdown, open) {
+export function markdownToSafeHtml(text, finished = true) {
+  imagesShown = finished;
+  try {
+    return DOMPurify.sanitize(marked.parse(text, { gfm: true }), PURIFY);
+  } finally {
+    imagesShown = true;
+  }
+}
+
+function reasoningBlock(markdown, open, finished = true) {
   const details = document.createElement("details");
   details.className = "reasoning";
   details.open = open;
   const summary = document.createElement("summary");
   summary.textContent = "Reasoning";
   const body = document.createElement("div");
-  body.innerHTML = markdownToSafeHtml(markdown);
+  body.innerHTML = markdownToSafeHtml(markdown, finished);
   details.append(summary, body);
   return details;
 }
 
-// Markdown with [think]...[/think] spans as collapsed reasoning blocks.
-export function renderSegments(text) {
+// Markdown with [think]...[/think] spans as collapsed reasoning blocks; an unfinished tail
+// shows no images yet (it is rebuilt every frame: an image in it would be made again and again)
+export function renderSegments(text, finished = true) {
   const fragment = document.createDocumentFragment();
   let rest = text;
   while (rest) {
     const open = rest.indexOf(THINK_OPEN);
     if (open < 0) {
-      fragment.append(htmlBlock(rest));
+      fragment.append(htmlBlock(rest, finished));
       break;
     }
-    if (open > 0) fragment.append(htmlBlock(rest.slice(0, open)));
+    if (open > 0) fragment.append(htmlBlock(rest.slice(0, open), finished));
     const after = rest.slice(open + THINK_OPEN.length);
     const close = after.indexOf(THINK_CLOSE);
-    fragment.append(reasoningBlock(close < 0 ? after : after.slice(0, close), false));
+    fragment.append(reasoningBlock(close < 0 ? after : after.slice(0, close), false, finished));
     rest = close < 0 ? "" : after.slice(close + THINK_CLOSE.length);
   }
   return fragment;
 }
 
-function htmlBlock(markdown) {
+function htmlBlock(markdown, finished) {
   const block = document.createElement("div");
   block.className = "md";
-  block.innerHTML = markdownToSafeHtml(markdown);
+  block.innerHTML = markdownToSafeHtml(markdown, finished);
   return block;
 }
 
@@ -164,7 +215,7 @@ export class ReplyView {
     }
     // the tail is rebuilt: keep any reasoning block the reader opened open
     const opened = [...this.tail.querySelectorAll("details")].map((d) => d.open);
-    this.tail.replaceChildren(renderSegments(this.text.slice(this.renderedUpTo)));
+    this.tail.replaceChildren(renderSegments(this.text.slice(this.renderedUpTo), final));
     this.tail.querySelectorAll("details").forEach((d, i) => { d.open ||= opened[i] ?? false; });
     if (this.thinking) this.thinking.lastChild.textContent = this.thinkingText;
     this.onRender();
