@@ -272,3 +272,15 @@ def test_an_action_cannot_read_the_servers_or_other_workers_memory(edges: Runnin
     # /proc/PID/environ is refused too by Linux for a process that is not dumpable; the
     # sandboxed kernel of the build machine (gVisor) does not enforce it, so not asserted
     assert seen["cwd"].endswith("/packages/e")  # its action's folder, not the project's root
+
+
+def test_names_given_with_allow_host_are_answered_too(tmp_path: Path) -> None:
+    project = copy_project("edges_project", tmp_path)
+    with serve(project, "--allow-host", "chat.lan.test", log_path=tmp_path / "s.log") as lan:
+        port = urlsplit(lan.url).port
+        named = raw(lan, f"GET /api/my/e/headers HTTP/1.1\r\nHost: chat.lan.test:{port}\r\n"
+                         "Connection: close\r\n\r\n".encode())
+        assert named.startswith(b"HTTP/1.1 200 ")
+        other = raw(lan, f"GET /api/my/e/headers HTTP/1.1\r\nHost: other.lan.test:{port}\r\n"
+                         "Connection: close\r\n\r\n".encode())
+        assert other.startswith(b"HTTP/1.1 421 ")
