@@ -10,38 +10,47 @@ INTEROP := tests/interop
 INTEROP_STAMP := $(INTEROP)/node_modules/.package-lock.json
 PORT   ?= 8080
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Set-up steps hold this lock, and check again once they have it: two `make` at once on a
+# fresh clone take turns instead of writing the same .venv or node_modules together.
+LOCK   := flock .setup.lock
 
 .PHONY: setup runtimes browser run test lint bench clean
 
 setup: $(STAMP) $(NODE_STAMP) $(INTEROP_STAMP) runtimes
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(LOCK) sh -ec 'if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then exit 0; fi; \
+	  test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	  $(BIN)/python -m pip install --quiet --upgrade pip; \
+	  $(BIN)/python -m pip install --quiet -e ".[dev]"; \
+	  touch $(STAMP)'
 
 # The Python runtime the actions run in (OpenServerless's common libraries, from PyPI) and
 # the one pytest runs course tests in; built once into ~/.cache/streamwhisk, then reused.
 runtimes: $(STAMP)
-	$(BIN)/streamwhisk runtimes --project . --tests
+	$(LOCK) $(BIN)/streamwhisk runtimes --project . --tests
 
 # The chat page's JavaScript libraries, from the npm registry, pinned by the lock file.
 $(NODE_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
-	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
-	touch $(NODE_STAMP)
+	$(LOCK) sh -ec 'if [ -f $(NODE_STAMP) ] && [ $(NODE_STAMP) -nt $(WEB)/package-lock.json ]; \
+	  then exit 0; fi; cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error; \
+	  touch node_modules/.package-lock.json'
+
 
 # A real OpenWhisk client that no one here wrote (npm's `openwhisk`), for the tests.
 $(INTEROP_STAMP): $(INTEROP)/package.json $(INTEROP)/package-lock.json
-	cd $(INTEROP) && npm ci --no-audit --no-fund --loglevel=error
-	touch $(INTEROP_STAMP)
+	$(LOCK) sh -ec 'if [ -f $(INTEROP_STAMP) ] && \
+	  [ $(INTEROP_STAMP) -nt $(INTEROP)/package-lock.json ]; then exit 0; fi; \
+	  cd $(INTEROP) && npm ci --no-audit --no-fund --loglevel=error; \
+	  touch node_modules/.package-lock.json'
+
 
 # The page tests drive Debian's Chromium (a browser download cannot work here).
 browser:
-	@command -v chromium >/dev/null || { \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium \
-	  || { $(SUDO) apt-get update -q && \
-	       $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }; }
+	@command -v chromium >/dev/null || $(LOCK) sh -c 'command -v chromium >/dev/null || \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	    chromium || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends chromium; }'
 
 run: setup
 	$(BIN)/streamwhisk up --project . --port $(PORT)
