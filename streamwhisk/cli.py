@@ -99,8 +99,15 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         actions, companions = project_and_llm(project, scope, dev_ollama, platform)
     except StreamwhiskError as exc:
         raise fail(exc) from exc
-    api_key = (api_key or actions.config.get("AUTH")
-               or f"{uuid.uuid4()}:{secrets.token_urlsafe(32)}")
+    key_note = "the --api-key given"
+    if not api_key:
+        login = actions.config.settings().get("AUTH")
+        if login is not None:
+            api_key, key_note = login.value, (f"AUTH, from {login.source}; `streamwhisk "
+                                             "config dump --show-secrets` prints it")
+        else:
+            api_key = f"{uuid.uuid4()}:{secrets.token_urlsafe(32)}"
+            key_note = f"a key made for this run, in {_keep_run_key(api_key, url)}"
     settings = ServerSettings(
         InvokerSettings(pool=PoolSettings(max_workers, queue_size, idle_timeout),
                         namespace=namespace, api_host=url, api_key=api_key),
@@ -109,9 +116,11 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         cors=cors_origins,
     )
     report_actions(actions)  # builds the runtimes a first start needs, before serving
+    click.echo(f"REST API at {url}/api/v1 (HTTP basic auth: {key_note})", err=True)
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
     limits = HttpLimits(header_timeout_s=header_timeout, body_timeout_s=body_timeout)
-    run(Served(create_app(actions, settings), sock), companions, log_level, limits)
+    app = create_app(actions, settings)
+    run(Served(app, sock, on_exit=app.state.close_streams), companions, log_level, limits)
 
 
 main.add_command(deploy)
@@ -210,6 +219,27 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
         raise fail(exc) from exc
     if result:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    if isinstance(result, dict) and "error" in result:  # the action's own error, as on OpenWhisk
+        raise UserError(f"{action} answered an error: {_one_line(result['error'])}")
+
+
+def _keep_run_key(key: str, url: str) -> Path:
+    """Where this run's REST API key is, for its user only (never printed: logs keep it)."""
+    from .paths import data_root
+
+    path = data_root() / "run-keys" / url.rsplit(":", 1)[-1]
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return path
+
+
+# the values a login provides on OpenServerless, and the lesson's LLM address
+PLATFORM_KEYS = ("AUTH", "APIHOST", "OLLAMA_HOST", "OPSDEV_HOST", "OPSDEV_USERNAME")
+
+
+def _one_line(error: Any) -> str:
+    return error if isinstance(error, str) else json.dumps(error, ensure_ascii=False)
 
 
 async def _print_stream(invoker: Invoker, spec: ActionSpec, args: dict[str, Any],
@@ -258,18 +288,36 @@ def config() -> None:
 def config_dump(project: Path, sources: bool, show_secrets: bool, scope: str,
                 all_env: bool) -> None:
     """Print KEY=VALUE for the merged configuration, lowest layer first:
-    login config < .env < packages/.env or tests/.env < environment.
+    login config < .env < packages/.env or tests/.env < environment; the variables the
+    actions use are shown wherever they come from, and named when nothing sets them.
+
+    \b
+    Examples:
+      streamwhisk config dump --sources          each value and the layers it came through
+      streamwhisk config dump --scope tests      what `streamwhisk test` sees
     """
+    from .project import Project
+
     try:
         merged = Config.load(project, cast(Scope, scope))
+        used = Project(project, cast(Scope, scope)).variables() if (
+            project / "packages").is_dir() else {}
     except StreamwhiskError as exc:
         raise fail(exc) from exc
-    for setting in merged.settings(include_environment=all_env).values():
+    wanted = {*used, *PLATFORM_KEYS}
+    shown = merged.settings(include_environment=all_env, wanted=wanted)
+    for setting in shown.values():
         line = f"{setting.key}={setting.shown(show_secrets)}"
         if sources:
             chain = " < ".join((*setting.overrides, setting.source))
             line = f"{line}\t# {chain}"
         click.echo(line)
+    for variable in sorted(set(used) - set(shown)):
+        click.echo(f"{variable} is not set (used by {', '.join(used[variable])})", err=True)
+    if not shown:
+        click.echo(f"nothing is set: no login config, .env or {scope}/.env value, and none of "
+                   f"the variables the actions use ({', '.join(sorted(wanted))}) in the "
+                   "environment", err=True)
 
 
 @main.command()

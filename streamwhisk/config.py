@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -100,13 +100,16 @@ class Config:
     def files(self) -> list[Path]:
         return [layer.path for layer in self.layers if layer.path is not None]
 
-    def settings(self, include_environment: bool = False) -> dict[str, Setting]:
+    def settings(self, include_environment: bool = False,
+                 wanted: Iterable[str] = ()) -> dict[str, Setting]:
         """Each key's winning value and where it came from.
 
-        The process environment only shows keys that a file layer also sets, unless asked: it
-        holds PATH and friends, which are noise in a project's configuration.
+        The process environment only shows keys that a file layer also sets, or that are
+        `wanted` (the ones actions use), unless asked for all: it holds PATH and friends,
+        which are noise in a project's configuration.
         """
         file_keys = {k for layer in self.layers if layer.name != ENVIRONMENT for k in layer.values}
+        file_keys |= set(wanted)
         merged: dict[str, Setting] = {}
         for layer in self.layers:
             for key, value in layer.values.items():
@@ -116,6 +119,11 @@ class Config:
                 overrides = (*earlier.overrides, earlier.source) if earlier else ()
                 merged[key] = Setting(key, value, layer.name, overrides)
         return dict(sorted(merged.items()))
+
+    def referenced(self, text: str) -> list[str]:
+        """The variables `text` names."""
+        return [name for match in _REFERENCE.finditer(text)
+                if (name := match.group("braced") or match.group("plain"))]
 
     def unset(self, text: str) -> list[str]:
         """The variables `text` names that no layer sets (and that have no default)."""

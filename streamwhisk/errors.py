@@ -46,11 +46,12 @@ class ProjectError(StreamwhiskError):
 
 
 class ActionNotFound(ProjectError):
-    def __init__(self, name: str, project: Path) -> None:
+    def __init__(self, name: str, project: Path, close: list[str] | None = None) -> None:
         self.name = name
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
         super().__init__(
             f"no action {name!r} in {project / 'packages'}: expected "
-            f"packages/{name}.py or packages/{name}/__main__.py"
+            f"packages/{name}.py or packages/{name}/__main__.py{hint}"
         )
 
 

@@ -4,6 +4,7 @@ and turns each into an `ActionSpec` (code, annotations, expanded `#--param` valu
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import stat
@@ -169,6 +170,22 @@ class Project:
                     found.append(f"{package.name}/{entry.name}")
         return found
 
+    def variables(self) -> dict[str, list[str]]:
+        """Each variable the actions' annotations name, with the actions that name it."""
+        used: dict[str, list[str]] = {}
+        for name in self.action_names():
+            package, action = split_action_name(name)
+            single = self.packages / package / f"{action}.py"
+            main = single if single.is_file() else self.packages / package / action / "__main__.py"
+            try:
+                notes = parse_annotations(main.read_text(encoding="utf-8"), main)
+            except (OSError, UnicodeDecodeError, StreamwhiskError):
+                continue
+            for _, raw in notes.params:
+                for variable in self.config.referenced(raw):
+                    used.setdefault(variable, []).append(name)
+        return used
+
     def survey(self) -> list[ActionSurvey]:
         """Every action, loaded now, with what is wrong with it: unset variables (all of
         them, not only the first), a bad annotation. Syntax is the runtime's to check: only
@@ -203,7 +220,9 @@ class Project:
         if single.is_file() and multi.is_file():
             raise ProjectError(f"both {single} and {multi.parent}/ exist: keep one of them")
         if not single.is_file() and not multi.is_file():
-            raise ActionNotFound(f"{package}/{name}", self.root)
+            wanted = f"{package}/{name}"
+            close = difflib.get_close_matches(wanted, self.action_names(), n=3, cutoff=0.6)
+            raise ActionNotFound(wanted, self.root, close)
         main_file = multi if multi.is_file() else single
         code = [main_file] if main_file is single else _python_files(main_file.parent)
         # the package folder's own stamp changes when an action appears or goes beside it

@@ -11,6 +11,7 @@ away is `client-gone`, which is how tests prove that a stop reached the LLM.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +32,7 @@ from .embeddings import LABEL, dev_vector
 from .script import Script, tokens
 from .shapes import ChatShape, GenerateShape, Generation, OpenAIChatShape, Plan, Shape
 
+log = logging.getLogger("streamwhisk.dev-ollama")
 VERSION = "0.0.0-streamwhisk-dev"
 SHAPES: dict[str, Callable[[str], Shape]] = {
     "generate": GenerateShape, "chat": ChatShape, "openai-chat": OpenAIChatShape}
@@ -200,6 +202,7 @@ class DevOllama:
         finally:
             if generation.outcome == "running":  # cancelled: the client hung up
                 generation.outcome = "client-gone"
+            _log_generation(generation)
 
     async def _whole(self, request: Request, generation: Generation, plan: Plan,
                      shape: Shape) -> Response:
@@ -218,11 +221,12 @@ class DevOllama:
         if not generating.done():
             generating.cancel()
             generation.outcome = "client-gone"
+            _log_generation(generation)
             return Response(status_code=499)
+        generation.outcome = "error" if plan.error else plan.done_reason
+        _log_generation(generation)
         if plan.error:
-            generation.outcome = "error"
             return _error(plan.error, 500)
-        generation.outcome = plan.done_reason
         whole = shape.final(plan, generation, time.monotonic_ns() - started)
         return _json(shape.whole(whole, texts["response"], texts["thinking"]))
 
@@ -268,6 +272,12 @@ async def _body(request: Request, max_prompt_bytes: int) -> dict[str, Any] | Res
     except ClientDisconnect:
         return _error("the client went away while sending its request", 499)
     return body if isinstance(body, dict) else _error("the request body must be an object", 400)
+
+
+def _log_generation(generation: Generation) -> None:
+    log.info("dev ollama: %s %s, %d tokens, %s%s", generation.endpoint, generation.model,
+             generation.tokens_sent, generation.outcome,
+             "" if generation.stream else " (one answer)")
 
 
 async def _client_leaves(request: Request) -> None:

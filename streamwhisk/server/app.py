@@ -61,6 +61,7 @@ class Server:
         self.settings = settings
         self.store = DeployedStore(settings.invoker.namespace, settings.store_dir)
         self.origins = OriginPolicy(settings.hosts, settings.cors)
+        self.streams: set[StreamSession] = set()  # in flight, for Ctrl-C to end
         self.invoker = Invoker(project, settings.invoker, store=self.store)
 
     def web_spec(self, target: WebTarget, request: Request) -> ActionSpec:
@@ -113,7 +114,14 @@ class Server:
             )
         except StreamwhiskError as exc:
             return failure_response(exc)
-        return RelayResponse(session, request.headers.get("accept", ""), cors)
+        self.streams.add(session)
+        return RelayResponse(session, request.headers.get("accept", ""), cors,
+                             on_end=lambda: self.streams.discard(session))
+
+    def close_streams(self) -> None:
+        """End every stream in flight: the server is stopping."""
+        for session in list(self.streams):
+            session.close()
 
     async def web_default_namespace(self, request: Request) -> Response:
         return await self.web_action(request, self.settings.invoker.namespace)
@@ -161,4 +169,5 @@ def create_app(project: Project, settings: ServerSettings | None = None) -> Star
     app = Starlette(routes=routes, lifespan=server.lifespan,
                     middleware=[Middleware(OwnHostOnly, hosts=server.settings.hosts)])
     app.state.server = server
+    app.state.close_streams = server.close_streams
     return app

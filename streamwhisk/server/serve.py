@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -25,15 +26,22 @@ LISTEN_BACKLOG = 2048
 def listen(host: str, port: int) -> socket.socket:
     """Bind and listen before uvicorn starts, so the printed URL accepts connections at once
     (and `--port 0` is resolved to a real port)."""
+    if not 0 <= port <= 65535:
+        raise ListenError(f"{port} is not a port: use one from 1 to 65535, or 0 for a free one "
+                          "(--port N; with make: make run PORT=8081)")
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
         sock.listen(LISTEN_BACKLOG)
+    except socket.gaierror as exc:
+        sock.close()
+        raise ListenError(f"cannot listen on {host}: {exc.strerror}; --host takes an address "
+                          "of this machine, such as 127.0.0.1 or 0.0.0.0") from exc
     except OSError as exc:
         sock.close()
-        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror}; "
-                          "try another --port, or --port 0") from exc
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror}; try another "
+                          "--port, or --port 0 (with make: make run PORT=8081)") from exc
     return sock
 
 
@@ -60,6 +68,22 @@ class Served:
     app: ASGIApp
     sock: socket.socket
     tls: ssl.SSLContext | None = None  # also take TLS on the same address (frontdoor.py)
+    on_exit: Callable[[], None] | None = None  # at Ctrl-C: end what would hold the exit up
+
+
+class _Stoppable(uvicorn.Server):
+    """Ctrl-C ends the streams in flight at once (their clients get the end of the
+    response), so the graceful shutdown has nothing left to wait for."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self._on_exit is not None and self.loop is not None:
+            self.loop.call_soon_threadsafe(self._on_exit)
 
 
 async def _serve(server: uvicorn.Server, served: Served) -> None:
@@ -87,8 +111,10 @@ class _Companion(uvicorn.Server):
 async def beside(companions: list[Served], log_level: str,
                  limits: HttpLimits = DEFAULT_LIMITS) -> AsyncIterator[None]:
     """Serve the companions on the running loop while the block runs."""
+    # a companion's requests are not logged as the main server's: it logs its own, labelled
     helpers = [_Companion(uvicorn.Config(c.app, log_level=log_level, timeout_graceful_shutdown=1,
-                                         server_header=False, http=bounded_protocol(limits)))
+                                         server_header=False, http=bounded_protocol(limits),
+                                         access_log=False))
                for c in companions]
     tasks = [asyncio.create_task(_serve(h, c)) for h, c in zip(helpers, companions, strict=True)]
     try:
@@ -106,9 +132,10 @@ def run(main: Served, companions: list[Served], log_level: str,
     # no "Server: uvicorn" header: the dev Ollama names itself in its own
     config = uvicorn.Config(main.app, log_level=log_level, timeout_graceful_shutdown=5,
                             server_header=False, http=bounded_protocol(limits))
-    server = uvicorn.Server(config)
+    server = _Stoppable(config, main.on_exit)
 
     async def serve_all() -> None:
+        server.loop = asyncio.get_running_loop()
         async with beside(companions, log_level, limits):
             await _serve(server, main)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
@@ -64,10 +65,12 @@ def framing_for(accept: str) -> Framing:
 
 class RelayResponse:
     def __init__(self, session: StreamSession, accept: str,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None,
+                 on_end: Callable[[], None] | None = None) -> None:
         self.session = session
         self.framing = framing_for(accept)
         self.headers = headers or {}
+        self.on_end = on_end
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"content-type", self.framing.media_type.encode()),
@@ -86,6 +89,8 @@ class RelayResponse:
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
             self.session.close()
+            if self.on_end is not None:
+                self.on_end()
 
     async def _close_on_disconnect(self, receive: Receive) -> None:
         while (await receive())["type"] != "http.disconnect":
