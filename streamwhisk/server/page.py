@@ -1,12 +1,15 @@
-"""The chat page at `/`: static files, and the two libraries it loads from node_modules.
+"""The chat page at `/`: static files, and the two libraries it loads.
 
-The libraries (marked, DOMPurify) come from the npm registry through `make setup`
-(`npm ci` in streamwhisk/web); nothing is fetched from the internet at run time, and the
-Content-Security-Policy lets the page load nothing from anywhere but this server.
+The libraries (marked, DOMPurify) come from the npm registry, pinned by the lock file: in a
+checkout, `make setup` installs them (`npm ci` in streamwhisk/web, served from node_modules);
+a wheel carries copies in streamwhisk/web/vendor/ (setup.py puts them there when the wheel is
+built). Nothing is fetched from the internet at run time, and the Content-Security-Policy lets
+the page load nothing from anywhere but this server.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -22,10 +25,16 @@ log = logging.getLogger("streamwhisk.server")
 WEB = Path(__file__).resolve().parent.parent / "web"
 STATIC = WEB / "static"
 NODE_MODULES = WEB / "node_modules"
-VENDOR = {
-    "marked.esm.js": NODE_MODULES / "marked" / "lib" / "marked.esm.js",
-    "purify.es.mjs": NODE_MODULES / "dompurify" / "dist" / "purify.es.mjs",
-}
+PACKAGED = WEB / "vendor"  # in a wheel
+
+
+def _vendor_files() -> dict[str, Path]:
+    sources: dict[str, str] = json.loads((WEB / "vendor.json").read_text())
+    return {name: PACKAGED / name if (PACKAGED / name).is_file() else NODE_MODULES / source
+            for name, source in sources.items()}
+
+
+VENDOR = _vendor_files()
 POLICY = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "

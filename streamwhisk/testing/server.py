@@ -49,10 +49,12 @@ def serve(
     log_path: Path,
     env: dict[str, str | None] | None = None,
     startup_timeout: float = 20.0,
+    program: list[str] | None = None,
 ) -> Iterator[RunningServer]:
-    """`streamwhisk up --project PROJECT --port 0 OPTIONS...`, stopped on exit."""
+    """`streamwhisk up --project PROJECT --port 0 OPTIONS...`, stopped on exit; `program` is
+    another streamwhisk to run (an installed one), instead of this interpreter's."""
     command = ["up", "--project", str(project), "--port", "0", *options]
-    with _launch(command, _SERVING, log_path, env, startup_timeout) as running:
+    with _launch(command, _SERVING, log_path, env, startup_timeout, program) as running:
         yield running
 
 
@@ -85,9 +87,9 @@ def serve_dev_ollama(
 
 @contextmanager
 def _launch(arguments: list[str], ready: re.Pattern[str], log_path: Path,
-            env: dict[str, str | None] | None,
-            startup_timeout: float) -> Iterator[RunningServer]:
-    command = [sys.executable, "-m", "streamwhisk", *arguments]
+            env: dict[str, str | None] | None, startup_timeout: float,
+            program: list[str] | None = None) -> Iterator[RunningServer]:
+    command = [*(program or [sys.executable, "-m", "streamwhisk"]), *arguments]
     environment = {**os.environ, **(env or {})}  # a None value unsets the variable
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
