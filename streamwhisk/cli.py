@@ -101,7 +101,7 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         raise fail(exc) from exc
     key_note = "the --api-key given"
     if not api_key:
-        login = actions.config.settings().get("AUTH")
+        login = actions.config.settings(wanted=["AUTH"]).get("AUTH")
         if login is not None:
             api_key, key_note = login.value, (f"AUTH, from {login.source}; `streamwhisk "
                                              "config dump --show-secrets` prints it")
