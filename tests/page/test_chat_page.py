@@ -182,7 +182,7 @@ def test_the_layout_fits_a_narrow_window(chat_page: RecordingPage,
     ui.send("show me some markdown")
     width = ui.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 380
-    for selector in ("#input", "#send", "#stop", "button.chat >> nth=0"):
+    for selector in ("#input", "#send", "#new-chat", "#clear-chat", "button.chat >> nth=0"):
         box = ui.page.locator(selector).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 380, selector
 
@@ -197,7 +197,8 @@ def test_a_long_reply_renders_the_same_as_rendering_it_at_once(
     ui.choose("Stateless")
     reply = ui.send(prompt)
     shape = """(root) => ({
-        text: root.innerText.replace(/\\s+/g, ' ').trim(),
+        text: (root.querySelectorAll('.copy').forEach((b) => b.remove()),
+               root.innerText.replace(/\\s+/g, ' ').trim()),
         counts: ['h2', 'li', 'pre', 'table', 'details', 'strong', 'a']
             .map((tag) => root.querySelectorAll(tag).length),
     })"""
@@ -285,3 +286,77 @@ def test_model_output_makes_the_browser_fetch_nothing_by_itself(
     assert reply.locator("a.image-link").first.get_attribute("href") == \
         "http://127.0.0.1:9/remote-probe.png"
     assert reply.locator("video, iframe, svg, [ping], [style], [poster]").count() == 0
+
+
+def test_a_new_conversation_welcomes_with_things_to_try(ui: ChatUI) -> None:
+    ui.choose("Stateless")
+    welcome = ui.page.locator(".log:not([hidden]) .welcome")
+    expect(welcome).to_contain_text("This is Stateless")
+    welcome.get_by_role("button", name="Capital of Italy").click()
+    expect(ui.replies().first).to_contain_text("Rome")
+    expect(welcome).to_have_count(0)
+
+
+def test_a_conversation_survives_a_reload_and_is_listed(ui: ChatUI) -> None:
+    ui.choose("Stateless")
+    ui.send("Capital of Italy")
+    ui.page.reload()
+    ui.choose("Stateless")
+    expect(ui.page.locator(".log:not([hidden]) p.user")).to_have_text(["Capital of Italy"])
+    expect(ui.replies().first).to_contain_text("Rome")
+    expect(ui.page.locator("#history button.past").first).to_have_text(
+        "Capital of Italy · Stateless")
+
+
+def test_new_chat_starts_afresh_and_the_old_one_reopens_from_the_list(ui: ChatUI) -> None:
+    ui.choose("Stateless")
+    ui.send("Capital of Italy")
+    ui.page.click("#new-chat")
+    expect(ui.replies()).to_have_count(0)
+    expect(ui.page.locator(".log:not([hidden]) .welcome")).to_be_visible()
+    ui.page.locator("#history button.past", has_text="Capital of Italy").first.click()
+    expect(ui.replies().first).to_contain_text("Rome")
+
+
+def test_clear_empties_the_conversation_and_forgets_it(ui: ChatUI) -> None:
+    ui.choose("Stateless")
+    ui.send("Who are you?")
+    ui.page.click("#clear-chat")
+    expect(ui.replies()).to_have_count(0)
+    expect(ui.page.locator("#history button.past", has_text="Who are you?")).to_have_count(0)
+
+
+def test_the_chat_and_model_in_use_are_shown(ui: ChatUI) -> None:
+    ui.choose("Stateless")
+    expect(ui.page.locator("#chat-title")).to_have_text("Stateless")
+    expect(ui.page.locator("#chat-model")).to_have_text("model: the chat's default")
+    ui.send("deepseek")
+    expect(ui.page.locator("#chat-model")).to_contain_text("model: deepseek")
+
+
+def test_stop_is_the_obvious_button_while_a_reply_streams(ui: ChatUI) -> None:
+    ui.choose("Stateless")
+    ui.type_and_enter("tell me a long story")
+    expect(ui.page.locator("#stop")).to_be_visible()
+    expect(ui.page.locator("#send")).to_be_hidden()
+    ui.page.click("#stop")
+    expect(ui.page.locator("#send")).to_be_visible()
+
+
+def test_a_code_block_has_a_copy_button(ui: ChatUI) -> None:
+    ui.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    ui.choose("Stateless")
+    reply = ui.send("show me some markdown")
+    reply.locator("pre .copy").click()
+    expect(reply.locator("pre .copy")).to_have_text("Copied")
+    copied = ui.page.evaluate("navigator.clipboard.readText()")
+    assert copied == 'def hello():\n    return "world"\n'
+
+
+def test_a_non_streamed_reply_says_so_and_plain_lines_stay_lines(ui: ChatUI) -> None:
+    ui.choose("Simple")
+    expect(ui.send("Who are you?").locator(".meta")).to_have_text(
+        re.compile(r"answered in \d+ ms \(not streamed\)"))
+    ui.choose("Countdown")
+    lines = ui.send("1").locator(".md").first.inner_text().splitlines()
+    assert [line for line in lines if line.strip()] == ["1...", "Go!"]

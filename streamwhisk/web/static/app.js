@@ -1,14 +1,18 @@
-// The chat page: the chats from mastrogpt/index, one conversation per chat, replies streamed
-// from the streamer (/web/_/{action}) and rendered as they arrive. The index is the platform's
-// (the Pinocchio page's) format: {"username", "services": {"Group": [{"name", "url"}]}}.
+// The chat page: the chats from mastrogpt/index, a conversation per chat (kept in the browser,
+// see history.js), replies streamed from the streamer (/web/_/{action}) and rendered as they
+// arrive. The index is the platform's (the Pinocchio page's) format:
+// {"username", "services": {"Group": [{"name", "url"}]}}.
+import * as history from "/static/history.js";
 import { ReplyView } from "/static/render.js";
 import { readMessages } from "/static/stream.js";
+
+const SUGGESTIONS = ["Who are you?", "Capital of Italy", "show me some markdown"];
 
 const INDEX = "/api/my/mastrogpt/index";
 // what the page renders of a reply's body; any other field is shown as JSON
 const RENDERED = new Set(["output", "state", "error", "streaming"]);
 const $ = (id) => document.getElementById(id);
-const chats = new Map(); // action -> {action, name, state, log}
+const chats = new Map(); // action -> {action, name, description, log, conversation}
 let current = null;
 let running = null; // {controller, view} while a reply streams
 
@@ -60,31 +64,107 @@ function chatButton(chat) {
   return button;
 }
 
-function select(chat, button) {
+function select(chat, button, conversation = null) {
   if (!chats.has(chat.action)) {
     const log = document.createElement("div");
     log.className = "log";
     log.dataset.action = chat.action;
     $("conversations").append(log);
-    chats.set(chat.action, { ...chat, state: undefined, log });
+    chats.set(chat.action, { ...chat, log, conversation: null });
   }
   current = chats.get(chat.action);
+  const wanted = conversation || current.conversation || history.currentFor(chat)
+    || history.newConversation(chat);
+  if (wanted !== current.conversation) open(current, wanted);
   for (const { log } of chats.values()) log.hidden = log !== current.log;
   document.querySelectorAll("button.chat").forEach((b) => b.classList.toggle("active", b === button));
-  $("chat-title").textContent = chat.description ? `${chat.name}: ${chat.description}` : chat.name;
+  showTitle();
   $("input").focus();
+}
+
+// Show a conversation in its chat's log: its messages again, or the welcome when it is new.
+function open(chat, conversation) {
+  chat.conversation = conversation;
+  history.makeCurrent(conversation);
+  chat.log.replaceChildren();
+  if (!conversation.messages.length) welcome(chat);
+  for (const message of conversation.messages) {
+    if (message.role === "user") {
+      say(chat.log, "user", message.text);
+      continue;
+    }
+    const view = new ReplyView(chat.log);
+    if (message.thinking) view.appendThinking(message.thinking);
+    view.appendOutput(message.text || "");
+    view.finish();
+    for (const error of message.errors || []) view.showError(error);
+    view.setMeta(message.meta || "");
+  }
+  listHistory();
+}
+
+function welcome(chat) {
+  const box = document.createElement("div");
+  box.className = "welcome";
+  const intro = document.createElement("p");
+  intro.textContent = `This is ${chat.name}${chat.description ? `: ${chat.description}` : ""}. `
+    + "Type a message below, or try one of these:";
+  box.append(intro);
+  for (const text of SUGGESTIONS) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "suggestion";
+    button.textContent = text;
+    button.addEventListener("click", () => send(text));
+    box.append(button);
+  }
+  chat.log.append(box);
+}
+
+function showTitle() {
+  if (!current) return;
+  const state = current.conversation && current.conversation.state;
+  const model = state && typeof state === "object" && typeof state.model === "string"
+    ? state.model : "the chat's default";
+  $("chat-title").textContent = current.name;
+  $("chat-model").textContent = `model: ${model}`;
+}
+
+function listHistory() {
+  const list = $("history");
+  list.replaceChildren();
+  for (const conversation of history.conversations()) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "past";
+    button.textContent = `${conversation.title || "(untitled)"} · ${conversation.chat}`;
+    button.addEventListener("click", () => {
+      const chatButton = document.querySelector(`button.chat[data-action="${CSS.escape(conversation.action)}"]`);
+      if (chatButton) select(chatFromButton(chatButton), chatButton, conversation);
+    });
+    list.append(button);
+  }
+}
+
+function chatFromButton(button) {
+  return { name: button.textContent, action: button.dataset.action, description: button.title };
 }
 
 function setRunning(value) {
   running = value;
-  $("send").disabled = Boolean(value);
+  $("send").hidden = Boolean(value);
+  $("stop").hidden = !value;
   $("stop").disabled = !value;
 }
 
 async function send(text) {
   const chat = current;
   if (!chat || running || !text.trim()) return;
+  const conversation = chat.conversation;
+  chat.log.querySelector(".welcome")?.remove();
   say(chat.log, "user", text);
+  conversation.messages.push({ role: "user", text });
+  conversation.title ||= text.slice(0, 60);
   const scroller = $("conversations");
   const follow = () => {
     if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120) {
@@ -103,7 +183,8 @@ async function send(text) {
     const response = await fetch(`/web/_/${chat.action}`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/x-ndjson" },
-      body: JSON.stringify(chat.state === undefined ? { input: text } : { input: text, state: chat.state }),
+      body: JSON.stringify(conversation.state === undefined ? { input: text }
+        : { input: text, state: conversation.state }),
       signal: controller.signal,
     });
     if (!response.ok) {
@@ -119,21 +200,28 @@ async function send(text) {
       }
       if (typeof message.thinking === "string") view.appendThinking(message.thinking);
       if (message.error && !message.done) view.showError(String(message.error));
-      if (message.done) finishWith(chat, view, message, tokens > 0);
+      if (message.done) finishWith(conversation, view, message, tokens > 0);
     }
   } catch (error) {
     if (controller.signal.aborted) view.showError("Stopped.");
     else view.showError(`The stream was cut: ${error.message}`);
   } finally {
     view.finish();
-    const ttft = first === null ? "no output" : `first token ${Math.round(first - started)} ms`;
+    const elapsed = Math.round(performance.now() - started);
     const rate = first !== null && last > first ? ` · ${((tokens - 1) * 1000 / (last - first)).toFixed(1)} tokens/s` : "";
-    view.setMeta(ttft + rate);
+    const meta = first !== null ? `first token ${Math.round(first - started)} ms${rate}`
+      : `answered in ${elapsed} ms (not streamed)`;
+    view.setMeta(meta);
+    conversation.messages.push({ role: "assistant", text: view.text, thinking: view.thinkingText,
+                                 errors: [...view.shownErrors], meta });
+    history.save(conversation);
+    listHistory();
+    if (chat === current) showTitle();
     if (running && running.view === view) setRunning(null);
   }
 }
 
-function finishWith(chat, view, done, streamed) {
+function finishWith(conversation, view, done, streamed) {
   if (done.error) {
     view.showError(String(done.error));
     return;
@@ -141,7 +229,7 @@ function finishWith(chat, view, done, streamed) {
   const result = done.result || {};
   const body = result.body !== undefined ? result.body : result;
   if (body && typeof body === "object") {
-    if (body.state !== undefined) chat.state = body.state;
+    if (body.state !== undefined) conversation.state = body.state;
     if (!streamed && typeof body.output === "string") view.appendOutput(body.output);
     if (body.error) view.showError(String(body.error));
     const others = Object.entries(body).filter(([key]) => !RENDERED.has(key));
@@ -163,10 +251,23 @@ $("input").addEventListener("keydown", (event) => {
     $("composer").requestSubmit();
   }
 });
+$("new-chat").addEventListener("click", () => {
+  if (!current || running) return;
+  open(current, history.newConversation(current));
+  showTitle();
+  $("input").focus();
+});
+$("clear-chat").addEventListener("click", () => {
+  if (!current || running) return;
+  history.forget(current.conversation);
+  open(current, history.newConversation(current));
+  showTitle();
+});
 $("stop").addEventListener("click", () => {
   if (running) {
     running.controller.abort();
     setRunning(null); // a new message can go at once
   }
 });
+setRunning(null);
 loadChats();

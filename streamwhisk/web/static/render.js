@@ -59,7 +59,8 @@ function imagePlaceholder(src, alt, finished) {
 export function markdownToSafeHtml(text, finished = true) {
   imagesShown = finished;
   try {
-    return DOMPurify.sanitize(marked.parse(text, { gfm: true }), PURIFY);
+    // `breaks`: a line break in a reply is one (plain-text replies, countdowns, poems)
+    return DOMPurify.sanitize(marked.parse(text, { gfm: true, breaks: true }), PURIFY);
   } finally {
     imagesShown = true;
   }
@@ -102,6 +103,25 @@ function htmlBlock(markdown, finished) {
   block.className = "md";
   block.innerHTML = markdownToSafeHtml(markdown, finished);
   return block;
+}
+
+// A finished code block gets a button that copies its text.
+function addCopyButton(pre) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "copy";
+  button.textContent = "Copy";
+  button.addEventListener("click", async () => {
+    const code = pre.querySelector("code") || pre;
+    try {
+      await navigator.clipboard.writeText(code.textContent);
+      button.textContent = "Copied";
+    } catch {
+      button.textContent = "Copy failed";
+    }
+    setTimeout(() => { button.textContent = "Copy"; }, 1500);
+  });
+  pre.append(button);
 }
 
 // Where the text can be cut so that what comes before never changes its rendering.
@@ -210,7 +230,9 @@ export class ReplyView {
   render(final) {
     const stable = final ? this.text.length : this.boundaries.advance(this.text);
     if (stable > this.renderedUpTo) {
-      this.committed.append(renderSegments(this.text.slice(this.renderedUpTo, stable)));
+      const finished = renderSegments(this.text.slice(this.renderedUpTo, stable));
+      finished.querySelectorAll("pre").forEach(addCopyButton);
+      this.committed.append(finished);
       this.renderedUpTo = stable;
     }
     // the tail is rebuilt: keep any reasoning block the reader opened open
