@@ -28,10 +28,12 @@ class BuildWithPage(build_py):
         vendor.mkdir(parents=True, exist_ok=True)
         for name, source in files.items():
             shutil.copyfile(modules / source, vendor / name)
-        for package in {source.split("/")[0] for source in files.values()}:
+        for package in {"/".join(source.split("/")[:2]) if source.startswith("@")
+                        else source.split("/")[0] for source in files.values()}:
             for licence in ("LICENSE", "LICENSE.md"):
                 if (modules / package / licence).is_file():
-                    shutil.copyfile(modules / package / licence, vendor / f"{package}.{licence}")
+                    name = package.replace("/", "-").lstrip("@")
+                    shutil.copyfile(modules / package / licence, vendor / f"{name}.{licence}")
 
 
 setup(cmdclass={"build_py": BuildWithPage})

@@ -1,10 +1,11 @@
-"""The chat page at `/`: static files, and the two libraries it loads.
+"""The chat page at `/`: static files, and the libraries it loads.
 
-The libraries (marked, DOMPurify) come from the npm registry, pinned by the lock file: in a
-checkout, `make setup` installs them (`npm ci` in streamwhisk/web, served from node_modules);
-a wheel carries copies in streamwhisk/web/vendor/ (setup.py puts them there when the wheel is
-built). Nothing is fetched from the internet at run time, and the Content-Security-Policy lets
-the page load nothing from anywhere but this server.
+The libraries (marked, DOMPurify, highlight.js and its stylesheet: `web/vendor.json`) come
+from the npm registry, pinned by the lock file. In a checkout, `make setup` installs them
+(`npm ci` in streamwhisk/web) and they are served from node_modules; a wheel carries copies in
+streamwhisk/web/vendor/ (setup.py puts them there when the wheel is built). Nothing is fetched
+from the internet at run time, and the Content-Security-Policy lets the page load nothing from
+anywhere but this server.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ async def vendor(request: Request) -> Response:
     if not path.is_file():
         log.error("%s", MISSING)
         return JSONResponse({"error": MISSING}, 503)
-    return FileResponse(path, media_type="text/javascript", headers=POLICY)
+    media = "text/css" if path.suffix == ".css" else "text/javascript"
+    return FileResponse(path, media_type=media, headers=POLICY)
 
 
 def page_routes() -> list[BaseRoute]:

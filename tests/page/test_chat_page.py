@@ -360,3 +360,12 @@ def test_a_non_streamed_reply_says_so_and_plain_lines_stay_lines(ui: ChatUI) -> 
     ui.choose("Countdown")
     lines = ui.send("1").locator(".md").first.inner_text().splitlines()
     assert [line for line in lines if line.strip()] == ["1...", "Go!"]
+
+
+def test_a_finished_code_block_is_highlighted(ui: ChatUI) -> None:
+    ui.choose("Stateless")
+    reply = ui.send("show me some markdown")
+    code = reply.locator("pre code.hljs")
+    expect(code).to_have_count(1)
+    expect(code.locator(".hljs-keyword").first).to_have_text("def")
+    expect(code.locator(".hljs-string").first).to_have_text('"world"')

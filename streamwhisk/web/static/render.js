@@ -5,6 +5,7 @@
 // at most once per animation frame, however fast the tokens come.
 import { marked } from "/vendor/marked.esm.js";
 import DOMPurify from "/vendor/purify.es.mjs";
+import hljs from "/vendor/highlight.min.js";
 
 const THINK_OPEN = "[think]";
 const THINK_CLOSE = "[/think]";
@@ -103,6 +104,16 @@ function htmlBlock(markdown, finished) {
   block.className = "md";
   block.innerHTML = markdownToSafeHtml(markdown, finished);
   return block;
+}
+
+// A finished code block is highlighted (by highlight.js, which escapes what it wraps), in the
+// language its fence names, or the one highlight.js finds.
+function highlight(code) {
+  try {
+    hljs.highlightElement(code);
+  } catch {
+    // an unknown language: the block stays plain
+  }
 }
 
 // A finished code block gets a button that copies its text.
@@ -231,6 +242,7 @@ export class ReplyView {
     const stable = final ? this.text.length : this.boundaries.advance(this.text);
     if (stable > this.renderedUpTo) {
       const finished = renderSegments(this.text.slice(this.renderedUpTo, stable));
+      finished.querySelectorAll("pre code").forEach(highlight);
       finished.querySelectorAll("pre").forEach(addCopyButton);
       this.committed.append(finished);
       this.renderedUpTo = stable;
