@@ -106,9 +106,10 @@ function htmlBlock(markdown, finished) {
   return block;
 }
 
-// A finished code block is highlighted (by highlight.js, which escapes what it wraps), in the
-// language its fence names, or the one highlight.js finds.
+// A finished code block is highlighted (by highlight.js, which escapes what it wraps) in the
+// language its fence names; an unnamed one stays plain (guessing tries every language).
 function highlight(code) {
+  if (![...code.classList].some((name) => name.startsWith("language-"))) return;
   try {
     hljs.highlightElement(code);
   } catch {
