@@ -4,13 +4,14 @@ deploy` and `ops ide devel`), and `streamer`, the streamer alone in front of a r
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from ..cli_common import PROJECT, fail
 from ..errors import StreamwhiskError
-from .deployer import Deployer, Target
+from .deployer import Deployer, Outcome, Target
 
 NAMES = click.argument("names", nargs=-1, metavar="[PKG | PKG/ACTION ...]")
 APIHOST = click.option("--apihost", metavar="URL",
@@ -49,14 +50,7 @@ def deploy(names: tuple[str, ...], project: Path, apihost: str | None, dry_run: 
       streamwhisk deploy --dry-run                the plan, nothing sent
       streamwhisk deploy --apihost http://127.0.0.1:8080    into a local `streamwhisk up`
     """
-    deployer = _deployer(project, apihost, dry_run)
-    try:
-        outcome = deployer.deploy(names)
-    except StreamwhiskError as exc:
-        raise fail(exc) from exc
-    finally:
-        deployer.close()
-    sys.exit(0 if outcome.ok else 1)
+    _carry_out(_deployer(project, apihost, dry_run), lambda d: d.deploy(names))
 
 
 @click.command()
@@ -73,9 +67,13 @@ def undeploy(names: tuple[str, ...], project: Path, apihost: str | None, dry_run
       streamwhisk undeploy
       streamwhisk undeploy chat/simple
     """
-    deployer = _deployer(project, apihost, dry_run)
+    _carry_out(_deployer(project, apihost, dry_run), lambda d: d.undeploy(names))
+
+
+def _carry_out(deployer: Deployer, flow: Callable[[Deployer], Outcome]) -> None:
+    """Run a deploy or undeploy; exit 1 when anything failed."""
     try:
-        outcome = deployer.undeploy(names)
+        outcome = flow(deployer)
     except StreamwhiskError as exc:
         raise fail(exc) from exc
     finally:
