@@ -91,10 +91,6 @@ def test_every_request_body_is_one_openwhisk_accepts(
     packages = proxy.bodies("PUT", "/packages/")
     actions = proxy.bodies("PUT", "/actions/")
     assert len(packages) == 2 and len(actions) == 3, deployed.stderr
-    for body in packages:
-        validate(body, "PackagePut")
-    for body in actions:
-        validate(body, "ActionPut")
     echo = next(a for a in actions if a["name"] == "echo")
     assert echo["exec"] == {"kind": "python:default", "code": echo["exec"]["code"],
                             "binary": False}
@@ -104,6 +100,11 @@ def test_every_request_body_is_one_openwhisk_accepts(
     assert {"key": "description", "value": "echoes its input"} in echo["annotations"]
     assert echo["parameters"] == [{"key": "SECRET", "value": SECRET}]
     assert echo["limits"] == {"timeout": 30000, "memory": 256}
+    # last: where OpenWhisk's schema file is absent, this is skipped, the checks above are not
+    for body in packages:
+        validate(body, "PackagePut")
+    for body in actions:
+        validate(body, "ActionPut")
 
 
 def test_a_folder_goes_as_a_zip_with_its_requirements_in_a_virtualenv(
@@ -150,14 +151,14 @@ def test_what_was_deployed_runs_on_every_route(
 
 def test_the_local_answers_match_openwhisks_schema(
         deployed: subprocess.CompletedProcess[str], target: RunningServer) -> None:
-    with rest(target) as api:
-        validate(api.get("actions/chat/echo").json(), "Action")
-        validate(api.get("packages/tools").json(), "Package")
-        assert api.get("actions/chat/echo").json()["parameters"] == [
-            {"key": "SECRET", "value": "********"}]
     namespaces = httpx.get(f"{target.url}/api/v1/namespaces", auth=tuple(AUTH.split(":", 1)),
                            timeout=30)  # type: ignore[arg-type]
     assert namespaces.json() == ["guest"]
+    with rest(target) as api:
+        assert api.get("actions/chat/echo").json()["parameters"] == [
+            {"key": "SECRET", "value": "********"}]
+        validate(api.get("actions/chat/echo").json(), "Action")
+        validate(api.get("packages/tools").json(), "Package")
 
 
 def test_dry_run_sends_nothing_and_masks_secrets(
@@ -331,8 +332,6 @@ def test_each_flag_maps_as_wsk_action_update_reads_it(
                        env=deployer_env)
     bodies = {b["name"]: b for b in [s.json() for s in proxy.sent[before:]
                                      if s.method == "PUT" and "/actions/" in s.path]}
-    for body in bodies.values():
-        validate(body, "ActionPut")
     raw = bodies["raw"]
     assert raw["exec"] == {"kind": "python:3.12", "code": raw["exec"]["code"], "binary": False,
                            "main": "handler"}
@@ -352,6 +351,8 @@ def test_each_flag_maps_as_wsk_action_update_reads_it(
                          headers={"X-Require-Whisk-Auth": "s3cret-token"}, timeout=60)
     assert secured.status_code == 200
     assert httpx.post(f"{target.url}/api/v1/web/guest/flags/raw", timeout=60).status_code == 401
+    for body in bodies.values():  # last: skipped where OpenWhisk's schema file is absent
+        validate(body, "ActionPut")
 
 
 def test_an_unchanged_requirements_txt_is_not_installed_again(
