@@ -13,6 +13,10 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Set-up steps hold this lock, and check again once they have it: two `make` at once on a
 # fresh clone take turns instead of writing the same .venv or node_modules together.
 LOCK   := flock .setup.lock
+# the installers, as variables so that a test can stand in for the registries
+PIP      ?= $(BIN)/python -m pip
+NPM_CI   ?= npm ci --no-audit --no-fund --loglevel=error
+RUNTIMES ?= $(BIN)/streamwhisk runtimes --project . --tests
 
 .PHONY: setup runtimes browser run test lint bench clean
 
@@ -21,19 +25,19 @@ setup: $(STAMP) $(NODE_STAMP) $(INTEROP_STAMP) runtimes
 $(STAMP): pyproject.toml
 	$(LOCK) sh -ec 'if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then exit 0; fi; \
 	  test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
-	  $(BIN)/python -m pip install --quiet --upgrade pip; \
-	  $(BIN)/python -m pip install --quiet -e ".[dev]"; \
+	  $(PIP) install --quiet --upgrade pip; \
+	  $(PIP) install --quiet -e ".[dev]"; \
 	  touch $(STAMP)'
 
 # The Python runtime the actions run in (OpenServerless's common libraries, from PyPI) and
 # the one pytest runs course tests in; built once into ~/.cache/streamwhisk, then reused.
 runtimes: $(STAMP)
-	$(LOCK) $(BIN)/streamwhisk runtimes --project . --tests
+	$(LOCK) $(RUNTIMES)
 
 # The chat page's JavaScript libraries, from the npm registry, pinned by the lock file.
 $(NODE_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
 	$(LOCK) sh -ec 'if [ -f $(NODE_STAMP) ] && [ $(NODE_STAMP) -nt $(WEB)/package-lock.json ]; \
-	  then exit 0; fi; cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error; \
+	  then exit 0; fi; cd $(WEB) && $(NPM_CI); \
 	  touch node_modules/.package-lock.json'
 
 
@@ -41,7 +45,7 @@ $(NODE_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
 $(INTEROP_STAMP): $(INTEROP)/package.json $(INTEROP)/package-lock.json
 	$(LOCK) sh -ec 'if [ -f $(INTEROP_STAMP) ] && \
 	  [ $(INTEROP_STAMP) -nt $(INTEROP)/package-lock.json ]; then exit 0; fi; \
-	  cd $(INTEROP) && npm ci --no-audit --no-fund --loglevel=error; \
+	  cd $(INTEROP) && $(NPM_CI); \
 	  touch node_modules/.package-lock.json'
 
 
