@@ -288,10 +288,11 @@ def test_model_output_makes_the_browser_fetch_nothing_by_itself(
     assert reply.locator("video, iframe, svg, [ping], [style], [poster]").count() == 0
 
 
-def test_a_new_conversation_welcomes_with_things_to_try(ui: ChatUI) -> None:
+def test_a_new_conversation_welcomes_with_things_to_try(ui: ChatUI, artifacts: Path) -> None:
     ui.choose("Stateless")
     welcome = ui.page.locator(".log:not([hidden]) .welcome")
     expect(welcome).to_contain_text("This is Stateless")
+    ui.page.screenshot(path=str(artifacts / "chat-welcome.png"))
     welcome.get_by_role("button", name="Capital of Italy").click()
     expect(ui.replies().first).to_contain_text("Rome")
     expect(welcome).to_have_count(0)

@@ -107,8 +107,8 @@ function welcome(chat) {
   const box = document.createElement("div");
   box.className = "welcome";
   const intro = document.createElement("p");
-  intro.textContent = `This is ${chat.name}${chat.description ? `: ${chat.description}` : ""}. `
-    + "Type a message below, or try one of these:";
+  const about = chat.description ? `: ${chat.description.replace(/[.\s]+$/, "")}` : "";
+  intro.textContent = `This is ${chat.name}${about}. Type a message below, or try one of these:`;
   box.append(intro);
   for (const text of SUGGESTIONS) {
     const button = document.createElement("button");
@@ -133,7 +133,9 @@ function showTitle() {
 function listHistory() {
   const list = $("history");
   list.replaceChildren();
-  for (const conversation of history.conversations()) {
+  const past = history.conversations();
+  if (!past.length) say(list, "none", "None yet: they are kept in this browser.");
+  for (const conversation of past) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "past";
