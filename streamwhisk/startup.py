@@ -12,19 +12,19 @@ import click
 from .config import Scope
 from .errors import RuntimeUnavailable
 from .project import ActionSurvey, Project
-from .runtime.environments import RuntimeEnvironment, syntax_errors
+from .runtime.environments import RuntimeEnvironment, syntax_problems
 from .runtime.runtimes import Runtimes
 
 if TYPE_CHECKING:
     from .server.serve import Served
 
 
-def report_actions(actions: Project, runtimes: Runtimes | None = None) -> None:
+def report_actions(actions: Project) -> None:
     """Each action with its runtime and whether it is web, or why it cannot run (no
     interpreter for its kind, a requirements.txt that does not install, a syntax error its
     Python rejects); then every variable that no layer sets, once, with the actions that
     need it: found now, not one request at a time. Runtimes are built here, before serving."""
-    runtimes = runtimes or Runtimes(progress=lambda line: click.echo(line, err=True))
+    runtimes = Runtimes(progress=lambda line: click.echo(line, err=True))
     survey = actions.survey()
     problems = {a.name: a.error for a in survey if a.error}
     runs_in: dict[str, RuntimeEnvironment] = {}
@@ -54,23 +54,15 @@ def report_actions(actions: Project, runtimes: Runtimes | None = None) -> None:
 
 def _syntax_problems(actions: Project, survey: list[ActionSurvey],
                      runs_in: dict[str, RuntimeEnvironment]) -> dict[str, str]:
-    """One compile check per runtime, by its own interpreter, of its actions' main files."""
-    by_runtime: dict[str, list[ActionSurvey]] = {}
-    for action in survey:
-        if action.spec is not None and action.name in runs_in:
-            by_runtime.setdefault(runs_in[action.name].key, []).append(action)
-    problems = {}
-    for group in by_runtime.values():
-        environment = runs_in[group[0].name]
-        files = {a.spec.main_file: a.name for a in group if a.spec is not None}
-        try:
-            found = syntax_errors(environment.python, list(files))
-        except RuntimeUnavailable as exc:
-            problems.update({name: str(exc) for name in files.values()})
-            continue
-        for path, reason in found.items():
-            note = f" ({environment.kind.fallback_note()})" if environment.kind.fallback else ""
-            problems[files[path]] = f"{path.relative_to(actions.root)}:{reason}{note}"
+    """The main files each runtime's own interpreter rejects (or cannot check)."""
+    named = {a.spec.main_file: a.name for a in survey
+             if a.spec is not None and a.name in runs_in}
+    rejected, unchecked = syntax_problems(
+        {path: runs_in[name].python for path, name in named.items()}, actions.root)
+    problems = {named[path]: why for path, why in unchecked.items()}
+    for path, reason in rejected.items():
+        kind = runs_in[named[path]].kind
+        problems[named[path]] = reason + (f" ({kind.fallback_note()})" if kind.fallback else "")
     return problems
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..config import Config
 from ..errors import StreamwhiskError
 from ..project import DEFAULT_KIND, ActionSpec, Project, split_action_name
-from ..runtime.environments import syntax_errors
+from ..runtime.environments import syntax_problems
 from ..runtime.kinds import interpreters, wanted_version
 from .archive import zip_action
 from .artifacts import (
@@ -212,22 +212,15 @@ def _details(artifact: PackageArtifact | ActionArtifact) -> str:
 def _syntax_problems(specs: list[ActionSpec], root: Path) -> dict[str, str]:
     """Syntax checked by the interpreter of each action's kind, where this machine has it."""
     found = interpreters()
-    by_python: dict[str, list[ActionSpec]] = {}
+    python_of: dict[Path, str] = {}
     for spec in specs:
         try:
             python = found.get(wanted_version(spec.annotations.kind or DEFAULT_KIND))
         except StreamwhiskError:
             continue  # a kind this machine cannot check; the cluster will say
         if python is not None:
-            by_python.setdefault(python, []).append(spec)
-    problems = {}
-    for python, group in by_python.items():
-        files = {spec.main_file: spec for spec in group}
-        try:
-            errors = syntax_errors(python, list(files))
-        except StreamwhiskError:
-            continue
-        for path, reason in errors.items():
-            spec = files[path]
-            problems[spec.qualified] = f"{path.relative_to(root)}:{reason}"
-    return problems
+            python_of[spec.main_file] = python
+    # an interpreter that does not start checks nothing: the cluster will say
+    rejected, _ = syntax_problems(python_of, root)
+    by_file = {spec.main_file: spec for spec in specs}
+    return {by_file[path].qualified: reason for path, reason in rejected.items()}

@@ -20,7 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,6 +189,27 @@ for path in sys.argv[1:]:
         errors[path] = f"{exc.lineno}: syntax error: {exc.msg}"
 print(json.dumps(errors))
 """
+
+
+def syntax_problems(python_of: Mapping[Path, str], root: Path
+                    ) -> tuple[dict[Path, str], dict[Path, str]]:
+    """One compile check per interpreter, of the files given to it (`python_of[file]`): the
+    files it rejects, as `file:line: syntax error: ...` with `file` relative to `root`, and the
+    files whose interpreter does not start, with why."""
+    by_python: dict[str, list[Path]] = {}
+    for path, python in python_of.items():
+        by_python.setdefault(python, []).append(path)
+    rejected: dict[Path, str] = {}
+    unchecked: dict[Path, str] = {}
+    for python, files in by_python.items():
+        try:
+            found = syntax_errors(python, files)
+        except RuntimeUnavailable as exc:
+            unchecked.update(dict.fromkeys(files, str(exc)))
+            continue
+        rejected.update({path: f"{path.relative_to(root)}:{reason}"
+                         for path, reason in found.items()})
+    return rejected, unchecked
 
 
 def syntax_errors(python: str, files: list[Path]) -> dict[Path, str]:

@@ -36,9 +36,9 @@ class Runtimes:
 
     def environment(self, spec: ActionSpec) -> RuntimeEnvironment:
         """The action's environment, built first if need be; RuntimeUnavailable says why not."""
-        known = self._of_spec.get(spec.qualified)
-        if known is not None and known[0] is spec:
-            return known[1]
+        known = self._known(spec)
+        if known is not None:
+            return known
         requirements = spec.requirements
         text = requirements.read_text(encoding="utf-8") if requirements else ""
         environment = self.build(spec.annotations.kind or DEFAULT_KIND, text, spec.code_dir,
@@ -68,6 +68,11 @@ class Runtimes:
                 self._failed[key] = (time.monotonic(), exc)
                 raise
 
+    def _known(self, spec: ActionSpec) -> RuntimeEnvironment | None:
+        """The environment found for this very spec (an edited action is a new spec)."""
+        known = self._of_spec.get(spec.qualified)
+        return known[1] if known is not None and known[0] is spec else None
+
     def zygote(self, environment: RuntimeEnvironment) -> Zygote:
         zygote = self._zygotes.get(environment.key)
         if zygote is None:
@@ -76,9 +81,9 @@ class Runtimes:
 
     async def prepare(self, spec: ActionSpec) -> Zygote:
         """The fork server for the action's environment, off the event loop when it builds."""
-        known = self._of_spec.get(spec.qualified)
-        if known is not None and known[0] is spec:
-            return self.zygote(known[1])
+        known = self._known(spec)
+        if known is not None:  # the common case: no thread
+            return self.zygote(known)
         loop = asyncio.get_running_loop()
         return self.zygote(await loop.run_in_executor(None, self.environment, spec))
 
