@@ -60,8 +60,7 @@ class OriginPolicy:
         if foreign is None or custom_options:
             return {}
         if "*" in self.cors or foreign in self.cors:
-            return {"Access-Control-Allow-Origin": "*" if "*" in self.cors else foreign,
-                    **OPENWHISK_CORS, "Vary": "Origin"}
+            return self._cors_headers(foreign)
         raise RequestError(
             f"A page of another origin ({foreign}) may not run actions here; start the "
             "server with --cors ORIGIN to let it, or annotate the action "
@@ -71,9 +70,12 @@ class OriginPolicy:
         """The CORS headers of an OPTIONS answer, None when CORS is off for this origin."""
         origin = request.headers.get("origin")
         if origin and ("*" in self.cors or origin in self.cors):
-            return {"Access-Control-Allow-Origin": "*" if "*" in self.cors else origin,
-                    **OPENWHISK_CORS, "Vary": "Origin"}
+            return self._cors_headers(origin)
         return None
+
+    def _cors_headers(self, origin: str) -> dict[str, str]:
+        return {"Access-Control-Allow-Origin": "*" if "*" in self.cors else origin,
+                **OPENWHISK_CORS, "Vary": "Origin"}
 
 
 class OwnHostOnly:
