@@ -13,21 +13,34 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Set-up steps hold this lock, and check again once they have it: two `make` at once on a
 # fresh clone take turns instead of writing the same .venv or node_modules together.
 LOCK   := flock .setup.lock
+# uv, at the version the lock file names, installs the Python side exactly as uv.lock says
+UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
 # the installers, as variables so that a test can stand in for the registries
 PIP      ?= $(BIN)/python -m pip
+UV_SYNC  ?= $(BIN)/uv sync --locked --extra dev --quiet
 NPM_CI   ?= npm ci --no-audit --no-fund --loglevel=error
 RUNTIMES ?= $(BIN)/streamwhisk runtimes --project . --tests
 
-.PHONY: setup runtimes browser run test lint bench clean
+.PHONY: setup runtimes browser run test lint bench lock clean
 
 setup: $(STAMP) $(NODE_STAMP) $(INTEROP_STAMP) runtimes
 
-$(STAMP): pyproject.toml
-	$(LOCK) sh -ec 'if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then exit 0; fi; \
+# The Python side, from uv.lock: the versions CI tested, never whatever is newest today.
+# pyproject.toml keeps the ranges a `pip install streamwhisk` needs.
+$(STAMP): pyproject.toml uv.lock
+	$(LOCK) sh -ec 'if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ] && \
+	  [ $(STAMP) -nt uv.lock ]; then exit 0; fi; \
 	  test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
-	  $(PIP) install --quiet --upgrade pip; \
-	  $(PIP) install --quiet -e ".[dev]"; \
+	  if [ "$$($(BIN)/uv --version 2>/dev/null | cut -d" " -f2)" != "$(UV_VERSION)" ]; then \
+	    $(PIP) install --quiet "uv==$(UV_VERSION)"; fi; \
+	  $(UV_SYNC); \
 	  touch $(STAMP)'
+
+# A new lock: the newest versions pyproject.toml allows, then the whole test suite on them,
+# so that a release that breaks something is found here and never by a user.
+lock: $(STAMP)
+	$(BIN)/uv lock --upgrade
+	$(MAKE) test
 
 # The Python runtime the actions run in (OpenServerless's common libraries, from PyPI) and
 # the one pytest runs course tests in; built once into ~/.cache/streamwhisk, then reused.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-import logging
 import secrets
 import sys
 import uuid
@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from .annotations import parse_value
-from .cli_common import DEV_OLLAMA, PROJECT, SCOPE, UserError, fail
+from .cli_common import DEV_OLLAMA, PROJECT, SCOPE, UserError, fail, stop_on_signals
 from .config import Config, Scope, login_file, write_login, write_wskprops
 from .deploy.commands import deploy, devel, streamer, undeploy
 from .errors import StreamError, StreamwhiskError
+from .logsetup import configure_logging
 from .startup import announce_dev_ollama, project_and_llm, report_actions
 
 if TYPE_CHECKING:
@@ -89,7 +90,8 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
     from .server.serve import Served, listen, own_host_names, run, url_of
     from .stream import StreamSettings
 
-    _configure_logging(log_level)
+    configure_logging(log_level)
+    stop_on_signals()
     if not (project / "packages").is_dir():
         raise UserError(f"{project.resolve()} has no packages/ folder: pass --project DIR")
     try:
@@ -102,7 +104,7 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
     key_note = "the --api-key given"
     if not api_key:
         login = actions.config.settings(wanted=["AUTH"]).get("AUTH")
-        if login is not None:
+        if login is not None and login.value.strip():  # AUTH= (empty) is no key
             api_key, key_note = login.value, (f"AUTH, from {login.source}; `streamwhisk "
                                              "config dump --show-secrets` prints it")
         else:
@@ -115,7 +117,7 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         hosts=own_host_names(host, int(url.rsplit(":", 1)[1]), allowed_hosts),
         cors=cors_origins,
     )
-    report_actions(actions)  # builds the runtimes a first start needs, before serving
+    report_actions(actions)  # their runtimes are built in the background: see the lifespan
     click.echo(f"REST API at {url}/api/v1 (HTTP basic auth: {key_note})", err=True)
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
     limits = HttpLimits(header_timeout_s=header_timeout, body_timeout_s=body_timeout)
@@ -161,7 +163,8 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
     from .ollama import DEFAULT_SCRIPT, DevOllamaSettings, Script, create_dev_ollama_app
     from .server.serve import Served, listen, run, url_of
 
-    _configure_logging(log_level)
+    configure_logging(log_level)
+    stop_on_signals()
     try:
         script = Script.load(script_path or DEFAULT_SCRIPT)
         sock = listen(host, port)
@@ -196,7 +199,7 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
     from .runtime import Invoker, InvokerSettings
     from .server.serve import beside
 
-    _configure_logging("warning")
+    configure_logging("warning")
     args = {key: parse_value(value) for key, value in params}
 
     async def run() -> dict[str, Any]:
@@ -392,20 +395,15 @@ def runtimes(project: Path, tests: bool) -> None:
       streamwhisk runtimes --tests
     """
     from .project import Project
+    from .runtime.runtimes import Runtimes
     from .testenv import tests_runtime
 
     if not (project / "packages").is_dir():
         raise UserError(f"{project.resolve()} has no packages/ folder: pass --project DIR")
     try:
-        report_actions(Project(project))
+        echo = functools.partial(click.echo, err=True)
+        report_actions(Project(project), Runtimes(progress=echo, warn=echo), unset=False)
         if tests:
             click.echo(f"  tests: {tests_runtime(project.resolve()).describe()}", err=True)
     except StreamwhiskError as exc:
         raise fail(exc) from exc
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -31,3 +33,15 @@ class UserError(click.ClickException):
 
 def fail(exc: Exception) -> UserError:
     return UserError(str(exc))
+
+
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM both stop a long-running command, also one started in the
+    background, where the shell starts it with SIGINT ignored: each raises KeyboardInterrupt,
+    which the command ends on quietly (uvicorn takes them over while it serves)."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, interrupt)

@@ -46,6 +46,28 @@ def is_secret_name(key: str) -> bool:
     return bool(_SECRET_NAME.search(key))
 
 
+def references(text: str) -> list[str]:
+    """The variables `text` names (`$VAR`, `${VAR}`, `${VAR:-default}`)."""
+    return [name for match in _REFERENCE.finditer(text)
+            if (name := match.group("braced") or match.group("plain"))]
+
+
+_URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/@\s:]*):([^/@\s]+)@")
+
+
+def url_credentials(value: object) -> list[str]:
+    """The secrets inside URLs in `value` (a text, or texts in a list or dict): each
+    `user:password` and its password."""
+    if isinstance(value, dict):
+        return [found for inner in value.values() for found in url_credentials(inner)]
+    if isinstance(value, list):
+        return [found for inner in value for found in url_credentials(inner)]
+    if not isinstance(value, str):
+        return []
+    return [found for match in _URL_CREDENTIALS.finditer(value)
+            for found in (f"{match.group(1)}:{match.group(2)}", match.group(2))]
+
+
 @dataclass(frozen=True)
 class Layer:
     name: str

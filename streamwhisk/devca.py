@@ -5,16 +5,18 @@ TLS with a certificate that the project's code trusts. The CA lives in the user'
 (`$XDG_DATA_HOME/streamwhisk/ca`, `~/.local/share/streamwhisk/ca`, or `STREAMWHISK_CA_DIR`),
 keys readable by the user only. `bundle.pem` is the public CAs (certifi's) plus this one:
 what workers and test runs get as SSL_CERT_FILE and REQUESTS_CA_BUNDLE, so real HTTPS keeps
-working beside the dev Ollama.
+working beside the dev Ollama. Where the user names a bundle of their own (a company's CA, a
+CI's), they get `bundle-<hash>.pem` instead: their bundle plus this CA, never less than theirs.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import ipaddress
 import os
 import ssl
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +26,8 @@ from .paths import data_root
 if TYPE_CHECKING:  # cryptography is imported only where a certificate is made
     from cryptography.hazmat.primitives.asymmetric import ec
 
+# what requests, httpx (the ollama and openai clients), ssl and curl read their CAs from
+BUNDLE_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 SERVER_NAMES = ("localhost",)
 SERVER_ADDRESSES = ("127.0.0.1", "::1")
 CA_DAYS = 3650
@@ -58,9 +62,21 @@ class DevCA:
     def exists(self) -> bool:
         return self.bundle.is_file() and self.server_key.is_file()
 
-    def trust_environment(self) -> dict[str, str]:
-        """What makes `requests`, `httpx` (the ollama and openai clients) and `ssl` trust it."""
-        return {"SSL_CERT_FILE": str(self.bundle), "REQUESTS_CA_BUNDLE": str(self.bundle)}
+    def owns(self, path: str) -> bool:
+        return Path(path).resolve().parent == self.folder.resolve()
+
+    def combined_with(self, bundles: list[str]) -> Path:
+        """The user's bundles (files, or folders of certificates) and this CA in one file,
+        made once per content; a bundle of ours already holds it and is taken as it is."""
+        ours = [path for path in bundles if self.owns(path)]
+        if ours:
+            return Path(ours[0])
+        parts = [_certificates(Path(path)) for path in bundles]
+        text = "".join(parts) + self.ca_cert.read_text()
+        combined = self.folder / f"bundle-{hashlib.sha256(text.encode()).hexdigest()[:16]}.pem"
+        if not combined.is_file():
+            _write(combined, text.encode(), 0o644)
+        return combined
 
     def server_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -68,14 +84,20 @@ class DevCA:
         return context
 
 
-def trust_dev_ca(env: MutableMapping[str, str]) -> bool:
-    """Make `env` trust the user's dev CA, unless it names a bundle of its own; False when
-    there is no CA yet."""
+def trust_dev_ca(env: MutableMapping[str, str], user: Mapping[str, str] | None = None) -> bool:
+    """Make `env` trust the user's dev CA beside the CAs it trusts already: where the user
+    (`user`, by default `env` itself) names a bundle of their own in SSL_CERT_FILE,
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, a bundle of theirs plus the dev CA, else the public
+    CAs plus the dev CA. False when there is no CA yet."""
     ca = DevCA(ca_folder())
     if not ca.exists():
         return False
-    for key, value in ca.trust_environment().items():
-        env.setdefault(key, value)
+    user = env if user is None else user
+    theirs = sorted({user[key] for key in BUNDLE_VARIABLES if user.get(key)})
+    bundle = ca.bundle if not theirs else ca.combined_with(theirs)
+    for key in BUNDLE_VARIABLES:
+        if key != "CURL_CA_BUNDLE" or user.get(key):
+            env[key] = str(bundle)
     return True
 
 
@@ -169,6 +191,21 @@ def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
+
+
+def _certificates(path: Path) -> str:
+    """The PEM text of a bundle file, or of every certificate file in a folder (unreadable
+    ones are left out: they could not have been trusted either)."""
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    texts = []
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "-----BEGIN CERTIFICATE-----" in text:
+            texts.append(text if text.endswith("\n") else text + "\n")
+    return "".join(texts)
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

@@ -9,7 +9,8 @@
     │   ├── ActionCrashed      exception, exit, bad result: the developer's error
     │   ├── ActionTimedOut     ran past `limits.timeout`
     │   ├── Overloaded         every worker busy and the queue full
-    │   └── RuntimeUnavailable no interpreter for the kind, or its libraries do not install
+    │   ├── RuntimeUnavailable no interpreter for the kind, or its libraries do not install
+    │   └── RuntimePreparing   its runtime environment is still being built
     ├── StreamError            the relay between an action and a client failed
     ├── RequestError           an HTTP request the server refuses (carries its status)
     └── ListenError            a server cannot bind its address
@@ -59,6 +60,7 @@ class RuntimeFailure(StreamwhiskError):
     """An activation ended without a usable result."""
 
     status_code = 502
+    retry_after: int | None = None  # seconds, when trying again later is the remedy
 
 
 class ActionCrashed(RuntimeFailure):
@@ -84,6 +86,18 @@ class Overloaded(RuntimeFailure):
 
 class RuntimeUnavailable(RuntimeFailure):
     """The action's kind has no interpreter here, or its runtime environment cannot be built."""
+
+
+class RuntimePreparing(RuntimeFailure):
+    status_code = 503
+    retry_after = 5
+
+    def __init__(self, action: str, step: str = "") -> None:
+        doing = f" (now: {step})" if step else ""
+        super().__init__(
+            f"{action}'s runtime environment is still being prepared{doing}; the activation "
+            f"waited for it as long as its time limit allows. Try again in a few seconds: "
+            f"the build goes on, and `streamwhisk up` says when it is ready.")
 
 
 class StreamError(StreamwhiskError):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .annotations import Annotations, parse_annotations, parse_value
-from .config import Config, Scope, login_file
+from .config import Config, Scope, is_secret_name, login_file, references, url_credentials
 from .errors import (
     ActionNotFound,
     ConfigError,
@@ -83,8 +83,18 @@ class ActionSpec:
 
     @property
     def secrets(self) -> list[Any]:
-        """The values that `#--param` put into the action: never shown by us."""
-        return list(self.params.values())
+        """The `#--param` values that are secret, never shown by us: those of a secret-looking
+        key (AUTH, *KEY*, *SECRET*, *TOKEN*, *PASSWORD*...) or expanded from a secret-looking
+        variable, and the credentials inside any URL. Hosts, ports, bucket and database
+        names stay readable: an error about them must say which one."""
+        found: list[Any] = []
+        for key, raw in self.annotations.params:
+            value = self.params.get(key)
+            if is_secret_name(key) or any(is_secret_name(name) for name in references(raw)):
+                found.append(value)
+            else:
+                found.extend(url_credentials(value))
+        return found
 
 
 @dataclass(frozen=True)

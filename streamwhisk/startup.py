@@ -4,6 +4,7 @@ Diagnostics go to stderr."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -11,30 +12,42 @@ import click
 
 from .config import Scope
 from .errors import RuntimeUnavailable
-from .project import ActionSurvey, Project
-from .runtime.environments import RuntimeEnvironment, syntax_problems
+from .project import ActionSpec, ActionSurvey, Project
+from .runtime.environments import syntax_problems
+from .runtime.kinds import resolve
 from .runtime.runtimes import Runtimes
 
 if TYPE_CHECKING:
     from .server.serve import Served
 
 
-def report_actions(actions: Project) -> None:
+def report_actions(actions: Project, runtimes: Runtimes | None = None,
+                   unset: bool = True) -> list[ActionSpec]:
     """Each action with its runtime and whether it is web, or why it cannot run (no
-    interpreter for its kind, a requirements.txt that does not install, a syntax error its
-    Python rejects); then every variable that no layer sets, once, with the actions that
-    need it: found now, not one request at a time. Runtimes are built here, before serving."""
-    runtimes = Runtimes(progress=lambda line: click.echo(line, err=True))
+    interpreter for its kind, a syntax error its Python rejects, and, when `runtimes` is
+    given, a requirements.txt that does not install: they are built here, before this
+    returns); then, with `unset`, every variable that no layer sets, once, with the actions
+    that need it: found now, not one request at a time. Returns the actions that can run."""
     survey = actions.survey()
     problems = {a.name: a.error for a in survey if a.error}
-    runs_in: dict[str, RuntimeEnvironment] = {}
+    runs_on: dict[str, str] = {}  # the interpreter, for the syntax check
+    described: dict[str, str] = {}
     for action in survey:
-        if action.spec is not None:
-            try:
-                runs_in[action.name] = runtimes.environment(action.spec)
-            except RuntimeUnavailable as exc:
-                problems[action.name] = str(exc)
-    problems.update(_syntax_problems(actions, survey, runs_in))
+        if action.spec is None:
+            continue
+        try:
+            if runtimes is not None:
+                environment = runtimes.environment(action.spec)
+                runs_on[action.name], described[action.name] = (environment.python,
+                                                                  environment.describe())
+            else:
+                kind = resolve(action.kind)
+                runs_on[action.name] = kind.python
+                described[action.name] = kind.label + (
+                    " + requirements.txt" if action.spec.requirements else "")
+        except RuntimeUnavailable as exc:
+            problems[action.name] = str(exc)
+    problems.update(_syntax_problems(actions, survey, runs_on))
     width = max((len(a.name) for a in survey), default=0)
     needs: dict[str, list[str]] = {}
     for action in survey:
@@ -43,26 +56,29 @@ def report_actions(actions: Project) -> None:
                        err=True)
             continue
         web = "web" if action.web else "not web"
-        runtime = runs_in[action.name].describe() if action.name in runs_in else action.kind
-        click.echo(f"  {action.name:<{width}}  {runtime}  {web}", err=True)
+        click.echo(f"  {action.name:<{width}}  {described.get(action.name, action.kind)}  "
+                   f"{web}", err=True)
         for variable in action.unset:
             needs.setdefault(variable, []).append(action.name)
     for variable, names in sorted(needs.items()):
-        click.echo(f"unset: ${variable}, needed by {', '.join(names)}: set it in .env or "
-                   f"{actions.scope}/.env, or export it", err=True)
+        if unset:
+            click.echo(f"unset: ${variable}, needed by {', '.join(names)}: set it in .env or "
+                       f"{actions.scope}/.env, or export it", err=True)
+    return [a.spec for a in survey if a.spec is not None and a.name not in problems]
 
 
 def _syntax_problems(actions: Project, survey: list[ActionSurvey],
-                     runs_in: dict[str, RuntimeEnvironment]) -> dict[str, str]:
-    """The main files each runtime's own interpreter rejects (or cannot check)."""
-    named = {a.spec.main_file: a.name for a in survey
-             if a.spec is not None and a.name in runs_in}
+                     runs_on: dict[str, str]) -> dict[str, str]:
+    """The main files each action's own interpreter rejects (or cannot check)."""
+    named = {a.spec.main_file: a for a in survey if a.spec is not None and a.name in runs_on}
     rejected, unchecked = syntax_problems(
-        {path: runs_in[name].python for path, name in named.items()}, actions.root)
-    problems = {named[path]: why for path, why in unchecked.items()}
+        {path: runs_on[action.name] for path, action in named.items()}, actions.root)
+    problems = {named[path].name: why for path, why in unchecked.items()}
     for path, reason in rejected.items():
-        kind = runs_in[named[path]].kind
-        problems[named[path]] = reason + (f" ({kind.fallback_note()})" if kind.fallback else "")
+        with contextlib.suppress(RuntimeUnavailable):
+            kind = resolve(named[path].kind)
+            reason += f" ({kind.fallback_note()})" if kind.fallback else ""
+        problems[named[path].name] = reason
     return problems
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from .config import Config, wskprops_file
 from .devca import trust_dev_ca
 from .project import DEFAULT_KIND
-from .runtime.environments import TEST_TOOLS, RuntimeEnvironment
+from .runtime.environments import TEST_TOOLS, TEST_TOOLS_NAMES, RuntimeEnvironment
 from .runtime.runtimes import Runtimes
 from .testing.server import serve
 
@@ -42,8 +42,11 @@ def tests_runtime(project: Path) -> RuntimeEnvironment:
     """python:default with the tests' tools over it, built on first use."""
     extra = project / "tests" / "requirements.txt"
     requirements = TEST_TOOLS + (extra.read_text(encoding="utf-8") if extra.is_file() else "")
-    what = "pytest, python-dotenv" + (" and tests/requirements.txt" if extra.is_file() else "")
-    runtimes = Runtimes(progress=lambda line: print(line, file=sys.stderr))
+    what = TEST_TOOLS_NAMES + (" and tests/requirements.txt" if extra.is_file() else "")
+    def say(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    runtimes = Runtimes(progress=say, warn=say)
     return runtimes.build(DEFAULT_KIND, requirements, project, what)
 
 
@@ -100,5 +103,7 @@ def run_shell(project: Path) -> int:
     values = layered(project, {"OPSDEV_USERNAME": NAMESPACE})
     print(f"streamwhisk shell: {len(values)} settings from the login config, .env and "
           "tests/.env are in os.environ", file=sys.stderr)
-    return subprocess.call([runtime.python, "-i", "-q"], cwd=project,
+    # IPython at a terminal; plain Python when fed a script, whose output is then only its own
+    repl = ["-m", "IPython", "--no-banner"] if sys.stdin.isatty() else ["-i", "-q"]
+    return subprocess.call([runtime.python, *repl], cwd=project,
                            env=run_environment(values, None, runtime))

@@ -38,8 +38,6 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["STREAMWHISK_CACHE_DIR"] = str(cache_root())
     if "PYENV_ROOT" not in os.environ and (Path.home() / ".pyenv").is_dir():
         os.environ["PYENV_ROOT"] = str(Path.home() / ".pyenv")
-    for variable in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
-        os.environ.pop(variable, None)
     dev = _session.enter_context(serve_dev_ollama(
         "--token-rate", DEV_OLLAMA_TOKEN_RATE, "--auth", "", log_path=logs / "ollama.log"))
     assert trust_dev_ca(), "the dev Ollama made no CA"

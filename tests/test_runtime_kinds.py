@@ -25,8 +25,10 @@ def light_runtime_env(cache: Path, index_url: str) -> dict[str, str | None]:
     empty = cache / "no-default-libraries.txt"
     cache.mkdir(parents=True, exist_ok=True)
     empty.write_text("# the tests install nothing by default\n")
+    # a pip index setting is what a user has: the installer (uv) takes it as its own
     return {"STREAMWHISK_CACHE_DIR": str(cache), "STREAMWHISK_RUNTIME_LIBRARIES": str(empty),
-            "PIP_INDEX_URL": index_url, "PIP_RETRIES": "0", "PIP_NO_CACHE_DIR": "1"}
+            "PIP_INDEX_URL": index_url, "UV_HTTP_RETRIES": "0",
+            "UV_CACHE_DIR": str(cache / "uv")}
 
 
 @pytest.fixture(scope="module")
@@ -73,44 +75,43 @@ def test_a_kind_with_no_interpreter_is_reported_at_start_and_on_call(
 def test_a_requirements_txt_is_installed_over_the_runtime_once(
         kinds_server: RunningServer, package_index: PackageIndex, cache: Path,
         tmp_path: Path) -> None:
+    assert answer(kinds_server, "withreq").text == "hello, world, from the greeting wheel"
     log = kinds_server.log()
     assert "installing k/withreq's requirements.txt into the python:default" in log
-    assert "Successfully installed greeting-1.0" in log
-    assert answer(kinds_server, "withreq").text == "hello, world, from the greeting wheel"
+    assert "Installed 1 package" in log
+    assert "ready: k/withreq's requirements.txt over python:default" in log
     # a second server finds it in the cache, and asks the index nothing
     package_index.requested.clear()
     project = copy_project("kinds_project", tmp_path)
     with serve(project, log_path=tmp_path / "again.log", startup_timeout=120,
                env=light_runtime_env(cache, package_index.url)) as again:
-        assert "k/withreq's requirements.txt" not in again.log()
         assert answer(again, "withreq").status_code == 200
+        assert "k/withreq's requirements.txt" not in again.log()
     assert not [path for path in package_index.requested if "greeting/" in path]
 
 
 def test_a_requirements_txt_that_does_not_install_is_a_clear_error_and_the_rest_serves(
         kinds_server: RunningServer) -> None:
-    assert re.search(r"k/typo +cannot run: cannot install k/typo's requirements.txt into the "
-                     r"python:default \(Python 3.\d+\) runtime: ERROR: .*greetnig",
-                     kinds_server.log())
     response = answer(kinds_server, "typo")
     assert response.status_code == 502
-    assert "No matching distribution found for greetnig==1.0" in response.json()["error"]
+    error = response.json()["error"]
+    assert "cannot install k/typo's requirements.txt into the python:default" in error
+    assert "greetnig" in error, error
+    assert "failed: k/typo's requirements.txt over python:default" in kinds_server.log()
     assert answer(kinds_server, "withreq").status_code == 200
 
 
 def test_an_offline_install_says_the_index_cannot_be_reached(
         tmp_path: Path, free_port: int) -> None:
     project = copy_project("kinds_project", tmp_path)
-    env = {**light_runtime_env(tmp_path / "cache", f"http://127.0.0.1:{free_port}/simple/"),
-           "PIP_RETRIES": "1"}  # pip says why only when it retries
+    env = light_runtime_env(tmp_path / "cache", f"http://127.0.0.1:{free_port}/simple/")
     with serve(project, log_path=tmp_path / "server.log", startup_timeout=120,
                env=env) as offline:
         response = answer(offline, "withreq")
         assert response.status_code == 502
         error = response.json()["error"]
         assert "cannot install k/withreq's requirements.txt" in error
-        assert "(the package index could not be reached: [Errno 111] Connection refused)" \
-            in error
+        assert "(the package index could not be reached: " in error, error
         assert answer(offline, "default").status_code == 200
 
 
@@ -128,10 +129,10 @@ def test_python_default_falls_back_with_a_warning_and_newer_syntax_says_what_to_
            "PATH": str(only), "PYENV_ROOT": str(tmp_path / "pyenv")}
     with serve(project, log_path=tmp_path / "server.log", startup_timeout=120,
                env=env) as old:
+        assert answer(old, "default").json()["version"] == [3, 11]
         log = old.log()
         assert log.count("warning: python:default runs on Python 3.11 here") == 1
         assert re.search(r"k/newsyntax +cannot run: packages/k/newsyntax.py:3: syntax error", log)
-        assert answer(old, "default").json()["version"] == [3, 11]
         error = answer(old, "newsyntax").json()["error"]
         assert "SyntaxError" in error
         assert "install Python 3.12 (for example `pyenv install 3.12`)" in error

@@ -21,14 +21,7 @@ from pathlib import Path
 from ..errors import ConfigError, RuntimeUnavailable
 from ..paths import cache_root
 from ..project import DEFAULT_KIND, ActionSpec
-from ..runtime.environments import (
-    INSTALL,
-    Progress,
-    build_once,
-    digest,
-    pip_for,
-    run_installer,
-)
+from ..runtime.environments import Progress, build_once, digest, install, run_installer
 from ..runtime.kinds import resolve
 
 SKIPPED_FOLDERS = {"__pycache__", "virtualenv", ".venv", ".git", "node_modules"}
@@ -72,9 +65,8 @@ def deploy_virtualenv(spec: ActionSpec, progress: Progress) -> Path | None:
         run_installer([sys.executable, "-m", "virtualenv", "--quiet", "--python", kind.python,
                        "--no-pip", "--no-setuptools", "--no-wheel", "--no-periodic-update",
                        str(virtualenv)], f"create the virtualenv of {what}", progress, folder)
-        run_installer([*pip_for(virtualenv), *INSTALL, "-r", "/dev/stdin"],
-                      f"install {what} into its virtualenv", progress, spec.code_dir,
-                      stdin=text)
+        install(str(virtualenv / "bin" / "python"), text, spec.code_dir,
+                f"install {what} into its virtualenv", progress)
 
     build_once(folder, build)
     if not (virtualenv / "bin" / "activate_this.py").is_file():

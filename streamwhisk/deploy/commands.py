@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..cli_common import PROJECT, fail
+from ..cli_common import PROJECT, fail, stop_on_signals
 from ..errors import StreamwhiskError
 from .deployer import Deployer, Outcome, Target
 
@@ -17,7 +17,7 @@ NAMES = click.argument("names", nargs=-1, metavar="[PKG | PKG/ACTION ...]")
 APIHOST = click.option("--apihost", metavar="URL",
                        help="The OpenWhisk API host, over APIHOST from the layers and login.")
 DRY_RUN = click.option("--dry-run", is_flag=True,
-                       help="Print what would be done (secrets masked) and send nothing.")
+                       help="Print what would be done (secrets masked) on stdout; send nothing.")
 
 
 def _echo(line: str) -> None:
@@ -29,7 +29,7 @@ def _deployer(project: Path, apihost: str | None, dry_run: bool = False) -> Depl
         raise fail(StreamwhiskError(f"{project.resolve()} has no packages/ folder: pass "
                                     "--project DIR"))
     try:
-        return Deployer(project, Target.of(project, apihost), _echo, dry_run)
+        return Deployer(project, Target.of(project, apihost), _echo, dry_run, plan=click.echo)
     except StreamwhiskError as exc:
         raise fail(exc) from exc
 
@@ -94,6 +94,7 @@ def devel(project: Path, apihost: str | None) -> None:
     """
     from .devel import watch_and_deploy
 
+    stop_on_signals()
     deployer = _deployer(project, apihost)
     try:
         watch_and_deploy(deployer, _echo)
@@ -134,16 +135,15 @@ def streamer(apihost: str | None, host: str, port: int, stream_host: str, stream
     Example:
       streamwhisk streamer --apihost https://openwhisk.example --stream-host 10.0.0.5
     """
-    import logging
-
     from ..config import Config
+    from ..logsetup import configure_logging
     from ..server.remote import RemoteSettings, create_remote_app
     from ..server.serve import Served, listen, run, url_of
     from ..stream import StreamSettings
     from .client import api_base
 
-    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)
+    stop_on_signals()
     config = Config.load(project, "packages")
     try:
         target = api_base(apihost or config.get("APIHOST") or "")

@@ -66,10 +66,14 @@ class Outcome:
 
 
 class Deployer:
-    def __init__(self, project: Path, target: Target, echo: Echo, dry_run: bool = False) -> None:
+    def __init__(self, project: Path, target: Target, echo: Echo, dry_run: bool = False,
+                 plan: Echo | None = None) -> None:
+        """`echo` says what happens, and progress; a dry run's plan (what would happen, the
+        summary) goes to `plan` instead, when given: the plan is the command's output."""
         self.root = project.resolve()
         self.target = target
-        self.echo = echo
+        self.progress = echo
+        self.echo = plan if dry_run and plan is not None else echo
         self.dry_run = dry_run
         self.record = DeployRecord.load(target.apihost, self.root)
         self._client: OpenWhiskClient | None = None
@@ -143,7 +147,7 @@ class Deployer:
                 self._fail(outcome, spec.qualified, broken[spec.qualified])
                 continue
             try:
-                artifacts.append(action_artifact(spec, lambda s: zip_action(s, self.echo)))
+                artifacts.append(action_artifact(spec, lambda s: zip_action(s, self.progress)))
             except StreamwhiskError as exc:
                 self._fail(outcome, spec.qualified, str(exc))
         return artifacts

@@ -3,23 +3,26 @@
 A kind's environment is a virtual environment made with the kind's interpreter, holding the
 default libraries of OpenServerless's Python runtime (`python-runtime.txt`), separate from
 streamwhisk's own. An action folder's `requirements.txt` adds a layer over it: a folder that
-pip installs into (`--target`) and that goes first on `sys.path`, as the `virtualenv/` of an
+the installer fills (`--target`) and that goes first on `sys.path`, as the `virtualenv/` of an
 OpenWhisk zip does. Both live under the user's cache, keyed by what made them (interpreter,
 library list, requirements text), so a change builds a new one and an unchanged one is reused;
 a file lock keeps two servers from building the same one at once, and a folder counts only
 once its completion marker is written.
+
+`uv` (a dependency of streamwhisk) makes and fills them: with its download cache warm, a
+rebuild takes seconds. A user's pip index settings (PIP_INDEX_URL, PIP_EXTRA_INDEX_URL) are
+honoured when no UV_* index is set.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +36,13 @@ from .kinds import Kind
 Progress = Callable[[str], None]
 COMPLETE = ".streamwhisk-complete"
 DEFAULT_LIBRARIES = Path(__file__).with_name("python-runtime.txt")
-# what `streamwhisk test` and `shell` add to python:default: the course conftest's imports
-TEST_TOOLS = "pytest\npython-dotenv\n"
-INSTALL = ("install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off")
-_SHOWN = ("Collecting ", "Installing collected", "Successfully installed")
+# what `streamwhisk test` and `shell` add to python:default: the course conftest's imports,
+# and the REPL `shell` opens
+TEST_TOOLS = "pytest\npython-dotenv\nipython\n"
+TEST_TOOLS_NAMES = "pytest, python-dotenv, IPython"
+# uv's lines worth showing as progress: what it resolved, fetched and installed
+_SHOWN = re.compile(r"^(Resolved|Prepared|Installed|Downloading) ")
+_PIP_TO_UV = {"PIP_INDEX_URL": "UV_DEFAULT_INDEX", "PIP_EXTRA_INDEX_URL": "UV_INDEX"}
 
 
 @dataclass(frozen=True)
@@ -64,64 +70,91 @@ def libraries_file() -> Path:
     return Path(configured).expanduser() if configured else DEFAULT_LIBRARIES
 
 
+def base_root(kind: Kind) -> Path:
+    """Where the kind's environment is (or will be), named after what it is made of."""
+    libraries = _read(libraries_file(), "the runtime's library list")
+    made_of = digest(os.path.realpath(kind.python), libraries)
+    return cache_root() / "runtimes" / f"python{kind.version[0]}.{kind.version[1]}-{made_of}"
+
+
+def is_built(folder: Path) -> bool:
+    return (folder / COMPLETE).exists()
+
+
 def base_environment(kind: Kind, progress: Progress) -> RuntimeEnvironment:
     """The kind's environment with the default libraries, built now if it is not yet."""
     libraries = _read(libraries_file(), "the runtime's library list")
-    made_of = digest(os.path.realpath(kind.python), libraries)
-    root = cache_root() / "runtimes" / f"python{kind.version[0]}.{kind.version[1]}-{made_of}"
+    root = base_root(kind)
 
     def build() -> None:
         names = ", ".join(_requirement_names(libraries)) or "no libraries"
         progress(f"building the {kind.label} runtime (first use; cached in {root}): {names}")
-        venv = [kind.python, "-m", "venv", str(root)]
-        # streamwhisk's own pip installs into it (`pip --python`): a venv without one is
-        # made in a quarter of a second instead of eight
-        run_installer(venv + (["--without-pip"] if _OWN_PIP else []),
-                      f"create the {kind.label} runtime", progress, root.parent)
+        run_installer([uv(), "venv", "--quiet", "--no-project", "--python", kind.python,
+                       str(root)], f"create the {kind.label} runtime", progress, root.parent)
         if _requirement_names(libraries):
-            listing = root / "python-runtime.txt"
-            listing.write_text(libraries)
-            run_installer([*pip_for(root), *INSTALL, "-r", str(listing)],
-                          f"install {libraries_file().name} into the {kind.label} runtime",
-                          progress, root)
+            install(str(root / "bin" / "python"), libraries, root,
+                    f"install {libraries_file().name} into the {kind.label} runtime", progress)
 
     build_once(root, build)
     return RuntimeEnvironment(kind, root)
+
+
+def layer_folder(base: RuntimeEnvironment, requirements: str) -> Path:
+    return cache_root() / "layers" / f"{base.root.name}-{digest(requirements)}"
 
 
 def layered(base: RuntimeEnvironment, requirements: str, folder: Path, what: str,
             progress: Progress, extras: str = "") -> RuntimeEnvironment:
     """`base` plus `requirements` (pip's requirements format, relative to `folder`); `what`
     names them in messages, `extras` in the environment's description."""
-    layer = cache_root() / "layers" / f"{base.root.name}-{digest(requirements)}"
+    layer = layer_folder(base, requirements)
 
     def build() -> None:
         progress(f"installing {what} into the {base.kind.label} runtime (cached by its "
                  f"content in {layer})")
-        run_installer([*pip_for(base.root), *INSTALL, "--target", str(layer), "-r",
-                       "/dev/stdin"], f"install {what} into the {base.kind.label} runtime",
-                      progress, folder, stdin=requirements)
+        install(base.python, requirements, folder,
+                f"install {what} into the {base.kind.label} runtime", progress, target=layer)
 
     build_once(layer, build)
     return RuntimeEnvironment(base.kind, base.root, layer, extras or what)
 
 
-_OWN_PIP = importlib.util.find_spec("pip") is not None
+def install(python: str, requirements: str, folder: Path, doing: str, progress: Progress,
+            target: Path | None = None) -> None:
+    """Install `requirements` (pip's format, paths relative to `folder`) for `python`: into
+    its environment, or into the folder `target`."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="requirements-") as listing:
+        listing.write(requirements)
+        listing.flush()
+        into = ["--target", str(target)] if target is not None else []
+        run_installer([uv(), "pip", "install", "--python", python, *into, "-r", listing.name],
+                      doing, progress, folder)
 
 
-def pip_for(root: Path) -> list[str]:
-    """pip, working on the environment at `root` with that environment's interpreter."""
-    python = str(root / "bin" / "python")
-    return [sys.executable, "-m", "pip", "--python", python] if _OWN_PIP else [
-        python, "-m", "pip"]
+def uv() -> str:
+    """The `uv` that came with streamwhisk (its PyPI package carries the binary)."""
+    try:
+        from uv import find_uv_bin
+    except ImportError as exc:
+        raise RuntimeUnavailable("uv is missing, and runtime environments are built with it: "
+                                 "pip install uv (it comes with streamwhisk)") from exc
+    return find_uv_bin()
+
+
+def installer_environment() -> dict[str, str]:
+    env = {**os.environ, "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
+    if not any(key in env for key in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_INDEX")):
+        env.update({uv_key: env[pip_key] for pip_key, uv_key in _PIP_TO_UV.items()
+                    if env.get(pip_key)})
+    return env
 
 
 def build_once(folder: Path, build: Callable[[], None]) -> None:
-    if (folder / COMPLETE).exists():
+    if is_built(folder):
         return
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(f"{folder}.lock"):
-        if (folder / COMPLETE).exists():
+        if is_built(folder):
             return  # another process built it while we waited
         shutil.rmtree(folder, ignore_errors=True)  # what an interrupted build left
         try:
@@ -132,35 +165,39 @@ def build_once(folder: Path, build: Callable[[], None]) -> None:
         (folder / COMPLETE).write_text("")
 
 
-def run_installer(command: list[str], doing: str, progress: Progress, cwd: Path,
-         stdin: str | None = None) -> None:
-    """Run an installer, showing its steps; a failure says what pip said and what to do."""
+def run_installer(command: list[str], doing: str, progress: Progress, cwd: Path) -> None:
+    """Run an installer, showing its steps; a failure says what it said and what to do."""
     with subprocess.Popen(command, cwd=cwd, text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL
-                          ) as process:
-        if stdin is not None and process.stdin is not None:
-            process.stdin.write(stdin)
-            process.stdin.close()
+                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                          env=installer_environment()) as process:
         said: list[str] = []
         assert process.stdout is not None
         for line in process.stdout:
             line = line.rstrip()
             said.append(line)
-            if line.startswith(_SHOWN):
-                progress(f"  {line.split(' (from ')[0]}")
+            if _SHOWN.search(line):
+                progress(f"  {line.strip()}")
     if process.returncode != 0:
-        errors = [line for line in said if line.startswith("ERROR")] or said[-3:]
-        unreachable = [line for line in said if "connection" in line.lower()]
-        if unreachable:  # pip only warns of it, then says it found nothing
-            reason = re.search(r"Failed to establish a new connection: ([^\"')]+)",
-                               unreachable[-1])
-            errors.append(f"(the package index could not be reached: "
-                          f"{reason.group(1) if reason else unreachable[-1]})")
         raise RuntimeUnavailable(
-            f"cannot {doing}: {' '.join(errors).strip() or 'the installer failed'}. Check the "
-            "names and versions asked for; pip must reach its package index (PyPI, or "
+            f"cannot {doing}: {_installer_reason(said)}. Check the names and versions asked "
+            "for; the installer must reach its package index (PyPI, or UV_DEFAULT_INDEX / "
             "PIP_INDEX_URL) the first time")
+
+
+def _installer_reason(said: list[str]) -> str:
+    """uv's own explanation, on one line, and the network's when the index was not reached."""
+    # uv draws its explanation as a tree: the marks go, the words stay
+    lines = [line.strip().lstrip("\u00d7\u2570\u2500\u25b6 ").strip() for line in said
+             if line.strip()]
+    lines = [re.sub(r"^(error|cause|caused by): ", "", line) for line in lines
+             if not line.startswith(("help:", "Using Python", "Using CPython"))]
+    reason = " ".join(lines)
+    unreachable = [line for line in lines if re.search(
+        r"connection refused|failed to connect|dns error|timed out|tcp connect",
+        line, re.IGNORECASE)]
+    if unreachable:
+        reason += f" (the package index could not be reached: {unreachable[-1]})"
+    return reason or "the installer failed"
 
 
 def _read(path: Path, what: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from ..actionloop.messages import RESERVED_ARGUMENTS
 from ..config import is_secret_name
+from ..errors import StreamwhiskError
 from ..project import ActionSpec, Project, split_action_name
 from ..redact import Redactor
 from .activation import Activation
@@ -80,7 +81,6 @@ class Invoker:
         STREAM_HOST/STREAM_PORT are reserved: only `stream`, the streamer's own relay
         address, sets them; a request's values never reach the action."""
         args = {k: v for k, v in args.items() if k not in RESERVED_ARGUMENTS}
-        zygote = await self.runtimes.prepare(spec)  # a first build is not the action's time
         activation = Activation(
             action=spec.qualified,
             value={**spec.params, **args, **(stream or {})},
@@ -91,6 +91,8 @@ class Invoker:
         )
         if on_stream_from is not None:
             activation.on_stream_from = on_stream_from
+        # a runtime still being built is waited for within the activation's own time
+        zygote = await self.runtimes.prepare(spec, activation.remaining_s())
         await self._pool(spec, zygote).dispatch(activation)
         return activation
 
@@ -98,9 +100,16 @@ class Invoker:
         activation = await self.start(spec, args)
         return await asyncio.shield(activation.result)
 
-    async def prewarm(self) -> None:
-        """Boot the default kind's fork server, so the first cold start does not wait."""
-        await self.runtimes.prewarm()
+    def prepare_runtimes(self) -> None:
+        """Start building the runtimes the actions need, in the background (the default
+        kind's first), and boot the default kind's fork server once it is ready, so the
+        first cold start need not wait. Returns at once."""
+        specs = []
+        for name in self.action_names():
+            with contextlib.suppress(StreamwhiskError):  # reported at start, and on call
+                specs.append(self.spec(name))
+        self.runtimes.prepare_in_background(
+            specs, then=lambda environment: self.runtimes.zygote(environment).start())
 
     def pools(self) -> dict[str, ActionPool]:
         return dict(self._pools)

@@ -52,7 +52,8 @@ def worker_environment(runtime: RuntimeEnvironment) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     if runtime.kind.fallback:
         env[FALLBACK_NOTE] = runtime.kind.fallback_note()
-    trust_dev_ca(env)  # the dev Ollama's https://, and every public CA beside it
+    # the dev Ollama's https://, beside the CAs the server's user trusts (or the public ones)
+    trust_dev_ca(env, os.environ)
     return env
 
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -118,6 +119,18 @@ class Server:
         return RelayResponse(session, request.headers.get("accept", ""), cors,
                              on_end=lambda: self.streams.discard(session))
 
+    def web_actions(self) -> list[str]:
+        """The names of the actions a browser may call (project and deployed)."""
+        names = []
+        for name in self.invoker.action_names():
+            with contextlib.suppress(StreamwhiskError):  # an action that cannot load says so
+                if self.invoker.spec(name).annotations.web:
+                    names.append(name)
+        return names
+
+    def preparations(self) -> list[dict[str, Any]]:
+        return [p.as_json() for p in self.invoker.runtimes.preparations()]
+
     def close_streams(self) -> None:
         """End every stream in flight: the server is stopping."""
         for session in list(self.streams):
@@ -129,7 +142,7 @@ class Server:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         mask_secrets_in_logs(self.invoker.redact)
-        await self.invoker.prewarm()
+        self.invoker.prepare_runtimes()  # in the background: the server answers at once
         # What exists now lives as long as the server: keep the collector from walking it
         # again and again (each full collection paused every stream for milliseconds).
         gc.freeze()
@@ -164,7 +177,7 @@ def create_app(project: Project, settings: ServerSettings | None = None) -> Star
         Route("/api/v1/namespaces/{namespace}/packages/{package}", rest.package,
               methods=["GET", "PUT", "DELETE"]),
         Route("/api/v1/namespaces", rest.namespaces, methods=["GET"]),
-        *page_routes(),
+        *page_routes(server),
     ]
     app = Starlette(routes=routes, lifespan=server.lifespan,
                     middleware=[Middleware(OwnHostOnly, hosts=server.settings.hosts)])

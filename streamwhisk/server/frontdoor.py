@@ -91,6 +91,7 @@ async def serve_front(public: socket.socket, backend: tuple[str, int],
 async def _splice(sock: socket.socket, backend: tuple[str, int],
                   context: ssl.SSLContext) -> None:
     loop = asyncio.get_running_loop()
+    back: _Pipe | None = None
     try:
         first = await asyncio.wait_for(_peek(sock), FIRST_BYTE_TIMEOUT_S)
         if not first:
@@ -104,8 +105,14 @@ async def _splice(sock: socket.socket, backend: tuple[str, int],
                                                ssl_handshake_timeout=FIRST_BYTE_TIMEOUT_S)
         else:
             await loop.connect_accepted_socket(lambda: front, sock)
-    except (OSError, ssl.SSLError, TimeoutError):
-        sock.close()  # a failed handshake or a silent client: that connection only
+    except (Exception, asyncio.CancelledError) as exc:
+        # a failed handshake, a silent client, or the server stopping (its sockets closing
+        # under us: EBADF): that connection only, and quietly
+        sock.close()
+        if back is not None and back.transport is not None:
+            back.transport.close()
+        if isinstance(exc, asyncio.CancelledError):
+            raise
         return
     front.join(back)
     back.join(front)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -47,6 +48,14 @@ MISSING = ("The chat page's libraries are not installed: "
            "run `make setup` (npm ci in streamwhisk/web).")
 
 
+class PageFacts(Protocol):
+    """What the page asks the server beyond the actions themselves."""
+
+    def web_actions(self) -> list[str]: ...
+
+    def preparations(self) -> list[dict[str, Any]]: ...
+
+
 async def index(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", headers=POLICY)
 
@@ -62,12 +71,28 @@ async def vendor(request: Request) -> Response:
     return FileResponse(path, media_type=media, headers=POLICY)
 
 
-def page_routes() -> list[BaseRoute]:
+def page_routes(facts: PageFacts) -> list[BaseRoute]:
     missing = [str(path) for path in VENDOR.values() if not path.is_file()]
     if missing:
         log.warning("%s (missing %s)", MISSING, ", ".join(missing))
+
+    async def actions(request: Request) -> Response:
+        """The web actions, grouped by package in the index's format: the page's chats when
+        the project has no mastrogpt/index."""
+        services: dict[str, list[dict[str, str]]] = {}
+        for name in facts.web_actions():
+            package, _, action = name.partition("/")
+            services.setdefault(package, []).append({"name": action, "url": name})
+        return JSONResponse({"services": services}, headers=POLICY)
+
+    async def status(request: Request) -> Response:
+        """The runtime environments being prepared (or prepared, or failed) since start."""
+        return JSONResponse({"runtimes": facts.preparations()}, headers=POLICY)
+
     return [
         Route("/", index, methods=["GET", "HEAD"]),
         Route("/vendor/{name}", vendor, methods=["GET", "HEAD"]),
+        Route("/_streamwhisk/actions", actions, methods=["GET"]),
+        Route("/_streamwhisk/status", status, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

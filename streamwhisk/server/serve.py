@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import logging
+import os
 import socket
 import ssl
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
@@ -21,6 +25,7 @@ from .frontdoor import serve_front
 DEFAULT_LIMITS = HttpLimits()
 
 LISTEN_BACKLOG = 2048
+STOP_WITHIN_S = 10.0  # the graceful shutdown's 5 s, and the lifespan's end
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -71,6 +76,12 @@ class Served:
     on_exit: Callable[[], None] | None = None  # at Ctrl-C: end what would hold the exit up
 
 
+def _stop_now() -> None:
+    logging.getLogger("streamwhisk.server").warning(
+        "stopping took longer than %.0f s: ending the process now", STOP_WITHIN_S)
+    os._exit(1)
+
+
 class _Stoppable(uvicorn.Server):
     """Ctrl-C ends the streams in flight at once (their clients get the end of the
     response), so the graceful shutdown has nothing left to wait for."""
@@ -78,12 +89,18 @@ class _Stoppable(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None) -> None:
         super().__init__(config)
         self._on_exit = on_exit
+        self._stopping = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         if self._on_exit is not None and self.loop is not None:
             self.loop.call_soon_threadsafe(self._on_exit)
+        if not self._stopping.is_set():  # one signal always stops: if shutting down hangs,
+            self._stopping.set()  # the process ends anyway once the grace period is over
+            timer = threading.Timer(STOP_WITHIN_S, _stop_now)
+            timer.daemon = True  # a process that ends in time does not wait for it
+            timer.start()
 
 
 async def _serve(server: uvicorn.Server, served: Served) -> None:
@@ -100,11 +117,25 @@ async def _serve(server: uvicorn.Server, served: Served) -> None:
 
 
 class _Companion(uvicorn.Server):
-    """A server that runs beside the main one and stops with it; signals are the main's."""
+    """A server that runs beside the main one and stops with it; signals are the main's, and
+    so are uvicorn's start and stop lines (a companion's would say the same thing again)."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        _in_companion.set(True)  # this task's context only
+        await super().serve(sockets)
+
+
+_in_companion: contextvars.ContextVar[bool] = contextvars.ContextVar("companion", default=False)
+
+
+class _CompanionChatter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_in_companion.get() and record.name.startswith("uvicorn")
+                    and record.levelno < logging.WARNING)
 
 
 @contextlib.asynccontextmanager
@@ -112,10 +143,14 @@ async def beside(companions: list[Served], log_level: str,
                  limits: HttpLimits = DEFAULT_LIMITS) -> AsyncIterator[None]:
     """Serve the companions on the running loop while the block runs."""
     # a companion's requests are not logged as the main server's: it logs its own, labelled
+    # (`access_log=False` would switch uvicorn's access logger off for the main one too)
     helpers = [_Companion(uvicorn.Config(c.app, log_level=log_level, timeout_graceful_shutdown=1,
                                          server_header=False, http=bounded_protocol(limits),
-                                         access_log=False))
+                                         log_config=None, lifespan="off"))
                for c in companions]
+    quiet = _CompanionChatter()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(quiet)
     tasks = [asyncio.create_task(_serve(h, c)) for h, c in zip(helpers, companions, strict=True)]
     try:
         yield
@@ -131,7 +166,7 @@ def run(main: Served, companions: list[Served], log_level: str,
     not_dumpable()  # no action (same user) may read this process's memory or environment
     # no "Server: uvicorn" header: the dev Ollama names itself in its own
     config = uvicorn.Config(main.app, log_level=log_level, timeout_graceful_shutdown=5,
-                            server_header=False, http=bounded_protocol(limits))
+                            server_header=False, http=bounded_protocol(limits), log_config=None)
     server = _Stoppable(config, main.on_exit)
 
     async def serve_all() -> None:
@@ -139,5 +174,6 @@ def run(main: Served, companions: list[Served], log_level: str,
         async with beside(companions, log_level, limits):
             await _serve(server, main)
 
-    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-        runner.run(serve_all())
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(
+            loop_factory=config.get_loop_factory()) as runner:
+        runner.run(serve_all())  # uvicorn raises the signal that stopped it again, at the end

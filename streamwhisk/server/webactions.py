@@ -21,7 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from ..basicauth import matches
-from ..errors import Overloaded, RequestError, RuntimeFailure
+from ..errors import RequestError, RuntimeFailure
 from ..jsonbody import MalformedJSON, parse_json
 from ..project import ActionSpec, validate_name
 
@@ -182,7 +182,7 @@ def error_response(
 
 def failure_response(exc: Exception, activation_id: str | None = None) -> Response:
     """An OpenWhisk-style `{"error": ...}` with the status the failure calls for."""
-    if isinstance(exc, Overloaded):
+    if isinstance(exc, RuntimeFailure) and exc.retry_after is not None:
         return error_response(str(exc), exc.status_code, retry_after=exc.retry_after)
     if isinstance(exc, RequestError | RuntimeFailure):
         return error_response(str(exc), exc.status_code, activation_id)

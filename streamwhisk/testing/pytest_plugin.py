@@ -13,20 +13,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from .. import devca
 from .server import RunningServer, serve, serve_dev_ollama
 from .streamock import StreamMock, args, start
-
-
-def trust_dev_ca() -> bool:
-    """Make this process trust the dev Ollama's local CA (with every public CA beside it),
-    unless it chose its own bundle; False when there is no CA yet."""
-    return devca.trust_dev_ca(os.environ)
+from .trust import trust_dev_ca
 
 
 def pytest_configure(config: pytest.Config) -> None:

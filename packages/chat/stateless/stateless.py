@@ -10,7 +10,6 @@ Reasoning that Ollama sends in its own `thinking` field is relayed as `thinking`
 import json
 import os
 import socket
-import traceback
 
 import requests
 
@@ -117,8 +116,8 @@ def stream(args, lines):
         if error:
             channel.send({"error": error})
         return out
-    except OSError as exc:
-        traceback.print_exception(exc)
+    except OSError as exc:  # the reader went away: a stop
+        print(f"stopped: the reader went away ({type(exc).__name__})")
         return ""
     finally:
         channel.close()
@@ -159,8 +158,8 @@ def stateless(args):
             out, error = chat(args, model, inp, channel)
             if error:
                 channel.send({"error": error})
-    except OSError as exc:  # the reader went away: a stop
-        traceback.print_exception(exc)
+    except OSError as exc:  # the reader went away: a stop, which closed the Ollama request
+        print(f"stopped: the reader went away ({type(exc).__name__})")
     finally:
         channel.close()
     body = {"output": out, "streaming": True, "state": state}

@@ -1,7 +1,8 @@
-// The chat page: the chats from mastrogpt/index, a conversation per chat (kept in the browser,
-// see history.js), replies streamed from the streamer (/web/_/{action}) and rendered as they
-// arrive. The index is the platform's (the Pinocchio page's) format:
-// {"username", "services": {"Group": [{"name", "url"}]}}.
+// The chat page: the chats from mastrogpt/index (or, in a project without one, the project's web
+// actions, grouped by package), a conversation per chat (kept in the browser, see history.js),
+// replies streamed from the streamer (/web/_/{action}) and rendered as they arrive. The index is
+// the platform's (the Pinocchio page's) format: {"username", "services": {"Group": [{"name", "url"}]}}.
+// While a runtime environment is being built, a line above the composer says so.
 import * as history from "/static/history.js";
 import { ReplyView } from "/static/render.js";
 import { readMessages } from "/static/stream.js";
@@ -9,6 +10,8 @@ import { readMessages } from "/static/stream.js";
 const SUGGESTIONS = ["Who are you?", "Capital of Italy", "show me some markdown"];
 
 const INDEX = "/api/my/mastrogpt/index";
+const ACTIONS = "/_streamwhisk/actions"; // the server's own list, when there is no index
+const STATUS = "/_streamwhisk/status";
 // what the page renders of a reply's body; any other field is shown as JSON
 const RENDERED = new Set(["output", "state", "error", "streaming"]);
 const $ = (id) => document.getElementById(id);
@@ -24,15 +27,26 @@ function say(log, role, text) {
   return line;
 }
 
+async function fetchIndex() {
+  const response = await fetch(INDEX);
+  const index = await response.json().catch(() => ({}));
+  if (response.status === 404) {
+    const own = await fetch(ACTIONS);
+    if (!own.ok) throw new Error(`HTTP ${own.status}`);
+    return { ...(await own.json()), note: "This project has no mastrogpt/index: these are its web actions." };
+  }
+  if (!response.ok || index.error) throw new Error(index.error || `HTTP ${response.status}`);
+  return index;
+}
+
 async function loadChats() {
   const list = $("chat-list");
   try {
-    const response = await fetch(INDEX);
-    const index = await response.json();
-    if (!response.ok || index.error) throw new Error(index.error || `HTTP ${response.status}`);
+    const index = await fetchIndex();
     const services = index.services;
     if (!services || typeof services !== "object") throw new Error("the index has no services");
     $("username").textContent = typeof index.username === "string" ? index.username : "";
+    if (index.note) say(list, "note", index.note);
     for (const [group, entries] of Object.entries(services)) {
       const section = document.createElement("section");
       const title = document.createElement("h2");
@@ -48,8 +62,30 @@ async function loadChats() {
     }
     const first = list.querySelector("button");
     if (first) first.click();
+    else say(list, "none", "No web actions yet: add #--web true to an action in packages/.");
   } catch (error) {
     say(list, "error", `Cannot list the chats (${error.message}): is mastrogpt/index deployed?`);
+  }
+}
+
+// The runtimes the server is building: shown until they are ready, a failure until it is retried.
+async function watchRuntimes() {
+  const line = $("preparing");
+  try {
+    const response = await fetch(STATUS);
+    const { runtimes = [] } = await response.json();
+    const latest = new Map(runtimes.map((runtime) => [runtime.what, runtime]));
+    const building = [...latest.values()].filter((r) => r.state === "building");
+    const failed = [...latest.values()].filter((r) => r.state === "failed");
+    line.replaceChildren();
+    for (const runtime of building) {
+      say(line, "building", `Preparing ${runtime.what} (${runtime.seconds} s): ${runtime.step}`);
+    }
+    for (const runtime of failed) say(line, "error", `Could not prepare ${runtime.what}: ${runtime.error}`);
+    line.hidden = !line.childElementCount;
+    if (building.length) setTimeout(watchRuntimes, 1000);
+  } catch {
+    line.hidden = true;
   }
 }
 
@@ -159,9 +195,26 @@ function setRunning(value) {
   $("stop").disabled = !value;
 }
 
+function hint(text) {
+  const line = $("hint");
+  line.textContent = text;
+  line.hidden = !text;
+}
+
+// True when the message went (or is going); false leaves it in the box.
 async function send(text) {
   const chat = current;
-  if (!chat || running || !text.trim()) return;
+  if (!text.trim() || running) return false;
+  if (!chat) {
+    hint("Pick a chat on the left first: the message is still in the box.");
+    return false;
+  }
+  hint("");
+  sending(chat, text);
+  return true;
+}
+
+async function sending(chat, text) {
   const conversation = chat.conversation;
   chat.log.querySelector(".welcome")?.remove();
   say(chat.log, "user", text);
@@ -241,11 +294,12 @@ function finishWith(conversation, view, done, streamed) {
   }
 }
 
-$("composer").addEventListener("submit", (event) => {
+$("composer").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const text = $("input").value;
-  $("input").value = "";
-  send(text);
+  if (await send($("input").value)) {
+    $("input").value = "";
+    setTimeout(watchRuntimes, 300); // a first message may be what waits for a runtime
+  }
 });
 $("input").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -273,3 +327,4 @@ $("stop").addEventListener("click", () => {
 });
 setRunning(null);
 loadChats();
+watchRuntimes();
