@@ -20,6 +20,8 @@ GREETING = 'def hello(name):\n    return f"hello, {name}, from the greeting whee
 class PackageIndex:
     url: str
     requested: list[str] = field(default_factory=list)
+    # while cleared, every request waits (a slow index, as on a first build from far away)
+    open: threading.Event = field(default_factory=threading.Event)
 
 
 def build_wheel(folder: Path, name: str, version: str, module: str) -> Path:
@@ -49,10 +51,16 @@ def serve_index(root: Path) -> Iterator[PackageIndex]:
     (root / "simple" / "greeting").mkdir(parents=True)
     build_wheel(root / "simple" / "greeting", "greeting", "1.0", GREETING)
     requested: list[str] = []
+    gate = threading.Event()
+    gate.set()
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
+
+        def do_GET(self) -> None:
+            gate.wait(timeout=60)
+            super().do_GET()
 
         def log_message(self, format: str, *args: object) -> None:
             requested.append(self.path)
@@ -60,7 +68,9 @@ def serve_index(root: Path) -> Iterator[PackageIndex]:
     index = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=index.serve_forever, daemon=True).start()
     try:
-        yield PackageIndex(f"http://127.0.0.1:{index.server_address[1]}/simple/", requested)
+        yield PackageIndex(f"http://127.0.0.1:{index.server_address[1]}/simple/", requested,
+                           gate)
     finally:
+        gate.set()
         index.shutdown()
         index.server_close()

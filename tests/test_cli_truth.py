@@ -33,6 +33,7 @@ def project_with(tmp_path: Path, source: str, name: str = "a/b") -> Path:
     return tmp_path
 
 
+REPO = Path(__file__).resolve().parent.parent
 NO_LOGIN = {"STREAMWHISK_LOGIN_FILE": "/nonexistent/login.env"}
 
 
@@ -92,6 +93,20 @@ def test_up_says_where_the_rest_api_is_and_where_its_key_is(runtime_project: Pat
         assert httpx.get(f"{up.url}/api/v1/namespaces/_/actions", auth=(user, key),
                          timeout=30).status_code == 200
         assert key not in up.log()
+
+
+def test_an_empty_auth_is_no_key_and_the_chats_are_listed(tmp_path: Path) -> None:
+    """`AUTH=` (empty) means unset: the REST API gets a key of its own, and mastrogpt/index,
+    which lists the chats through it, works."""
+    env = {**NO_LOGIN, "STREAMWHISK_DATA_DIR": str(tmp_path), "AUTH": ""}
+    with serve(REPO, log_path=tmp_path / "up.log", env=env) as up:
+        assert "HTTP basic auth: a key made for this run" in up.log()
+        index = httpx.get(f"{up.url}/api/my/mastrogpt/index", timeout=30)
+        assert index.status_code == 200, index.text
+        assert [c["url"] for c in index.json()["services"]["Chat"]] == [
+            "chat/simple", "chat/countdown", "chat/stateless"]
+        assert httpx.get(f"{up.url}/api/v1/namespaces/_/actions", auth=("", ""),
+                         timeout=30).status_code == 401
 
 
 def test_one_ctrl_c_stops_up_at_once_streams_in_flight_included(tmp_path: Path) -> None:

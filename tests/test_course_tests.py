@@ -61,9 +61,27 @@ def test_a_failing_course_test_fails_the_run(logged_in: dict[str, str], tmp_path
     assert "2 failed, 1 passed" in result.stdout
 
 
+def user_bundle_env(env: dict[str, str], bundle: str | None) -> dict[str, str]:
+    """`env` as on a machine (a CI's, a company's) that names a CA bundle of its own."""
+    env = {key: value for key, value in env.items()
+           if key not in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    if bundle is not None:
+        env |= {"SSL_CERT_FILE": bundle, "REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": bundle}
+    return env
+
+
+def system_bundle() -> str:
+    import certifi
+
+    debian = Path("/etc/ssl/certs/ca-certificates.crt")
+    return str(debian) if debian.is_file() else certifi.where()
+
+
+@pytest.mark.parametrize("bundle", [None, "system"], ids=["no-bundle", "users-own-bundle"])
 def test_the_shell_has_the_tests_configuration_and_trusts_the_dev_ca(
-    logged_in: dict[str, str], tmp_path: Path
+    logged_in: dict[str, str], tmp_path: Path, bundle: str | None
 ) -> None:
+    logged_in = user_bundle_env(logged_in, bundle and system_bundle())
     project = copy_project("course_project", tmp_path)
     typed = ("import os, requests\n"
              "print(os.getenv('COURSE_TEST_MODEL'))\n"
@@ -71,3 +89,26 @@ def test_the_shell_has_the_tests_configuration_and_trusts_the_dev_ca(
              ", timeout=30).text)\n")
     result = streamwhisk("shell", "--project", str(project), env=logged_in, stdin=typed)
     assert result.stdout.splitlines() == ["phi4:14b", "Ollama is running"], result.stderr
+
+
+def test_the_users_bundle_is_kept_beside_the_dev_ca(logged_in: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    """The lesson's https:// tests pass on a machine with a bundle of its own, and what the
+    tests trust is the user's bundle plus the dev CA, never less than the user's."""
+    company = tmp_path / "company.pem"
+    company.write_text(Path(system_bundle()).read_text())
+    env = user_bundle_env(logged_in, str(company))
+    project = copy_project("course_project", tmp_path)
+    typed = ("import os, pathlib\n"
+             "seen = {os.environ[k] for k in ('SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', "
+             "'CURL_CA_BUNDLE')}\n"
+             "print(len(seen))\n"
+             "print(pathlib.Path(seen.pop()).read_text())\n")
+    result = streamwhisk("shell", "--project", str(project), env=env, stdin=typed)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "1", result.stderr
+    trusted = "\n".join(lines[1:])
+    assert company.read_text().strip() in trusted
+    assert "BEGIN CERTIFICATE" in trusted.split(company.read_text().strip())[1]  # the dev CA
+    tests = streamwhisk("test", "--project", str(project), "-p", "no:cacheprovider", env=env)
+    assert tests.returncode == 0, tests.stdout + tests.stderr

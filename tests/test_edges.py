@@ -66,6 +66,18 @@ def test_a_secret_in_an_error_is_masked_in_every_spelling(edges: RunningServer,
         "dict=********" in answer.json()["error"]
 
 
+def test_hosts_stay_readable_and_only_credentials_are_masked(edges: RunningServer) -> None:
+    answer = httpx.get(f"{edges.url}/api/my/e/unreachable", timeout=30)
+    assert answer.status_code == 502
+    error = answer.json()["error"]
+    assert "Failed to resolve 'ollama.unreachable.example'" in error, error
+    assert "https://********@ollama.unreachable.example/" in error, error
+    assert "postgresql://********@db.unreachable.example:5432/appdata" in error, error
+    for secret in ("llm-auth-key-value", "db-passw0rd-value"):
+        assert secret not in answer.text
+        assert secret not in edges.log()
+
+
 def test_a_secret_in_the_logs_is_masked_in_every_spelling(edges: RunningServer) -> None:
     assert httpx.get(f"{edges.url}/api/my/e/leak", timeout=30).text == "printed"
     httpx.get(f"{edges.url}/api/my/e/leak", params={"mode": "raise"}, timeout=30)

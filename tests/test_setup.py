@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FILES = ("Makefile", "pyproject.toml", "streamwhisk/web/package.json",
+FILES = ("Makefile", "pyproject.toml", "uv.lock", "streamwhisk/web/package.json",
          "streamwhisk/web/package-lock.json", "tests/interop/package.json",
          "tests/interop/package-lock.json")
 
@@ -38,7 +38,8 @@ def test_two_setups_at_once_on_a_fresh_clone_take_turns(tmp_path: Path) -> None:
     journal = tmp_path / "journal"
     installer = fake_installer(tmp_path, journal)
     overrides = [f"PYTHON={sys.executable}", f"PIP={installer} pip",
-                 f"NPM_CI={installer} npm ci", f"RUNTIMES={installer} runtimes"]
+                 f"UV_SYNC={installer} uv sync --locked", f"NPM_CI={installer} npm ci",
+                 f"RUNTIMES={installer} runtimes"]
     makes = [subprocess.Popen(["make", "--no-print-directory", "setup", *overrides],
                               cwd=clone, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               env={**os.environ, "MAKEFLAGS": ""}) for _ in range(2)]
@@ -50,8 +51,29 @@ def test_two_setups_at_once_on_a_fresh_clone_take_turns(tmp_path: Path) -> None:
         assert start.startswith("start ") and end == f"end {start.split()[1]}", lines
     steps = [line.split(" ", 2)[2] for line in lines if line.startswith("start ")]
     # the one-time steps ran once; `runtimes` (it checks its own cache) once per make
-    assert steps.count("pip install --quiet --upgrade pip") == 1, steps
-    assert steps.count('pip install --quiet -e .[dev]') == 1, steps
+    # uv at the version the lock names, then the Python side exactly as the lock says
+    assert steps.count(f"pip install --quiet uv=={locked_uv_version()}") == 1, steps
+    assert steps.count("uv sync --locked") == 1, steps
     assert steps.count("npm ci") == 2, steps  # the page's libraries, and the interop client's
     assert steps.count("runtimes") == 2, steps
     assert (clone / ".venv" / "bin" / "python").exists()
+
+
+def locked_uv_version() -> str:
+    lock = (REPO / "uv.lock").read_text()
+    return lock.split('name = "uv"\nversion = "', 1)[1].split('"', 1)[0]
+
+
+def test_the_lock_file_pins_every_dependency_pyproject_names() -> None:
+    """`make setup` installs from uv.lock; a dependency missing there would float."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    locked = {package["name"]: package["version"]
+              for package in tomllib.loads((REPO / "uv.lock").read_text())["package"]}
+    for requirement in wanted:
+        name = requirement.split(";")[0].split("[")[0]
+        for mark in "<>=!~ ":
+            name = name.split(mark)[0]
+        assert name.lower().replace("_", "-") in locked, f"{name} is not in uv.lock"

@@ -370,3 +370,41 @@ def test_a_finished_code_block_is_highlighted(ui: ChatUI) -> None:
     expect(code).to_have_count(1)
     expect(code.locator(".hljs-keyword").first).to_have_text("def")
     expect(code.locator(".hljs-string").first).to_have_text('"world"')
+
+
+def test_a_project_without_an_index_lists_its_web_actions_by_package(
+        chat_page: RecordingPage, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "packages" / "chat").mkdir(parents=True)
+    (project / "packages" / "tools").mkdir()
+    (project / "packages" / "chat" / "countdown.py").write_text(
+        (REPO / "packages" / "chat" / "countdown.py").read_text())
+    (project / "packages" / "tools" / "echo.py").write_text(
+        "#--web true\ndef main(args):\n    return {'body': {'output': 'echo: ' + args['input']}}\n")
+    (project / "packages" / "tools" / "hidden.py").write_text(
+        "def main(args):\n    return {'body': 'not web'}\n")
+    with serve(project, log_path=tmp_path / "log") as server:
+        ui = ChatUI(chat_page.page, server.url)
+        expect(ui.page.locator("#chat-list h2")).to_have_text(["chat", "tools"])
+        expect(ui.page.locator("button.chat")).to_have_text(["countdown", "echo"])
+        expect(ui.page.locator("#chat-list p.note")).to_contain_text("no mastrogpt/index")
+        ui.choose("echo")
+        expect(ui.send("hi").locator(".md")).to_have_text("echo: hi")
+        assert chat_page.errors == []
+
+
+def test_with_no_chat_to_pick_sending_says_so_and_keeps_the_message(
+        chat_page: RecordingPage, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "packages" / "tools").mkdir(parents=True)
+    (project / "packages" / "tools" / "hidden.py").write_text(
+        "def main(args):\n    return {'body': 'not web'}\n")
+    with serve(project, log_path=tmp_path / "log") as server:
+        page = chat_page.page
+        page.goto(server.url + "/")
+        expect(page.locator("#chat-list p.none")).to_contain_text("No web actions yet")
+        page.fill("#input", "anyone there?")
+        page.press("#input", "Enter")
+        expect(page.locator("#hint")).to_have_text(re.compile("^Pick a chat on the left first"))
+        expect(page.locator("#input")).to_have_value("anyone there?")
+        assert chat_page.errors == []

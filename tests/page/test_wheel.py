@@ -4,6 +4,7 @@ with the JavaScript libraries the wheel carries (no node_modules, no npm)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import COURSE_AUTH
 from playwright.sync_api import expect
 
 from streamwhisk.testing import RunningServer, serve
@@ -74,3 +76,56 @@ def test_the_installed_wheel_serves_its_page_with_no_node(served: RunningServer,
     chat_page.page.press("#input", "Enter")
     expect(chat_page.page.locator(".reply .md table").first).to_be_visible()
     assert chat_page.errors == []
+
+
+NO_TEST_TOOLS = '''import importlib.abc
+import sys
+
+
+class NoTestTools(importlib.abc.MetaPathFinder):
+    """As if pytest and IPython were not installed beside streamwhisk."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("pytest", "_pytest", "IPython"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NoTestTools())
+'''
+
+
+def test_the_installed_tool_runs_a_projects_tests_without_pytest_of_its_own(
+        installed: Path, tmp_path: Path) -> None:
+    """`pip install streamwhisk` brings no pytest: `test` and `shell` run theirs in the
+    runtime environment they build, never in streamwhisk's own interpreter."""
+    site = Path(subprocess.run([str(installed / "bin" / "python"), "-c",
+                                "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    (site / "_no_test_tools.py").write_text(NO_TEST_TOOLS)
+    (site / "no_test_tools.pth").write_text("import _no_test_tools\n")
+    try:
+        blocked = subprocess.run([str(installed / "bin" / "python"), "-c", "import pytest"],
+                                 capture_output=True, text=True)
+        assert "No module named 'pytest'" in blocked.stderr
+        project = tmp_path / "course"
+        shutil.copytree(REPO / "tests" / "fixtures" / "course_project", project)
+        home = tmp_path / "home"
+        home.mkdir()
+        env = {**os.environ, "HOME": str(home),
+               "STREAMWHISK_LOGIN_FILE": str(tmp_path / "login.env")}
+        login = subprocess.run([str(installed / "bin" / "streamwhisk"), "login", "--apihost",
+                                "https://openserverless.example", "--auth", COURSE_AUTH],
+                               env=env, capture_output=True, text=True, timeout=60)
+        assert login.returncode == 0, login.stderr
+        tests = subprocess.run([str(installed / "bin" / "streamwhisk"), "test", "--project",
+                                str(project), "-p", "no:cacheprovider"], env=env,
+                               capture_output=True, text=True, timeout=300)
+        assert tests.returncode == 0, tests.stdout + tests.stderr
+        assert "4 passed" in tests.stdout
+        shell = subprocess.run([str(installed / "bin" / "streamwhisk"), "shell", "--project",
+                                str(project)], env=env, input="import pytest\nprint('ok')\n",
+                               capture_output=True, text=True, timeout=300)
+        assert shell.stdout.splitlines() == ["ok"], shell.stderr
+    finally:
+        (site / "no_test_tools.pth").unlink()
