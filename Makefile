@@ -84,6 +84,7 @@ bench: setup
 	$(BIN)/python benchmarks/stream_relay.py
 	$(BIN)/python benchmarks/chat_path.py
 	$(BIN)/python benchmarks/page_render.py
+	$(BIN)/python benchmarks/first_use.py
 
 clean:
 	rm -rf $(VENV) $(WEB)/node_modules $(INTEROP)/node_modules .pytest_cache .mypy_cache .ruff_cache artifacts
