@@ -7,8 +7,16 @@ import binascii
 import hmac
 
 
+def is_blank(credential: str) -> bool:
+    """No credential at all: empty, or only colons and spaces (`AUTH=`, `AUTH=:`)."""
+    return not credential.replace(":", "").strip()
+
+
 def matches(authorization: str, expected: str) -> bool:
-    """Does an `Authorization` header carry exactly `expected` ("user:secret")?"""
+    """Does an `Authorization` header carry exactly `expected` ("user:secret")? An empty
+    `expected` is no credential at all: nothing matches it, an empty header least of all."""
+    if is_blank(expected):
+        return False
     scheme, _, encoded = authorization.partition(" ")
     if scheme.lower() != "basic":
         return False
@@ -16,4 +24,4 @@ def matches(authorization: str, expected: str) -> bool:
         given = base64.b64decode(encoded.strip(), validate=True)
     except (binascii.Error, ValueError):
         return False
-    return hmac.compare_digest(given, expected.encode())
+    return bool(given) and hmac.compare_digest(given, expected.encode())

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import secrets
 import sys
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -19,7 +17,7 @@ from .config import Config, Scope, login_file, write_login, write_wskprops
 from .deploy.commands import deploy, devel, streamer, undeploy
 from .errors import StreamError, StreamwhiskError
 from .logsetup import configure_logging
-from .startup import announce_dev_ollama, project_and_llm, report_actions
+from .startup import announce_dev_ollama, project_and_llm, report_actions, rest_api_key
 
 if TYPE_CHECKING:
     from .project import ActionSpec
@@ -101,15 +99,7 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         actions, companions = project_and_llm(project, scope, dev_ollama, platform)
     except StreamwhiskError as exc:
         raise fail(exc) from exc
-    key_note = "the --api-key given"
-    if not api_key:
-        login = actions.config.settings(wanted=["AUTH"]).get("AUTH")
-        if login is not None and login.value.strip():  # AUTH= (empty) is no key
-            api_key, key_note = login.value, (f"AUTH, from {login.source}; `streamwhisk "
-                                             "config dump --show-secrets` prints it")
-        else:
-            api_key = f"{uuid.uuid4()}:{secrets.token_urlsafe(32)}"
-            key_note = f"a key made for this run, in {_keep_run_key(api_key, url)}"
+    api_key, key_note = rest_api_key(actions, api_key, url)
     settings = ServerSettings(
         InvokerSettings(pool=PoolSettings(max_workers, queue_size, idle_timeout),
                         namespace=namespace, api_host=url, api_key=api_key),
@@ -118,7 +108,8 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
         cors=cors_origins,
     )
     report_actions(actions)  # their runtimes are built in the background: see the lifespan
-    click.echo(f"REST API at {url}/api/v1 (HTTP basic auth: {key_note})", err=True)
+    click.echo(f"REST API at {url}/api/v1, and the #--web-secure true actions: HTTP basic "
+               f"auth with {key_note}", err=True)
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
     limits = HttpLimits(header_timeout_s=header_timeout, body_timeout_s=body_timeout)
     app = create_app(actions, settings)
@@ -224,17 +215,6 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     if isinstance(result, dict) and "error" in result:  # the action's own error, as on OpenWhisk
         raise UserError(f"{action} answered an error: {_one_line(result['error'])}")
-
-
-def _keep_run_key(key: str, url: str) -> Path:
-    """Where this run's REST API key is, for its user only (never printed: logs keep it)."""
-    from .paths import data_root
-
-    path = data_root() / "run-keys" / url.rsplit(":", 1)[-1]
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.touch(mode=0o600)
-    path.write_text(key + "\n")
-    return path
 
 
 # the values a login provides on OpenServerless, and the lesson's LLM address

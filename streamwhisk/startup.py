@@ -5,11 +5,14 @@ Diagnostics go to stderr."""
 from __future__ import annotations
 
 import contextlib
+import secrets
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import click
 
+from .basicauth import is_blank
 from .config import Scope
 from .errors import RuntimeUnavailable
 from .project import ActionSpec, ActionSurvey, Project
@@ -118,3 +121,30 @@ def project_and_llm(project: Path, scope: str, mode: str,
                          f"{configured.value} from {configured.source}; it accepts any AUTH")
     return Project(project, cast(Scope, scope), defaults=platform,
                    overrides={"OLLAMA_HOST": dev_host}), [served]
+
+
+def rest_api_key(actions: Project, given: str, url: str) -> tuple[str, str]:
+    """The key of the REST API (and of `#--web-secure true` actions) and where it comes from:
+    the one given, else AUTH from the layers (the login's), else one made for this run and
+    kept in a file only its user can read. An empty one (`AUTH=`) is no key: it never opens
+    anything, so it is never taken."""
+    if not is_blank(given):
+        return given, "the --api-key given"
+    login = actions.config.settings(wanted=["AUTH"]).get("AUTH")
+    if login is not None and not is_blank(login.value):
+        return login.value, (f"AUTH, from {login.source}; `streamwhisk config dump "
+                             "--show-secrets` prints it")
+    key = f"{uuid.uuid4()}:{secrets.token_urlsafe(32)}"
+    empty = f" (AUTH in {login.source} is empty: no key)" if login is not None else ""
+    return key, f"a key made for this run, in {_keep_run_key(key, url)}{empty}"
+
+
+def _keep_run_key(key: str, url: str) -> Path:
+    """Where this run's REST API key is, for its user only (never printed: logs keep it)."""
+    from .paths import data_root
+
+    path = data_root() / "run-keys" / url.rsplit(":", 1)[-1]
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return path

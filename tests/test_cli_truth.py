@@ -85,9 +85,9 @@ def test_up_says_where_the_rest_api_is_and_where_its_key_is(runtime_project: Pat
     env = {**NO_LOGIN, "STREAMWHISK_DATA_DIR": str(tmp_path), "AUTH": None}
     with serve(runtime_project, log_path=tmp_path / "up.log", env=env) as up:
         line = next(ln for ln in up.log().splitlines() if ln.startswith("REST API at"))
-        assert line.startswith(f"REST API at {up.url}/api/v1 (HTTP basic auth: a key made for "
-                               "this run, in ")
-        key_file = Path(line.rsplit(" in ", 1)[1].rstrip(")"))
+        assert line.startswith(f"REST API at {up.url}/api/v1, and the #--web-secure true "
+                               "actions: HTTP basic auth with a key made for this run, in ")
+        key_file = Path(line.rsplit(" in ", 1)[1])
         assert key_file.stat().st_mode & 0o077 == 0
         user, key = key_file.read_text().strip().split(":", 1)
         assert httpx.get(f"{up.url}/api/v1/namespaces/_/actions", auth=(user, key),
@@ -100,7 +100,8 @@ def test_an_empty_auth_is_no_key_and_the_chats_are_listed(tmp_path: Path) -> Non
     which lists the chats through it, works."""
     env = {**NO_LOGIN, "STREAMWHISK_DATA_DIR": str(tmp_path), "AUTH": ""}
     with serve(REPO, log_path=tmp_path / "up.log", env=env) as up:
-        assert "HTTP basic auth: a key made for this run" in up.log()
+        assert "HTTP basic auth with a key made for this run" in up.log()
+        assert "(AUTH in environment is empty: no key)" in up.log()
         index = httpx.get(f"{up.url}/api/my/mastrogpt/index", timeout=30)
         assert index.status_code == 200, index.text
         assert [c["url"] for c in index.json()["services"]["Chat"]] == [

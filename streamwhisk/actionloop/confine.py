@@ -1,10 +1,11 @@
 """The cheap protections Linux gives a process without root, between an action and the rest.
 
-A process of the same user can read another's memory (`/proc/PID/mem`) and environment
-(`/proc/PID/environ`) unless that one is not *dumpable*. The server and every worker make
-themselves not dumpable, so an action cannot read the server's secrets or another action's
-memory. A process with CAP_SYS_PTRACE (root) reads them anyway: a worker running as root
-gives that capability up, from its bounding set too, so programs it starts cannot regain it.
+A process of the same user can read another's memory (`/proc/PID/mem`), environment
+(`/proc/PID/environ`) and maps unless that one is not *dumpable*. The server and every worker
+make themselves not dumpable, so an action cannot read the server's secrets or another
+action's memory. Root reads them anyway through a capability: CAP_SYS_PTRACE, and (as tried
+on a real kernel) CAP_SYS_ADMIN or CAP_PERFMON alone. A worker running as root gives all three
+up, from its bounding set too, so programs it starts cannot regain them.
 `STREAMWHISK_DEBUGGABLE=1` keeps processes dumpable, to attach a debugger or a profiler.
 
 What stays reachable, since only a container or another user can take it away: the user's
@@ -21,7 +22,8 @@ import os
 DEBUGGABLE = "STREAMWHISK_DEBUGGABLE"
 _PR_SET_DUMPABLE = 4
 _PR_CAPBSET_DROP = 24
-_CAP_SYS_PTRACE = 19
+# the capabilities that open another process's /proc files: SYS_PTRACE, SYS_ADMIN, PERFMON
+DROPPED = (19, 21, 38)
 _CAPABILITY_VERSION_3 = 0x20080522
 
 
@@ -47,17 +49,20 @@ def not_dumpable() -> None:
 
 
 def confine_worker() -> None:
-    """In a worker, before any action code: not dumpable, and no CAP_SYS_PTRACE."""
+    """In a worker, before any action code: not dumpable, and none of the capabilities that
+    read another process's memory or environment."""
     not_dumpable()
     if debuggable() or os.geteuid() != 0:
         return
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_CAPBSET_DROP, _CAP_SYS_PTRACE, 0, 0, 0)
+        for capability in DROPPED:
+            libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)
         header, data = _Header(_CAPABILITY_VERSION_3, 0), (_Data * 2)()
         if libc.capget(ctypes.byref(header), data) == 0:
-            keep = ~(1 << _CAP_SYS_PTRACE) & 0xFFFFFFFF
-            data[0].effective &= keep
-            data[0].permitted &= keep
-            data[0].inheritable &= keep
+            for capability in DROPPED:  # 64 capability bits, in two 32-bit words
+                word, keep = data[capability // 32], ~(1 << capability % 32) & 0xFFFFFFFF
+                word.effective &= keep
+                word.permitted &= keep
+                word.inheritable &= keep
             libc.capset(ctypes.byref(header), data)

@@ -14,6 +14,7 @@ import ctypes
 import importlib.machinery
 import importlib.util
 import json
+import math
 import os
 import signal
 import socket
@@ -225,8 +226,8 @@ class Activations:
         """As a container past its memory limit is killed: every activation in it fails."""
         message = self.memory.message()
         with self._lock:
-            for activation_id in self._running:
-                self.channel.send(Done(activation_id, error=message))
+            for activation_id in self._running:  # `ending`: no new activation comes here
+                self.channel.send(Done(activation_id, error=message, ending=True))
         print(message, file=sys.stderr, flush=True)
         os._exit(1)
 
@@ -257,16 +258,18 @@ class Activations:
                     f"The action did not return a dictionary (it returned "
                     f"{type(result).__name__})."
                 )
-            encoded = json.dumps(result, ensure_ascii=False)
+            encoded = strict_json(result)
             if len(encoded.encode()) > MAX_RESULT_BYTES:
-                raise ValueError(f"The action produced a result over {MAX_RESULT_BYTES} bytes; "
-                                 "stream large output.")
+                raise ResultRefused(f"The action produced a result over {MAX_RESULT_BYTES} "
+                                    "bytes; stream large output.")
         except MemoryError:
             return Done(run.activation_id, error="The action ran out of memory.")
         except BaseException as exc:
             if _stopped_by_client(exc) and self.streams.connected(run.activation_id):
                 print(f"the client closed the stream: {type(exc).__name__}: {exc}",
                       file=sys.stderr)
+            elif isinstance(exc, ResultRefused):
+                print(exc, file=sys.stderr)
             else:
                 traceback.print_exc()
             return Done(run.activation_id, error=describe(exc))
@@ -282,14 +285,45 @@ def _stopped_by_client(exc: BaseException | None) -> bool:
     return False
 
 
-def reap_children() -> None:
+class ResultRefused(ValueError):
+    """A result the action loop cannot send: the action's mistake, said as such."""
+
+
+def strict_json(result: dict[str, Any]) -> str:
+    """The result as JSON, or a ValueError naming where it is not: NaN and Infinity are not
+    JSON numbers (Python writes them; a browser's JSON.parse, and OpenWhisk, refuse them)."""
+    try:
+        return json.dumps(result, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        where = _not_finite(result, "result")
+        raise ResultRefused(f"The action's result is not JSON: {where} is not a JSON number; "
+                         "NaN and Infinity have no JSON form (return null or a string)"
+                         ) from None
+
+
+def _not_finite(value: Any, path: str) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path} ({value})"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(
+        value, list | tuple) else ()
+    for key, inner in items:
+        found = _not_finite(inner, f"{path}[{key!r}]")
+        if found:
+            return found
+    return ""
+
+
+def reap_children() -> list[int]:
+    """Collect every child that exited; their pids."""
+    reaped: list[int] = []
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return reaped
         if pid == 0:
-            return
+            return reaped
+        reaped.append(pid)
 
 
 def become_subreaper() -> None:
@@ -300,7 +334,8 @@ def become_subreaper() -> None:
 def describe(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return f"The action exited (sys.exit({exc.code!r})) instead of returning a result."
-    if isinstance(exc, TypeError) and str(exc).startswith("The action"):
+    if isinstance(exc, ResultRefused) or (isinstance(exc, TypeError)
+                                          and str(exc).startswith("The action")):
         return str(exc)
     return f"An error has occurred: {type(exc).__name__}: {exc}{missing_library(exc)}"
 

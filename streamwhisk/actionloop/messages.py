@@ -8,11 +8,13 @@
       Ready       {"ok": true}  or  {"error": "..."}                the answer to Init
       StreamFrom  {"activation_id", "stream_from": port}            before the activation
                   connects to its STREAM_HOST:STREAM_PORT: the local port it connects from
-      Done        {"activation_id", "result": {...}}  or  {"activation_id", "error": "..."}
+      Done        {"activation_id", "result": {...}}  or  {"activation_id", "error": "..."},
+                  with "ending": true when the worker exits right after (out of memory)
     stdout and stderr are the action's logs, nothing else.
 
-A line on the result fd that is none of these is a protocol violation: the server treats it
-as a crash of the worker's activations, at once.
+A line on the result fd that is none of these (or that holds NaN or Infinity, which JSON does
+not have) is a protocol violation: the server treats it as a crash of the worker's
+activations, at once.
 """
 
 from __future__ import annotations
@@ -93,11 +95,13 @@ class Done:
     activation_id: str
     result: dict[str, Any] | None = None
     error: str | None = None
+    ending: bool = False  # the worker exits right after: it must be given nothing more
 
     def encode(self) -> bytes:
+        ending = {"ending": True} if self.ending else {}
         if self.error is not None:
-            return _line({"activation_id": self.activation_id, "error": self.error})
-        return _line({"activation_id": self.activation_id, "result": self.result})
+            return _line({"activation_id": self.activation_id, "error": self.error, **ending})
+        return _line({"activation_id": self.activation_id, "result": self.result, **ending})
 
     @staticmethod
     def encode_result(activation_id: str, encoded_result: str) -> bytes:
@@ -113,7 +117,7 @@ Reply = Ready | StreamFrom | Done
 def decode_reply(line: bytes) -> Reply:
     """Parse one line from the result fd; anything malformed raises ProtocolViolation."""
     try:
-        value = json.loads(line)
+        value = json.loads(line, parse_constant=_not_json)
     except ValueError as exc:
         raise ProtocolViolation(f"not JSON: {line[:60]!r}") from exc
     if not isinstance(value, dict):
@@ -128,11 +132,16 @@ def decode_reply(line: bytes) -> Reply:
         port = value.get("stream_from")
         if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536:
             return StreamFrom(activation_id, port)
+        ending = value.get("ending") is True
         if isinstance(value.get("result"), dict):
-            return Done(activation_id, result=value["result"])
+            return Done(activation_id, result=value["result"], ending=ending)
         if isinstance(value.get("error"), str):
-            return Done(activation_id, error=value["error"])
+            return Done(activation_id, error=value["error"], ending=ending)
     raise ProtocolViolation(f"not an action-loop message: {line[:60]!r}")
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _line(message: dict[str, Any]) -> bytes:

@@ -6,6 +6,11 @@ containers: a cold start then costs a fork, not an interpreter's start-up. Each 
 the control socket carries the worker's four pipe ends (stdin, stdout, stderr, result); the
 answer is the worker's pid. The zygote reaps its workers when they exit; the server watches
 them through pidfds.
+
+A worker is the subreaper of what its action starts, and the zygote is the subreaper of its
+workers: when a worker dies on its own (an `os._exit`, the memory limit), what its action left
+running (a `setsid` daemon, a double fork) comes to the zygote instead of to init, and the
+zygote kills it at once. Any child of the zygote that is not a worker is such an orphan.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import sys
 
 from . import launcher
 from .confine import confine_worker, not_dumpable
+from .tree import children, kill_tree
 
 RESULT_FD = 3
 PID = struct.Struct("!i")
@@ -36,7 +42,8 @@ def main() -> None:
     for name in PRELOADED:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    signal.signal(signal.SIGCHLD, lambda *_: launcher.reap_children())  # its workers
+    launcher.become_subreaper()
+    signal.signal(signal.SIGCHLD, lambda *_: _reap())
     # the collector must not touch what every worker shares, or copy-on-write copies it
     gc.freeze()
     while True:
@@ -46,12 +53,27 @@ def main() -> None:
             return
         if not message:
             return  # the server is gone
+        # no reaping between the fork and the worker's entry, or it would look like an orphan
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         pid = os.fork()
         if pid == 0:
             _become_worker(control, fds)
+        _workers.add(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         for fd in fds:
             os.close(fd)
         control.send(PID.pack(pid))
+
+
+_workers: set[int] = set()
+
+
+def _reap() -> None:
+    """Collect the workers that exited, and kill the trees of whatever they left behind."""
+    _workers.difference_update(launcher.reap_children())
+    for orphan in set(children(os.getpid())) - _workers:
+        kill_tree(orphan)
+    _workers.difference_update(launcher.reap_children())
 
 
 def _become_worker(control: socket.socket, fds: list[int]) -> None:
@@ -59,6 +81,7 @@ def _become_worker(control: socket.socket, fds: list[int]) -> None:
     try:
         control.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         os.setsid()
         confine_worker()
         for target, fd in zip((0, 1, 2, RESULT_FD), fds, strict=True):

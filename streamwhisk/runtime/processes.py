@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import actionloop
+from ..actionloop.tree import kill_tree
 from ..actionloop.zygote import FALLBACK_NOTE, PID
 from ..devca import trust_dev_ca
 from .environments import RuntimeEnvironment
@@ -171,41 +172,3 @@ class Zygote:
                 self._popen.kill()
             self._popen.wait()
             self._popen = None
-
-
-def children(pid: int) -> list[int]:
-    """The live children of `pid`: those of each of its threads (each thread has its own)."""
-    found: list[int] = []
-    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(p) for p in listing.read_text().split()]
-        except OSError:  # it exited meanwhile
-            continue
-    return found
-
-
-def descendants(root: int) -> list[int]:
-    """Every live process below `root`."""
-    found: list[int] = []
-    queue = [root]
-    while queue:
-        below = children(queue.pop())
-        found += below
-        queue += below
-    return found
-
-
-def kill_tree(pid: int) -> None:
-    for sender, signum in ((os.killpg, signal.SIGSTOP), (os.kill, signal.SIGSTOP)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            sender(pid, signum)
-    tree = descendants(pid)
-    for child in tree:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(child, signal.SIGSTOP)
-    tree = sorted(set(tree) | set(descendants(pid)))
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    for target in [pid, *tree]:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(target, signal.SIGKILL)

@@ -170,6 +170,8 @@ class Worker:
             if announced is not None:
                 announced.on_stream_from(reply.port)
             return
+        if reply.ending:
+            self.alive = False  # it exits now: nothing more goes to it (its pidfd says when)
         activation = self._pending.pop(reply.activation_id, None)
         if activation is None:
             return

@@ -80,9 +80,10 @@ def check_web_secure(spec: ActionSpec, request: Request, api_key: str) -> None:
         return
     if required is True:
         supplied = matches(request.headers.get("authorization", ""), api_key)
-    else:
+    else:  # an empty value asks for nothing that anyone can give: it opens nothing
         given = request.headers.get("x-require-whisk-auth", "")
-        supplied = hmac.compare_digest(given.encode(), str(required).encode())
+        supplied = bool(str(required)) and hmac.compare_digest(given.encode(),
+                                                               str(required).encode())
     if not supplied:
         raise RequestError(UNAUTHENTICATED, 401)
 

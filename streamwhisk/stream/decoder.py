@@ -14,13 +14,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jsonbody import NotJSONNumber, reject_constant
+
 MAX_MESSAGE_BYTES = 1024 * 1024
 RESERVED_KEYS = ("done",)
 _EXCERPT = 40
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 _OUTSIDE_STRING = re.compile(r'[{}"]')
 _INSIDE_STRING = re.compile(r'["\\]')
-_decoder = json.JSONDecoder()
+_decoder = json.JSONDecoder(parse_constant=reject_constant)  # NaN is no JSON number
 
 Message = dict[str, Any]
 
@@ -110,7 +112,8 @@ class MessageDecoder:
                     continue
                 try:
                     value, end = _decoder.raw_decode(buffer, index)
-                except (json.JSONDecodeError, RecursionError):  # unfinished, or too deep
+                # unfinished, too deep, or with a NaN: the scan finds its end, then says which
+                except (json.JSONDecodeError, RecursionError, NotJSONNumber):
                     buffer, index = buffer[index:], 0
                     self._scan = _Scan()
                 else:
@@ -156,6 +159,8 @@ class MessageDecoder:
             return _error(f"the action sent invalid JSON ({exc.msg}): {_excerpt(text)}")
         except RecursionError:
             return _error(f"the action sent JSON nested too deeply to read: {_excerpt(text)}")
+        except NotJSONNumber as exc:
+            return _error(f"the action sent invalid JSON ({exc}): {_excerpt(text)}")
         return self._checked(value, text, 0, end)
 
     def _skip_garbage(self, buffer: str, index: int, batch: Batch) -> int:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..runtime.processes import children
+from ..actionloop.tree import children
 
 _SERVING = re.compile(r"streamwhisk serving .* at (http://\S+)")
 _STREAMER = re.compile(r"streamwhisk streamer at (http://\S+),")

