@@ -26,9 +26,14 @@ def spellings(secret: str) -> set[str]:
     found = {secret}
     for text in (json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
         found |= {text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
-    found |= {repr(secret)[1:-1], ascii(secret)[1:-1], quote(secret, safe=""),
-              quote(secret), quote_plus(secret)}
+    found |= {repr(secret)[1:-1], ascii(secret)[1:-1]}
+    for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
+        for twice in (encoded, quote(encoded, safe="")):  # URL-encoded once, or twice
+            found |= {twice, _PERCENT.sub(lambda m: m.group().lower(), twice)}  # %2F and %2f
     return found
+
+
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
 
 
 def leaves(value: Any) -> Iterable[str]:
@@ -50,6 +55,8 @@ class Redactor:
     def __init__(self) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._bytes_pattern: re.Pattern[bytes] | None = None
+        self.longest = 0  # bytes, of the longest spelling: how far a secret can reach
 
     def add(self, values: Iterable[Any]) -> None:
         fresh: set[str] = set()
@@ -62,6 +69,20 @@ class Redactor:
             self._secrets |= fresh
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            encoded = [s.encode("utf-8", "surrogatepass") for s in ordered]
+            self._bytes_pattern = re.compile(b"|".join(re.escape(e) for e in encoded))
+            self.longest = max(len(e) for e in encoded)
+
+    def safe_cut(self, data: bytes, at: int) -> int:
+        """Where to cut `data` near `at` so that no secret is cut in two (and so escapes
+        the masking of each piece): `at`, or the start of the secret lying across it."""
+        if self._bytes_pattern is None:
+            return at
+        for found in self._bytes_pattern.finditer(data, max(0, at - self.longest),
+                                                  at + self.longest):
+            if found.start() < at < found.end():
+                return found.start() if found.start() > 0 else found.end()
+        return at
 
     def __call__(self, text: str) -> str:
         if self._pattern is None:
@@ -70,7 +91,10 @@ class Redactor:
 
 
 class RedactingFilter(logging.Filter):
-    """Masks secrets in a log record's whole message (its arguments included)."""
+    """Masks secrets in a log record: in its message and each of its arguments, keeping the
+    record's shape (a formatter may count on its arguments: uvicorn's access formatter
+    does); only a secret that the formatting itself puts together makes the record one
+    masked text."""
 
     def __init__(self, redact: Redactor) -> None:
         super().__init__()
@@ -79,11 +103,17 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = self._redact(message)
-        if masked != message or record.exc_info:
-            if record.exc_info:  # the traceback too, which the formatter would add later
-                masked += "\n" + self._redact(logging.Formatter().formatException(
-                    record.exc_info))
-                record.exc_info = None
-                record.exc_text = None
+        if masked == message and not record.exc_info:
+            return True
+        if record.exc_info:  # the traceback too, which the formatter would add later
+            record.exc_text = self._redact(logging.Formatter().formatException(
+                record.exc_info))
+            record.exc_info = None
+        record.msg = self._redact(str(record.msg))
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._redact(a) if isinstance(a, str) else a
+                                for a in record.args)
+        with_args = record.getMessage() if record.args else record.msg
+        if self._redact(with_args) != with_args:  # a secret made of two arguments
             record.msg, record.args = masked, None
         return True

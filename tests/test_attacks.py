@@ -16,10 +16,12 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
 import pytest
 from conftest import copy_project
+from test_edges import SECRET, assert_no_secret
 from test_worker_faults import alive
 
 from streamwhisk.basicauth import matches
@@ -112,6 +114,54 @@ def test_the_request_right_after_an_out_of_memory_kill_is_answered(
         assert after.status_code == 200, after.text
 
 
+# 5. No broken HTTP reply, whatever the action returns
+
+
+def shaped(server: RunningServer, status: int, headers: dict[str, str] | None = None,
+           body: str | None = "shaped") -> bytes:
+    """What the server sends for a reply the action shapes (t/status returns what it's told)."""
+    asked: dict[str, object] = {"status": status}
+    if body is not None:
+        asked["body"] = body
+    if headers is not None:
+        asked["headers"] = json.dumps(headers)
+    return raw(server, f"GET /api/v1/web/_/t/status.http?{urlencode(asked)} HTTP/1.1\r\n"
+                       f"Host: {host_of(server)}\r\nConnection: close\r\n\r\n".encode())
+
+
+@pytest.mark.parametrize("status", [100, 101, 103, 199, 600, 0])
+def test_a_status_outside_200_to_599_is_a_502_naming_it(server: RunningServer,
+                                                        status: int) -> None:
+    answer = shaped(server, status)
+    assert answer.startswith(b"HTTP/1.1 502 "), answer[:200]
+    assert f"the statusCode {status}".encode() in answer
+
+
+@pytest.mark.parametrize("character", ["\x01", "\x0b", "\x7f", "\x1f", "\r", "\n", "\x00"])
+def test_a_header_value_with_a_control_character_is_a_502_naming_the_header(
+        server: RunningServer, character: str) -> None:
+    answer = shaped(server, 200, {"X-Bad": f"a{character}b"})
+    assert answer.startswith(b"HTTP/1.1 502 "), answer[:200]
+    assert b"the header X-Bad" in answer
+    assert "Exception in ASGI application" not in server.log()
+
+
+@pytest.mark.parametrize("status", [204, 205, 304])
+def test_a_status_without_a_body_is_sent_without_the_body_the_action_gave(
+        server: RunningServer, status: int) -> None:
+    answer = shaped(server, status, {"X-Kept": "yes"}, body="dropped")
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()), head
+    assert b"x-kept: yes" in head.lower()
+    assert rest == b""
+    assert "Exception in ASGI application" not in server.log()
+
+
+def test_an_action_headers_tab_and_latin1_are_fine(server: RunningServer) -> None:
+    answer = shaped(server, 201, {"X-Fine": "tab\there caf\u00e9"})
+    assert answer.startswith(b"HTTP/1.1 201 "), answer[:200]
+
+
 # 6. Results and stream messages are strict JSON
 
 
@@ -136,6 +186,42 @@ def test_nan_in_a_stream_is_an_error_event_and_the_stream_goes_on(
     assert "NaN is not a JSON number" in lines[1]["error"]  # type: ignore[index]
     assert lines[2] == {"output": "after"}
     assert lines[-1]["done"] is True  # type: ignore[index]
+
+
+# 7. Secrets masked across log-line splits and in every URL quoting
+
+
+@pytest.fixture(scope="module")
+def edges(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    project = copy_project("edges_project", tmp_path_factory.mktemp("edges"))
+    with serve(project, log_path=project / "server.log") as running:
+        yield running
+
+
+def test_a_secret_astride_a_log_line_split_is_masked(edges: RunningServer) -> None:
+    assert httpx.get(f"{edges.url}/api/my/e/leak", params={"mode": "long"},
+                     timeout=60).text == "long"
+    assert wait_until(lambda: edges.log().count("y" * 100) >= 24, timeout=30)
+    log = edges.log()
+    assert log.count("********") >= 24
+    assert_no_secret(log)
+
+
+@pytest.mark.parametrize("spelling", [
+    quote(SECRET, safe=""), quote(SECRET, safe="").lower(), quote(quote(SECRET, safe=""),
+                                                                 safe=""),
+    quote_plus(SECRET)], ids=["percent", "lowercase-percent", "twice", "plus"])
+def test_a_secret_in_a_request_url_is_masked_in_the_access_log_without_breaking_it(
+        edges: RunningServer, spelling: str) -> None:
+    path = f"/api/my/e/headers?token={spelling}&n={len(spelling)}"
+    answer = raw(edges, f"GET {path} HTTP/1.1\r\nHost: {host_of(edges)}\r\n"
+                        "Connection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert wait_until(lambda: f"&n={len(spelling)} HTTP/1.1" in edges.log())
+    log = edges.log()
+    assert f'"GET /api/my/e/headers?token=********&n={len(spelling)} HTTP/1.1" 200' in log
+    assert spelling not in log
+    assert "Logging error" not in log
 
 
 # a pause so a killed worker's orphans (test 3) are gone before the module's server stops

@@ -12,14 +12,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from ..redact import Redactor
+
 log = logging.getLogger("streamwhisk.action")
 
 LONGEST_LINE = 64 * 1024
 
 
 class ActionLogs:
-    def __init__(self, label: Callable[[], str], limit_bytes: int,
-                 redact: Callable[[str], str]) -> None:
+    def __init__(self, label: Callable[[], str], limit_bytes: int, redact: Redactor) -> None:
         self._label = label
         self._limit = limit_bytes
         self._redact = redact
@@ -30,12 +31,15 @@ class ActionLogs:
     def feed(self, stream: str, data: bytes) -> None:
         text = self._partial[stream] + data
         *lines, rest = text.split(b"\n")
-        while len(rest) > LONGEST_LINE:  # a line with no end in sight: log it in pieces
-            lines.append(rest[:LONGEST_LINE])
-            rest = rest[LONGEST_LINE:]
-        self._partial[stream] = rest
         for line in lines:
             self._line(stream, line)
+        # a line with no end in sight: logged in pieces, never cut inside a secret (each
+        # piece is masked alone), and only once what follows a cut is there to see
+        while len(rest) > LONGEST_LINE + self._redact.longest:
+            cut = self._redact.safe_cut(rest, LONGEST_LINE)
+            self._line(stream, rest[:cut])
+            rest = rest[cut:]
+        self._partial[stream] = rest
 
     def activation_ended(self) -> None:
         """The output so far belongs to the activation that ended: a fresh budget."""

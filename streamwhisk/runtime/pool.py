@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import Overloaded
 from ..project import ActionSpec
+from ..redact import Redactor
 from .activation import Activation
 from .processes import Zygote
 from .worker import Worker
@@ -28,7 +28,7 @@ class PoolSettings:
 
 class ActionPool:
     def __init__(self, spec: ActionSpec, settings: PoolSettings,
-                 redact: Callable[[str], str], zygote: Zygote) -> None:
+                 redact: Redactor, zygote: Zygote) -> None:
         self.spec = spec
         self.settings = settings
         self._redact = redact

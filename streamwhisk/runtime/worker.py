@@ -18,6 +18,7 @@ from collections.abc import Callable
 from ..actionloop.messages import Done, Init, ProtocolViolation, Ready, StreamFrom, decode_reply
 from ..errors import ActionCrashed, ActionTimedOut
 from ..project import ActionSpec
+from ..redact import Redactor
 from .activation import Activation
 from .logs import ActionLogs
 from .processes import LauncherProcess, Zygote
@@ -30,7 +31,7 @@ CRASHED = "The action did not produce a valid response and exited unexpectedly."
 
 
 class Worker:
-    def __init__(self, spec: ActionSpec, redact: Callable[[str], str],
+    def __init__(self, spec: ActionSpec, redact: Redactor,
                  on_free: Callable[[Worker], None], zygote: Zygote) -> None:
         self.spec = spec
         self._redact = redact
