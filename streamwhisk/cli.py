@@ -138,10 +138,12 @@ def ollama() -> None:
               help="Require these HTTP basic credentials (user:secret); default: $AUTH.")
 @click.option("--max-prompt-bytes", default=1024 * 1024, show_default=True,
               help="A longer prompt is refused with 413.")
+@click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME[:PORT]",
+              help="Another Host name to answer to, when serving beyond loopback (repeat it).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: float, auth: str,
-                 max_prompt_bytes: int, log_level: str) -> None:
+                 max_prompt_bytes: int, allowed_hosts: tuple[str, ...], log_level: str) -> None:
     """Serve Ollama's API (/, /api/version, /api/tags, /api/show, /api/generate, /api/chat)
     with replies from a script, and /dev/generations: how each generation ended.
 
@@ -152,7 +154,7 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
     """
     from .devca import dev_ca
     from .ollama import DEFAULT_SCRIPT, DevOllamaSettings, Script, create_dev_ollama_app
-    from .server.serve import Served, listen, run, url_of
+    from .server.serve import Served, listen, own_host_names, run, url_of
 
     configure_logging(log_level)
     stop_on_signals()
@@ -161,7 +163,9 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
         sock = listen(host, port)
     except StreamwhiskError as exc:
         raise fail(exc) from exc
-    app = create_dev_ollama_app(DevOllamaSettings(script, token_rate, auth, max_prompt_bytes))
+    hosts = own_host_names(host, int(url_of(sock).rsplit(":", 1)[1]), allowed_hosts)
+    app = create_dev_ollama_app(DevOllamaSettings(script, token_rate, auth, max_prompt_bytes,
+                                                  hosts))
     ca = dev_ca()
     announce_dev_ollama(url_of(sock), f" (CA bundle: {ca.bundle})")
     run(Served(app, sock, tls=ca.server_context()), [], log_level)

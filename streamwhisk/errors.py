@@ -4,6 +4,7 @@
     ├── ConfigError            a setting, `.env` file or annotation is wrong
     │   └── UnsetVariableError an annotation names a variable no layer sets
     ├── ProjectError           an action cannot be found or its name is invalid
+    │   ├── InvalidName        a package or action name OpenWhisk refuses
     │   └── ActionNotFound
     ├── RuntimeFailure         an activation could not produce a result
     │   ├── ActionCrashed      exception, exit, bad result: the developer's error
@@ -44,6 +45,10 @@ class UnsetVariableError(ConfigError):
 
 class ProjectError(StreamwhiskError):
     """The project layout does not hold what was asked for."""
+
+
+class InvalidName(ProjectError):
+    """A package or action name that breaks OpenWhisk's rule (`names.py`)."""
 
 
 class ActionNotFound(ProjectError):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import stat
 import time
 import zlib
@@ -24,8 +23,7 @@ from .errors import (
     StreamwhiskError,
     UnsetVariableError,
 )
-
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@.-]*$")
+from .names import check_entity_name
 
 DEFAULT_TIMEOUT_MS = 60_000
 DEFAULT_MEMORY_MB = 256
@@ -110,12 +108,7 @@ class ActionSurvey:
 
 
 def validate_name(part: str) -> str:
-    if not _NAME.match(part) or ".." in part:
-        raise ProjectError(
-            f"invalid name {part!r}: use letters, digits, '_', '-', '.', '@'; "
-            "no '/' or '..' (actions live under packages/)"
-        )
-    return part
+    return check_entity_name(part, "package or action")
 
 
 def split_action_name(name: str) -> tuple[str, str]:
@@ -227,13 +220,14 @@ class Project:
                 return cached  # the common case: a few stat calls, no parsing
         single = self.packages / package / f"{name}.py"
         multi = self.packages / package / name / "__main__.py"
-        if single.is_file() and multi.is_file():
+        # os.path.isfile: a name too long for a file is no file (Path.is_file would raise)
+        if os.path.isfile(single) and os.path.isfile(multi):
             raise ProjectError(f"both {single} and {multi.parent}/ exist: keep one of them")
-        if not single.is_file() and not multi.is_file():
+        if not os.path.isfile(single) and not os.path.isfile(multi):
             wanted = f"{package}/{name}"
             close = difflib.get_close_matches(wanted, self.action_names(), n=3, cutoff=0.6)
             raise ActionNotFound(wanted, self.root, close)
-        main_file = multi if multi.is_file() else single
+        main_file = multi if os.path.isfile(multi) else single
         code = [main_file] if main_file is single else _python_files(main_file.parent)
         # the package folder's own stamp changes when an action appears or goes beside it
         watched = (str(self.packages / package), *map(str, code))

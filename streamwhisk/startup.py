@@ -98,7 +98,7 @@ def project_and_llm(project: Path, scope: str, mode: str,
     layer, so a value a user sets wins; with `always`, it wins over every layer, this run."""
     from .devca import dev_ca
     from .ollama import DevOllamaSettings, Script, create_dev_ollama_app
-    from .server.serve import Served, listen, url_of
+    from .server.serve import Served, listen, own_host_names, url_of
 
     actions = Project(project, cast(Scope, scope), defaults=platform)
     configured = actions.config.settings(include_environment=True).get("OLLAMA_HOST")
@@ -110,7 +110,8 @@ def project_and_llm(project: Path, scope: str, mode: str,
         return actions, []
     sock = listen("127.0.0.1", 0)
     dev_host = url_of(sock).removeprefix("http://")
-    served = Served(create_dev_ollama_app(DevOllamaSettings(Script.load())), sock,
+    hosts = own_host_names("127.0.0.1", int(dev_host.rsplit(":", 1)[1]))
+    served = Served(create_dev_ollama_app(DevOllamaSettings(Script.load(), hosts=hosts)), sock,
                     tls=dev_ca().server_context())
     if configured is None:
         announce_dev_ollama(url_of(sock), f": OLLAMA_HOST={dev_host} (no layer sets it); "

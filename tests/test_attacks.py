@@ -11,9 +11,14 @@ and zips are 400s, unpacking off the event loop · 9 the dev Ollama's Host rules
 from __future__ import annotations
 
 import base64
+import io
 import json
+import os
 import socket
+import stat
+import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_plus, urlencode
@@ -25,7 +30,7 @@ from test_edges import SECRET, assert_no_secret
 from test_worker_faults import alive
 
 from streamwhisk.basicauth import matches
-from streamwhisk.testing import RunningServer, serve, wait_until
+from streamwhisk.testing import RunningServer, serve, serve_dev_ollama, wait_until
 
 
 def host_of(server: RunningServer) -> str:
@@ -222,6 +227,163 @@ def test_a_secret_in_a_request_url_is_masked_in_the_access_log_without_breaking_
     assert f'"GET /api/my/e/headers?token=********&n={len(spelling)} HTTP/1.1" 200' in log
     assert spelling not in log
     assert "Logging error" not in log
+
+
+# 8. The REST API: every bad name or zip is a 400 naming the rule, unpacking off the loop
+
+KEY = ("5f1e9c0b-attack-pass", "attack-pass-key-0123456789")
+CODE = "def main(args):\n    return {'body': 'deployed'}\n"
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    project = copy_project("runtime_project", tmp_path_factory.mktemp("rest-attacks"))
+    with serve(project, "--api-key", ":".join(KEY), log_path=project / "server.log",
+               env={"STREAMWHISK_DATA_DIR": str(project / "data")}) as running:
+        yield running
+
+
+@pytest.fixture
+def api(api_server: RunningServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_server.url + "/api/v1/namespaces/_", auth=KEY,
+                      timeout=60) as client:
+        assert client.put("/packages/p", params={"overwrite": "true"}, json={}).status_code == 200
+        yield client
+
+
+def zipped(entries: dict[str, bytes], links: tuple[str, ...] = ()) -> str:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name)
+            if name in links:
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, data)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.mark.parametrize("name", ["p/..", "p/.x", "p/caf\u00e9", "p/bad name ", "p/a!b", "p",
+                                  "p/" + "a" * 257, "%2e%2e/x", "p/a/b/c"],
+                         ids=["dots", "dot-first", "unicode", "trailing-space", "bang", "one",
+                              "257", "escaped-dots", "four-segments"])
+@pytest.mark.parametrize("method", ["PUT", "GET", "DELETE", "POST"])
+def test_a_bad_action_name_is_a_400_or_404_never_a_500(
+        api: httpx.Client, api_server: RunningServer, name: str, method: str) -> None:
+    body = json.dumps({"exec": {"kind": "python:default", "code": CODE}}).encode()
+    credentials = base64.b64encode(":".join(KEY).encode()).decode()
+    path = "/api/v1/namespaces/_/actions/" + quote(name, safe="/%")  # sent as it is
+    answer = raw(api_server, f"{method} {path} HTTP/1.1\r\nHost: {host_of(api_server)}\r\n"
+                             f"Authorization: Basic {credentials}\r\nContent-Type: "
+                             f"application/json\r\nContent-Length: {len(body)}\r\n"
+                             "Connection: close\r\n\r\n".encode() + body)
+    status = int(answer.split(b" ", 2)[1])
+    assert status in (400, 404), answer[:400]
+    assert b"Internal Server Error" not in answer
+
+
+@pytest.mark.parametrize("length", [250, 255, 256])
+def test_names_as_long_as_openwhisk_allows_are_deployed_and_run(api: httpx.Client,
+                                                                length: int) -> None:
+    name = "n" * length
+    put = api.put(f"/actions/p/{name}", params={"overwrite": "true"},
+                  json={"exec": {"kind": "python:default", "code": CODE}})
+    assert put.status_code == 200, put.text
+    listed = [a["name"] for a in api.get("/actions").json()]
+    assert name in listed
+    ran = api.post(f"/actions/p/{name}", params={"blocking": "true", "result": "true"})
+    assert ran.json() == {"body": "deployed"}
+    assert api.delete(f"/actions/p/{name}").status_code == 200
+
+
+def bad_crc_zip() -> str:
+    data = bytearray(base64.b64decode(zipped({"__main__.py": CODE.encode() * 50})))
+    start = data.index(b"PK\x03\x04")
+    compressed_at = start + 30 + len("__main__.py")
+    data[compressed_at + 5] ^= 0xFF  # one flipped byte in the deflated data
+    return base64.b64encode(bytes(data)).decode()
+
+
+@pytest.mark.parametrize(("code", "said"), [
+    (bad_crc_zip(), "cannot be unpacked"),
+    (zipped({"link": b"/tmp", "link/evil.py": b"x = 1", "__main__.py": CODE.encode()},
+            links=("link",)), "symbolic link"),
+    (zipped({"__main__.py": CODE.encode(), "pad.bin": b"\0" * (49 * 1024 * 1024)}),
+     "more than 48 MB"),
+    (zipped({"__main__.py": CODE.encode(), **{f"f{i}": b"" for i in range(10_001)}}),
+     "10002 entries"),
+], ids=["bad-crc", "through-a-symlink", "bomb", "many-entries"])
+def test_a_bad_zip_is_refused_with_its_reason(api: httpx.Client, code: str, said: str) -> None:
+    answer = api.put("/actions/p/zipped", params={"overwrite": "true"},
+                     json={"exec": {"kind": "python:default", "code": code, "binary": True}})
+    assert answer.status_code in (400, 413), answer.text
+    assert said in answer.json()["error"], answer.text
+
+
+def test_unpacking_a_big_zip_does_not_stall_other_requests(
+        api: httpx.Client, api_server: RunningServer) -> None:
+    big = zipped({"__main__.py": CODE.encode(),
+                  **{f"data/{i}.bin": os.urandom(4096) for i in range(9_000)}})
+    gaps: list[float] = []
+    done = threading.Event()
+
+    def probe() -> None:
+        with httpx.Client(timeout=30) as client:
+            while not done.is_set():
+                started = time.monotonic()
+                client.get(api_server.url + "/api/my/t/echo")
+                gaps.append(time.monotonic() - started)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        answer = api.put("/actions/p/big", params={"overwrite": "true"},
+                         json={"exec": {"kind": "python:default", "code": big, "binary": True}})
+    finally:
+        done.set()
+        prober.join()
+    assert answer.status_code == 200, answer.text
+    assert len(gaps) > 5
+    # a stalled loop shows as one probe waiting as long as the unpacking (seconds)
+    assert max(gaps) < 1.0, max(gaps)
+
+
+# 9. Host rules: the dev Ollama's as strict as the server's; one Host header only
+
+
+@pytest.fixture(scope="module")
+def dev_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    logs = tmp_path_factory.mktemp("dev-ollama")
+    with serve_dev_ollama("--auth", "", log_path=logs / "ollama.log") as running:
+        yield running
+
+
+@pytest.mark.parametrize("host", ["rebound.example:{port}", "rebound.example",
+                                  "127.0.0.2:{port}"])
+def test_the_dev_ollama_refuses_a_host_that_is_not_its_own(dev_ollama: RunningServer,
+                                                           host: str) -> None:
+    port = dev_ollama.url.rsplit(":", 1)[1]
+    answer = raw(dev_ollama, f"GET /api/tags HTTP/1.1\r\nHost: {host.format(port=port)}\r\n"
+                             "Connection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 421 "), answer[:200]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}"])
+def test_the_dev_ollama_answers_to_its_own_names(dev_ollama: RunningServer, host: str) -> None:
+    port = dev_ollama.url.rsplit(":", 1)[1]
+    answer = raw(dev_ollama, f"GET /api/tags HTTP/1.1\r\nHost: {host.format(port=port)}\r\n"
+                             "Connection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+
+
+@pytest.mark.parametrize("which", ["server", "dev-ollama"])
+def test_two_host_headers_are_refused(server: RunningServer, dev_ollama: RunningServer,
+                                      which: str) -> None:
+    target = server if which == "server" else dev_ollama
+    own = host_of(target)
+    for hosts in ((own, "rebound.example"), ("rebound.example", own), (own, own)):
+        lines = "".join(f"Host: {h}\r\n" for h in hosts)
+        answer = raw(target, f"GET / HTTP/1.1\r\n{lines}Connection: close\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
 
 
 # a pause so a killed worker's orphans (test 3) are gone before the module's server stops

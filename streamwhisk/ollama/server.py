@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..basicauth import matches
 from ..jsonbody import MalformedJSON, parse_json
+from ..server.origins import OwnHostOnly
 from .embeddings import LABEL, dev_vector
 from .script import Script, tokens
 from .shapes import ChatShape, GenerateShape, Generation, OpenAIChatShape, Plan, Shape
@@ -46,6 +47,9 @@ class DevOllamaSettings:
     tokens_per_second: float = 50.0  # 0: as fast as it can
     auth: str = ""  # "user:secret": required as HTTP basic auth when set
     max_prompt_bytes: int = 1024 * 1024  # a longer prompt is a 413, in Ollama's error shape
+    # the Host names it answers to (host:port), as the main server does: a DNS-rebinding
+    # page, whose requests carry its own name, gets nothing; empty: any
+    hosts: tuple[str, ...] = ()
 
 
 class DevOllama:
@@ -337,6 +341,7 @@ def create_dev_ollama_app(settings: DevOllamaSettings) -> Starlette:
         Route("/v1/models", dev.openai_models, methods=["GET"]),
         Route("/dev/generations", dev.records, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(BasicAuth, auth=settings.auth)])
+    app = Starlette(routes=routes, middleware=[Middleware(OwnHostOnly, hosts=settings.hosts),
+                                               Middleware(BasicAuth, auth=settings.auth)])
     app.state.dev = dev
     return app

@@ -18,6 +18,7 @@ and are not affected. Two ways let other origins in:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -87,16 +88,22 @@ class OwnHostOnly:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.hosts:
-            host = next((v.decode("latin-1").lower() for k, v in scope["headers"]
-                         if k == b"host"), "")
+            given = [v.decode("latin-1").lower() for k, v in scope["headers"] if k == b"host"]
+            if len(given) != 1:  # RFC 9112 3.2: exactly one Host, else 400
+                await _refuse(send, 400, "A request carries exactly one Host header.")
+                return
+            host = given[0]
             if ":" not in host.rsplit("]", 1)[-1]:
                 host += ":80"
             if host not in self.hosts:
-                body = (f'{{"error": "This server answers only to its own host names: '
-                        f'{", ".join(sorted(self.hosts))}."}}').encode()
-                await send({"type": "http.response.start", "status": 421, "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
+                await _refuse(send, 421, "This server answers only to its own host names: "
+                                         f"{', '.join(sorted(self.hosts))}.")
                 return
         await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, status: int, error: str) -> None:
+    body = json.dumps({"error": error}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

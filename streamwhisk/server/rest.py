@@ -22,13 +22,14 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..basicauth import matches
-from ..deploy.names import check_entity_name
-from ..errors import ActionNotFound, ConfigError, RequestError, StreamwhiskError
+from ..errors import ActionNotFound, RequestError, StreamwhiskError
 from ..jsonbody import MalformedJSON, parse_json
+from ..names import check_entity_name
 from ..project import ActionSpec, split_action_name
 from .webactions import NOT_FOUND, error_response, failure_response, read_body
 
@@ -89,12 +90,12 @@ class RestApi:
             if store.action(name) is not None and request.query_params.get("overwrite") != "true":
                 raise RequestError(CONFLICT, 409)
             body = await self._json_body(request)
-            check_entity_name(name.split("/")[1], "action")
-            store.put_action(name, body)
+            # a zip is decoded, checked and unpacked in a thread: the server goes on serving
+            await run_in_threadpool(store.put_action, name, body)
             log.info("deployed %s", name)
             return JSONResponse(self._deployed(name))
-        except (RequestError, ConfigError) as exc:
-            return error_response(str(exc), getattr(exc, "status_code", 400))
+        except StreamwhiskError as exc:
+            return _refused(exc)
 
     async def packages(self, request: Request) -> Response:
         refusal = self._refuse(request)
@@ -123,8 +124,8 @@ class RestApi:
                 raise RequestError(CONFLICT, 409)
             store.put_package(name, await self._json_body(request))
             return JSONResponse(self._package(name, brief=False))
-        except (RequestError, ConfigError) as exc:
-            return error_response(str(exc), getattr(exc, "status_code", 400))
+        except StreamwhiskError as exc:
+            return _refused(exc)
 
     async def namespaces(self, request: Request) -> Response:
         refusal = self._refuse(request)
@@ -160,8 +161,8 @@ class RestApi:
 
     async def _json_body(self, request: Request) -> dict[str, Any]:
         body = await read_body(request, DEPLOY_BODY_LIMIT)
-        try:
-            parsed = parse_json(body) if body else {}
+        try:  # up to 70 MB: parsed in a thread
+            parsed = await run_in_threadpool(parse_json, body) if body else {}
         except MalformedJSON as exc:
             raise RequestError(str(exc), 400) from exc
         if not isinstance(parsed, dict):
@@ -242,3 +243,11 @@ class RestApi:
         if key and matches(request.headers.get("authorization", ""), key):
             return None
         return RequestError(UNAUTHORIZED, 401)
+
+
+def _refused(exc: StreamwhiskError) -> Response:
+    """A refused change: the request's status, 404 for what is not there, else 400 (a bad
+    name, a bad body: the caller's to fix)."""
+    if isinstance(exc, RequestError):
+        return error_response(str(exc), exc.status_code)
+    return error_response(str(exc), 404 if isinstance(exc, ActionNotFound) else 400)

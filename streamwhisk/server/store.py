@@ -20,6 +20,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -31,7 +32,12 @@ from ..paths import data_root
 from ..project import DEFAULT_KIND, ActionSpec, Limits, stamp
 from ..runtime.kinds import wanted_version
 
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+# OpenWhisk's 48 MB limit for an action's code holds for what its zip unpacks to as well
+MAX_UNPACKED_BYTES = 48 * 1024 * 1024
+MAX_ENTRIES = 10_000
+# a folder name is at most 255 bytes; OpenWhisk's names, 256 characters: longer ones are kept
+# under a shortened name with their digest, and their own name inside
+FOLDER_NAME_BYTES = 200
 NOT_EMPTY = "Package not empty (contains {count} entities). Delete its actions first."
 
 
@@ -46,22 +52,23 @@ class DeployedStore:
     def packages(self) -> list[str]:
         if not self.folder.is_dir():
             return []
-        return sorted(p.name for p in self.folder.iterdir() if (p / "package.json").is_file())
+        return sorted(_named(p, "package.json") for p in self.folder.iterdir()
+                      if (p / "package.json").is_file())
 
     def package(self, name: str) -> dict[str, Any] | None:
-        return _read_json(self.folder / name / "package.json")
+        return _read_json(self.folder / folder_name(name) / "package.json")
 
     def put_package(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("binding"):
             raise RequestError("Package bindings are not supported by streamwhisk up.", 400)
-        kept = {"parameters": _key_values(body.get("parameters")),
+        kept = {"name": name, "parameters": _key_values(body.get("parameters")),
                 "annotations": _key_values(body.get("annotations"))}
-        (self.folder / name).mkdir(parents=True, exist_ok=True)
-        _write_json(self.folder / name / "package.json", kept)
+        (self.folder / folder_name(name)).mkdir(parents=True, exist_ok=True)
+        _write_json(self.folder / folder_name(name) / "package.json", kept)
         return kept
 
     def delete_package(self, name: str) -> bool:
-        folder = self.folder / name
+        folder = self.folder / folder_name(name)
         if not (folder / "package.json").is_file():
             return False
         inside = self.actions(name)
@@ -75,18 +82,23 @@ class DeployedStore:
     def actions(self, package: str | None = None) -> list[str]:
         found = []
         for name in [package] if package else self.packages():
-            folder = self.folder / name
+            folder = self.folder / folder_name(name)
             if folder.is_dir():
-                found += [f"{name}/{a.name}" for a in sorted(folder.iterdir())
-                          if (a / "action.json").is_file()]
+                found += sorted(f"{name}/{_named(a, 'action.json')}" for a in folder.iterdir()
+                                if not a.name.startswith(".") and (a / "action.json").is_file())
         return found
 
     def has(self, package: str, name: str) -> bool:
         """One stat: asked on every invocation."""
-        return os.path.isfile(f"{self._root}/{package}/{name}/action.json")
+        return os.path.isfile(f"{self._root}/{folder_name(package)}/{folder_name(name)}/"
+                              "action.json")
 
     def action(self, qualified: str) -> dict[str, Any] | None:
-        return _read_json(self.folder / qualified / "action.json")
+        return _read_json(self._action_folder(qualified) / "action.json")
+
+    def _action_folder(self, qualified: str) -> Path:
+        package, name = qualified.split("/")
+        return self.folder / folder_name(package) / folder_name(name)
 
     def put_action(self, qualified: str, body: dict[str, Any]) -> dict[str, Any]:
         package, name = qualified.split("/")
@@ -105,13 +117,16 @@ class DeployedStore:
         binary = _is_zip(exec_["code"]) if exec_.get("binary") is None else bool(exec_["binary"])
         # the code's digest makes an edit of the code alone change action.json, and so the
         # action's fingerprint: its warm workers are retired
-        kept = {"exec": {"kind": kind, "binary": binary,
+        kept = {"name": name,
+                "exec": {"kind": kind, "binary": binary,
                          "digest": hashlib.sha256(exec_["code"].encode()).hexdigest(),
                          **({"main": str(exec_["main"])} if exec_.get("main") else {})},
                 "annotations": _key_values(body.get("annotations")),
                 "parameters": _key_values(body.get("parameters")),
                 "limits": _limits(body.get("limits"))}
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.folder / package))
+        parent = self.folder / folder_name(package)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=parent))
+        retired = parent / f".retired-{staging.name}"
         try:
             code = staging / "code"
             code.mkdir()
@@ -120,18 +135,17 @@ class DeployedStore:
             else:
                 (code / "action.py").write_text(exec_["code"], encoding="utf-8")
             _write_json(staging / "action.json", kept)
-            target = self.folder / qualified
-            retired = target.with_name(f".{name}.old")
+            target = self._action_folder(qualified)
             if target.exists():
                 os.replace(target, retired)
             os.replace(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-            shutil.rmtree(self.folder / package / f".{name}.old", ignore_errors=True)
+            shutil.rmtree(retired, ignore_errors=True)
         return kept
 
     def delete_action(self, qualified: str) -> bool:
-        folder = self.folder / qualified
+        folder = self._action_folder(qualified)
         if not (folder / "action.json").is_file():
             return False
         shutil.rmtree(folder)
@@ -139,8 +153,9 @@ class DeployedStore:
 
     def load(self, package: str, name: str) -> ActionSpec:
         """The deployed action as the runtime runs it; ActionNotFound when none is."""
-        folder = self.folder / package / name
-        watched = (str(folder / "action.json"), str(self.folder / package / "package.json"))
+        folder = self._action_folder(f"{package}/{name}")
+        watched = (str(folder / "action.json"),
+                   str(self.folder / folder_name(package) / "package.json"))
         cached = self._specs.get(f"{package}/{name}")
         if cached is not None and stamp(watched) == cached.fingerprint:
             return cached
@@ -204,21 +219,52 @@ def _is_zip(code: str) -> bool:
 
 
 def _unpack(code: str, folder: Path) -> None:
+    """The zip, unpacked into `folder`; RequestError (400, 413) naming what is wrong with it.
+    Slow for a big zip: callers run it off the event loop."""
     try:
         data = base64.b64decode(code, validate=True)
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (binascii.Error, ValueError, zipfile.BadZipFile) as exc:
         raise RequestError(f"exec.code is not a base64 zip: {exc}", 400) from exc
     with archive:
-        if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-            raise RequestError("The zip unpacks to more than 512 MB.", 413)
-        for info in archive.infolist():
-            parts = Path(info.filename).parts
-            if info.filename.startswith("/") or ".." in parts:
-                raise RequestError(f"The zip holds a path outside itself: {info.filename}", 400)
-        archive.extractall(folder)
+        entries = archive.infolist()
+        _check_entries(entries)
+        try:
+            archive.extractall(folder)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError,
+                EOFError) as exc:  # a bad CRC, a truncated entry, a file where a folder is
+            raise RequestError(f"The zip cannot be unpacked: {exc}", 400) from exc
     if not (folder / "__main__.py").is_file():
         raise RequestError("The zip has no __main__.py at its root.", 400)
+
+
+def _check_entries(entries: list[zipfile.ZipInfo]) -> None:
+    if len(entries) > MAX_ENTRIES:
+        raise RequestError(f"The zip holds {len(entries)} entries, over the {MAX_ENTRIES} "
+                           "streamwhisk up unpacks.", 413)
+    if sum(info.file_size for info in entries) > MAX_UNPACKED_BYTES:
+        raise RequestError(f"The zip unpacks to more than {MAX_UNPACKED_BYTES // 1024 // 1024}"
+                           " MB, OpenWhisk's limit for an action.", 413)
+    for info in entries:
+        parts = Path(info.filename).parts
+        if info.filename.startswith("/") or ".." in parts:
+            raise RequestError(f"The zip holds a path outside itself: {info.filename}", 400)
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise RequestError(f"The zip holds a symbolic link, which streamwhisk up does not "
+                               f"unpack: {info.filename}", 400)
+
+
+def folder_name(name: str) -> str:
+    """The folder that holds a package or action: its name, or for a long one a shortened
+    name and its digest (the whole name is kept in its JSON file)."""
+    if len(name.encode()) <= FOLDER_NAME_BYTES:
+        return name
+    return f"{name[:120]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+
+
+def _named(folder: Path, record: str) -> str:
+    kept = _read_json(folder / record) or {}
+    return str(kept.get("name") or folder.name)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
