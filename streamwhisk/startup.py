@@ -59,8 +59,8 @@ def report_actions(actions: Project, runtimes: Runtimes | None = None,
                        err=True)
             continue
         web = "web" if action.web else "not web"
-        click.echo(f"  {action.name:<{width}}  {described.get(action.name, action.kind)}  "
-                   f"{web}", err=True)
+        click.echo(f"  {action.name:<{width}}  {described.get(action.name) or _label(action.kind)}"
+                   f"  {web}", err=True)
         for variable in action.unset:
             needs.setdefault(variable, []).append(action.name)
     for variable, names in sorted(needs.items()):
@@ -68,6 +68,14 @@ def report_actions(actions: Project, runtimes: Runtimes | None = None,
             click.echo(f"unset: ${variable}, needed by {', '.join(names)}: set it in .env or "
                        f"{actions.scope}/.env, or export it", err=True)
     return [a.spec for a in survey if a.spec is not None and a.name not in problems]
+
+
+def _label(kind: str) -> str:
+    """The kind and its Python, for an action that does not load yet (an unset variable)."""
+    try:
+        return resolve(kind).label
+    except RuntimeUnavailable:
+        return kind
 
 
 def _syntax_problems(actions: Project, survey: list[ActionSurvey],
