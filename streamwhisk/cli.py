@@ -82,10 +82,10 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
     Example:
       streamwhisk up --port 8080          with no OLLAMA_HOST set, chats use the dev Ollama
     """
+    from .app import ServerSettings, create_app
+    from .hosting.limits import HttpLimits
+    from .hosting.serving import Served, listen, own_host_names, run, url_of
     from .runtime import InvokerSettings, PoolSettings
-    from .server import ServerSettings, create_app
-    from .server.bounded import HttpLimits
-    from .server.serve import Served, listen, own_host_names, run, url_of
     from .stream import StreamSettings
 
     configure_logging(log_level)
@@ -153,8 +153,8 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
       OLLAMA_HOST=127.0.0.1:11434 streamwhisk up      (in another terminal)
     """
     from .devca import dev_ca
+    from .hosting.serving import Served, listen, own_host_names, run, url_of
     from .ollama import DEFAULT_SCRIPT, DevOllamaSettings, Script, create_dev_ollama_app
-    from .server.serve import Served, listen, own_host_names, run, url_of
 
     configure_logging(log_level)
     stop_on_signals()
@@ -191,8 +191,8 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
       streamwhisk invoke chat/simple -p input "Who are you?"
       streamwhisk invoke chat/countdown -p input 5 --stream
     """
+    from .hosting.serving import beside
     from .runtime import Invoker, InvokerSettings
-    from .server.serve import beside
 
     configure_logging("warning")
     args = {key: parse_value(value) for key, value in params}

@@ -21,7 +21,7 @@ from .runtime.kinds import resolve
 from .runtime.runtimes import Runtimes
 
 if TYPE_CHECKING:
-    from .server.serve import Served
+    from .hosting.serving import Served
 
 
 def report_actions(actions: Project, runtimes: Runtimes | None = None,
@@ -105,8 +105,8 @@ def project_and_llm(project: Path, scope: str, mode: str,
     it when `mode` asks for one. With `auto`, OLLAMA_HOST points at it from the platform
     layer, so a value a user sets wins; with `always`, it wins over every layer, this run."""
     from .devca import dev_ca
+    from .hosting.serving import Served, listen, own_host_names, url_of
     from .ollama import DevOllamaSettings, Script, create_dev_ollama_app
-    from .server.serve import Served, listen, own_host_names, url_of
 
     actions = Project(project, cast(Scope, scope), defaults=platform)
     configured = actions.config.settings(include_environment=True).get("OLLAMA_HOST")

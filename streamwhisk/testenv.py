@@ -27,7 +27,7 @@ from .devca import trust_dev_ca
 from .project import DEFAULT_KIND
 from .runtime.environments import TEST_TOOLS, TEST_TOOLS_NAMES, RuntimeEnvironment
 from .runtime.runtimes import Runtimes
-from .testing.server import serve
+from .testing.launch import serve
 
 NAMESPACE = "guest"
 

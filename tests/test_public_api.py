@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-PACKAGES = ["streamwhisk", "streamwhisk.runtime", "streamwhisk.stream", "streamwhisk.server",
+PACKAGES = ["streamwhisk", "streamwhisk.runtime", "streamwhisk.stream",
             "streamwhisk.ollama", "streamwhisk.testing"]
 
 

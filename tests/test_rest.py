@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streamwhisk.server.rest import UNAUTHORIZED
+from streamwhisk.openwhisk.rest import UNAUTHORIZED
 from streamwhisk.testing import RunningServer, serve
 
 KEY = ("23bc46b1-71f6-4ed5-8c54-816aa4f8c502", "rest-test-key-0123456789")

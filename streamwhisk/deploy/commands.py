@@ -136,9 +136,9 @@ def streamer(apihost: str | None, host: str, port: int, stream_host: str, stream
       streamwhisk streamer --apihost https://openwhisk.example --stream-host 10.0.0.5
     """
     from ..config import Config
+    from ..hosting.serving import Served, listen, run, url_of
     from ..logsetup import configure_logging
-    from ..server.remote import RemoteSettings, create_remote_app
-    from ..server.serve import Served, listen, run, url_of
+    from ..openwhisk.remote import RemoteSettings, create_remote_app
     from ..stream import StreamSettings
     from .client import api_base
 

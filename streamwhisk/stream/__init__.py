@@ -1,6 +1,6 @@
 """The streamer's relay: an action sends JSON messages to a socket, a client reads them live.
 
-Knows sockets, framing and ownership; nothing of workers (`server/` composes the two)."""
+Knows sockets, framing and ownership; nothing of workers (`app.py` composes the two)."""
 
 from .decoder import Batch, Message, MessageDecoder
 from .ownership import Announced, FirstComer, Ownership

@@ -27,8 +27,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..basicauth import matches
+from ..hosting.origins import OwnHostOnly
 from ..jsonbody import MalformedJSON, parse_json
-from ..server.origins import OwnHostOnly
 from .embeddings import LABEL, dev_vector
 from .script import Script, tokens
 from .shapes import ChatShape, GenerateShape, Generation, OpenAIChatShape, Plan, Shape

@@ -34,7 +34,7 @@ from ..project import ActionSpec, split_action_name
 from .webactions import NOT_FOUND, error_response, failure_response, read_body
 
 if TYPE_CHECKING:
-    from .app import Server
+    from ..app import Server
 
 log = logging.getLogger("streamwhisk.server")
 

@@ -19,8 +19,8 @@ from starlette.types import ASGIApp
 
 from ..actionloop.confine import not_dumpable
 from ..errors import ListenError
-from .bounded import HttpLimits, bounded_protocol
 from .frontdoor import serve_front
+from .limits import HttpLimits, bounded_protocol
 
 DEFAULT_LIMITS = HttpLimits()
 

@@ -16,17 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import ActionNotFound, RequestError, StreamwhiskError
-from ..project import ActionSpec, Project
-from ..redact import RedactingFilter, Redactor
-from ..runtime import Invoker, InvokerSettings
-from ..stream import StreamSession, StreamSettings
-from .origins import OriginPolicy, OwnHostOnly
-from .page import page_routes
-from .rest import RestApi
-from .store import DeployedStore
-from .streamer import RelayResponse
-from .webactions import (
+from .errors import ActionNotFound, RequestError, StreamwhiskError
+from .hosting.origins import OriginPolicy, OwnHostOnly
+from .openwhisk.rest import RestApi
+from .openwhisk.store import DeployedStore
+from .openwhisk.streamer import RelayResponse
+from .openwhisk.webactions import (
     NOT_FOUND,
     WebTarget,
     check_web_secure,
@@ -36,6 +31,11 @@ from .webactions import (
     request_args,
     result_response,
 )
+from .page import page_routes
+from .project import ActionSpec, Project
+from .redact import RedactingFilter, Redactor
+from .runtime import Invoker, InvokerSettings
+from .stream import StreamSession, StreamSettings
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 OPENWHISK_BODY_LIMIT = 1024 * 1024

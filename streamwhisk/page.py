@@ -20,11 +20,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .webactions import NOT_FOUND
+from .openwhisk.webactions import NOT_FOUND
 
 log = logging.getLogger("streamwhisk.server")
 
-WEB = Path(__file__).resolve().parent.parent / "web"
+WEB = Path(__file__).resolve().parent / "web"
 STATIC = WEB / "static"
 NODE_MODULES = WEB / "node_modules"
 PACKAGED = WEB / "vendor"  # in a wheel

@@ -1,0 +1,3 @@
+"""OpenWhisk's semantics over HTTP: web actions (a request becomes arguments, a result becomes
+an answer), the streamer's framing, the REST API and what is deployed through it, and the
+streamer alone in front of a real OpenWhisk."""
