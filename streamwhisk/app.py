@@ -38,6 +38,16 @@ from .runtime import Invoker, InvokerSettings
 from .stream import StreamSession, StreamSettings
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+# OpenWhisk's web-action CORS: `--cors ORIGIN` answers with these; an action annotated
+# web-custom-options true answers OPTIONS (and its CORS) itself, as on OpenWhisk
+OPENWHISK_CORS = {
+    "Access-Control-Allow-Methods": "OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH",
+    "Access-Control-Allow-Headers": "Authorization, Origin, X-Requested-With, Content-Type, "
+                                    "Accept, User-Agent",
+}
+REFUSAL = ("A page of another origin ({origin}) may not run actions here; start the server "
+           "with --cors ORIGIN to let it, or annotate the action web-custom-options true to "
+           "let it decide.")
 OPENWHISK_BODY_LIMIT = 1024 * 1024
 
 
@@ -61,7 +71,7 @@ class Server:
         self.project = project
         self.settings = settings
         self.store = DeployedStore(settings.invoker.namespace, settings.store_dir)
-        self.origins = OriginPolicy(settings.hosts, settings.cors)
+        self.origins = OriginPolicy(settings.hosts, settings.cors, OPENWHISK_CORS, REFUSAL)
         self.streams: set[StreamSession] = set()  # in flight, for Ctrl-C to end
         self.invoker = Invoker(project, settings.invoker, store=self.store)
 

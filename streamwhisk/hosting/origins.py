@@ -1,25 +1,24 @@
-"""Who may ask: the server's own Host names, and which pages' origins may run actions.
+"""Who may ask: the server's own Host names, and which pages' origins may call it.
 
-Host: a request whose `Host` is not one of the server's names is refused (421) on every
-route, so a DNS-rebinding page, whose requests carry its own domain, can read nothing.
+Host: a request whose `Host` is not one of the server's names is refused (421), and one with
+two Host headers (400), so a DNS-rebinding page, whose requests carry its own domain, can read
+nothing.
 
 Origin: a browser page of another origin can send some requests without asking first (a form
-post, a simple GET; `OPTIONS` preflights come only before the others). On the routes that run
-actions, such a request is refused (403) when it says it comes from elsewhere: an `Origin`
-that is not the server's own, or `Sec-Fetch-Site: cross-site` / `same-site` (another port of
-localhost is the same site, not the same origin). Clients that are not browsers send neither
-and are not affected. Two ways let other origins in:
-  - the server's `--cors ORIGIN` (or `*`): OpenWhisk's web-action CORS behaviour, answered by
-    the server: `OPTIONS` gets the CORS headers without running the action, and answers carry
-    `Access-Control-Allow-Origin`;
-  - the action's `web-custom-options: true` annotation: as on OpenWhisk, the action answers
-    `OPTIONS` (and its CORS) itself, so it is trusted to decide.
+post, a simple GET; `OPTIONS` preflights come only before the others). On the routes a server
+guards with an `OriginPolicy`, such a request is refused (403) when it says it comes from
+elsewhere: an `Origin` that is not the server's own, or `Sec-Fetch-Site: cross-site` /
+`same-site` (another port of localhost is the same site, not the same origin). Clients that
+are not browsers send neither and are not affected. The origins given in `cors` (or `*`) are
+let in, with the CORS headers the policy is made with; a route may also let every origin in
+(`admit(..., trusted=True)`) when what it runs decides for itself. The policy knows nothing of
+what the routes run: its owner gives the headers and the words of the refusal.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -28,17 +27,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..errors import RequestError
 
 CROSS_SITE = ("cross-site", "same-site")
-OPENWHISK_CORS = {
-    "Access-Control-Allow-Methods": "OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH",
-    "Access-Control-Allow-Headers": "Authorization, Origin, X-Requested-With, Content-Type, "
-                                    "Accept, User-Agent",
-}
 
 
 @dataclass(frozen=True)
 class OriginPolicy:
     hosts: tuple[str, ...] = ()  # host:port names; empty: any
     cors: tuple[str, ...] = ()  # origins let in, or "*"
+    # the CORS headers answered to an origin let in, beside Access-Control-Allow-Origin
+    allow: dict[str, str] = field(default_factory=dict)
+    # what a refused page is told, with {origin} for its origin
+    refusal: str = ("A page of another origin ({origin}) may not call this server; start it "
+                    "with --cors ORIGIN to let it.")
 
     def foreign_origin(self, request: Request) -> str | None:
         """The other origin (or site) a browser says this request comes from, if any."""
@@ -55,17 +54,15 @@ class OriginPolicy:
         site = request.headers.get("sec-fetch-site")
         return site if site in CROSS_SITE else None
 
-    def admit(self, request: Request, custom_options: bool = False) -> dict[str, str]:
-        """The CORS headers to answer with; RequestError 403 for a page it may not serve."""
+    def admit(self, request: Request, trusted: bool = False) -> dict[str, str]:
+        """The CORS headers to answer with; RequestError 403 for a page it may not serve.
+        `trusted`: what the route runs answers for its own CORS."""
         foreign = self.foreign_origin(request)
-        if foreign is None or custom_options:
+        if foreign is None or trusted:
             return {}
         if "*" in self.cors or foreign in self.cors:
             return self._cors_headers(foreign)
-        raise RequestError(
-            f"A page of another origin ({foreign}) may not run actions here; start the "
-            "server with --cors ORIGIN to let it, or annotate the action "
-            "web-custom-options true to let it decide.", 403)
+        raise RequestError(self.refusal.format(origin=foreign), 403)
 
     def preflight(self, request: Request) -> dict[str, str] | None:
         """The CORS headers of an OPTIONS answer, None when CORS is off for this origin."""
@@ -76,7 +73,7 @@ class OriginPolicy:
 
     def _cors_headers(self, origin: str) -> dict[str, str]:
         return {"Access-Control-Allow-Origin": "*" if "*" in self.cors else origin,
-                **OPENWHISK_CORS, "Vary": "Origin"}
+                **self.allow, "Vary": "Origin"}
 
 
 class OwnHostOnly:

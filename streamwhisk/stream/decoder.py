@@ -96,51 +96,60 @@ class MessageDecoder:
         return batch
 
     def _drain(self, batch: Batch) -> None:
+        """Every complete message in the buffer into `batch`. Whole objects are decoded at C
+        speed; an unfinished one is scanned (`_scan_on`) until it closes."""
         messages = batch.messages
         texts = batch.texts
         buffer = self._buffer
         index = 0
         while True:
-            if self._scan is None:
-                index = _WHITESPACE.match(buffer, index).end()  # type: ignore[union-attr]
-                if index == len(buffer):
-                    break
-                if buffer[index] == "{":
-                    self._garbage_continues = False
-                else:
-                    index = self._skip_garbage(buffer, index, batch)
-                    continue
-                try:
-                    value, end = _decoder.raw_decode(buffer, index)
-                # unfinished, too deep, or with a NaN: the scan finds its end, then says which
-                except (json.JSONDecodeError, RecursionError, NotJSONNumber):
-                    buffer, index = buffer[index:], 0
-                    self._scan = _Scan()
-                else:
-                    message = self._checked(value, buffer, index, end)
-                    messages.append(message)
-                    texts.append(buffer[index:end] if message is value else None)
-                    index = end
-                    continue
-            closed_at = _advance(buffer, self._scan)
-            if closed_at is None:
-                if not self._skipping and len(buffer) > self.max_message_bytes:
-                    batch.add(_error(self._too_long()))
-                    self._skipping = True
-                if self._skipping:  # keep only the scan state, not the text
-                    buffer = buffer[self._scan.position:]
-                    self._scan.position = 0
+            if self._scan is not None:
+                buffer, index = self._scan_on(buffer, index, batch)
+                if self._scan is not None:
+                    break  # the message goes on in the next feed
+                continue
+            index = _WHITESPACE.match(buffer, index).end()  # type: ignore[union-attr]
+            if index == len(buffer):
                 break
-            self._scan = None
-            if self._skipping:
-                self._skipping = False
-            else:
-                text = buffer[:closed_at]
-                message = self._parse_whole(text)
-                messages.append(message)
-                texts.append(text if "error" not in message else None)
-            index = closed_at
+            if buffer[index] != "{":
+                index = self._skip_garbage(buffer, index, batch)
+                continue
+            self._garbage_continues = False
+            try:
+                value, end = _decoder.raw_decode(buffer, index)
+            # unfinished, too deep, or with a NaN: the scan finds its end, then says which
+            except (json.JSONDecodeError, RecursionError, NotJSONNumber):
+                buffer, index = buffer[index:], 0
+                self._scan = _Scan()
+                continue
+            message = self._checked(value, buffer, index, end)
+            messages.append(message)
+            texts.append(buffer[index:end] if message is value else None)
+            index = end
         self._buffer = buffer[index:]
+
+    def _scan_on(self, buffer: str, index: int, batch: Batch) -> tuple[str, int]:
+        """Scan the unfinished message at the start of `buffer`; once it closes, add it (or
+        why it is not one) to `batch` and end the scan. The buffer and where to go on."""
+        assert self._scan is not None
+        closed_at = _advance(buffer, self._scan)
+        if closed_at is None:
+            if not self._skipping and len(buffer) > self.max_message_bytes:
+                batch.add(_error(self._too_long()))
+                self._skipping = True
+            if self._skipping:  # keep only the scan state, not the text
+                buffer = buffer[self._scan.position:]
+                self._scan.position = 0
+            return buffer, index
+        self._scan = None
+        if self._skipping:
+            self._skipping = False
+        else:
+            text = buffer[:closed_at]
+            message = self._parse_whole(text)
+            batch.messages.append(message)
+            batch.texts.append(text if "error" not in message else None)
+        return buffer, closed_at
 
     def _checked(self, value: Message, text: str, start: int, end: int) -> Message:
         if end - start > self.max_message_bytes // 4 and (

@@ -61,8 +61,8 @@ class Inbound:
             self._read_on()
         return messages
 
-    async def arrival(self, timeout: float, also: asyncio.Future[Any] | None = None) -> bool:
-        """Until messages or the end arrive (True), or `also` completes or `timeout` passes
+    async def arrival(self, within_s: float, also: asyncio.Future[Any] | None = None) -> bool:
+        """Until messages or the end arrive (True), or `also` completes or `within_s` passes
         (False). One future, woken by whichever comes first: this runs once per message when
         messages are sparse, so it creates no task."""
         if self._batch or self.ended:
@@ -74,7 +74,7 @@ class Inbound:
             if not waiter.done():
                 waiter.set_result(None)
 
-        timer = loop.call_later(timeout, wake)
+        timer = loop.call_later(within_s, wake)
         if also is not None:
             also.add_done_callback(wake)
         try:

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from ..errors import RuntimeFailure
 from .decoder import MAX_MESSAGE_BYTES, Batch, Message
 from .ownership import Announced, FirstComer
-from .relay import HIGH_WATER, Relay
+from .relay import HIGH_WATER, Inbound, Relay
 
 log = logging.getLogger("streamwhisk.stream")
 
@@ -90,6 +90,7 @@ class StreamSession:
             self._closed.set_result(None)
 
     async def batches(self) -> AsyncIterator[Batch]:
+        """The stream's end in three steps; an empty batch is a quiet spell (keep-alive)."""
         result, closed = self.activation.result, self._closed
         try:
             # 1. the owner's connection, or the activation's end
@@ -100,20 +101,9 @@ class StreamSession:
                 return
             inbound = owned.result() if owned.done() else self.relay.accept_now()
             # 2. every message, until the connection ends
-            while inbound is not None:
-                batch = inbound.take()
-                if batch:
-                    yield self._masked(batch)
-                elif inbound.ended:
-                    break
-                elif not result.done():
-                    arrived = await inbound.arrival(self.settings.keepalive_s, also=result)
-                    if not arrived and not result.done():
-                        yield Batch()  # a quiet spell: keep the client's connection alive
-                elif not await inbound.arrival(self.settings.close_grace_s):
-                    log.warning("stream port %s: the activation ended but its stream socket "
-                                "stayed open and silent; ending the stream", self.relay.port)
-                    break
+            if inbound is not None:
+                async for batch in self._relayed(inbound, result):
+                    yield batch
             # 3. the outcome
             while not await _first_of([result, closed], self.settings.keepalive_s):
                 yield Batch()
@@ -121,6 +111,24 @@ class StreamSession:
                 yield self._masked(Batch([outcome(result)], [None]))
         finally:
             self.close()
+
+    async def _relayed(self, inbound: Inbound, result: asyncio.Future[Any]
+                       ) -> AsyncIterator[Batch]:
+        """What the action sends, until its connection ends (or goes quiet once it ended)."""
+        while True:
+            batch = inbound.take()
+            if batch:
+                yield self._masked(batch)
+            elif inbound.ended:
+                return
+            elif not result.done():
+                arrived = await inbound.arrival(self.settings.keepalive_s, also=result)
+                if not arrived and not result.done():
+                    yield Batch()  # a quiet spell: keep the client's connection alive
+            elif not await inbound.arrival(self.settings.close_grace_s):
+                log.warning("stream port %s: the activation ended but its stream socket "
+                            "stayed open and silent; ending the stream", self.relay.port)
+                return
 
     def _masked(self, batch: Batch) -> Batch:
         """The relay's own messages (text None) with secrets masked."""
@@ -141,9 +149,10 @@ class StreamSession:
                 yield message
 
 
-async def _first_of(futures: list[asyncio.Future[Any]], timeout: float) -> bool:
-    """Until one of them completes (True) or the timeout passes (False)."""
-    done, _ = await asyncio.wait(futures, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+async def _first_of(futures: list[asyncio.Future[Any]], within_s: float) -> bool:
+    """Until one of them completes (True) or `within_s` passes (False)."""
+    done, _ = await asyncio.wait(futures, timeout=within_s,
+                                 return_when=asyncio.FIRST_COMPLETED)
     return bool(done)
 
 
