@@ -15,7 +15,7 @@ from .annotations import parse_value
 from .cli_common import DEV_OLLAMA, PROJECT, SCOPE, UserError, fail, stop_on_signals
 from .config import Config, Scope, login_file, write_login, write_wskprops
 from .deploy.commands import deploy, devel, streamer, undeploy
-from .errors import StreamError, StreamwhiskError
+from .errors import StreamwhiskError
 from .logsetup import configure_logging
 from .startup import announce_dev_ollama, project_and_llm, report_actions, rest_api_key
 
@@ -231,34 +231,12 @@ def _one_line(error: Any) -> str:
 
 async def _print_stream(invoker: Invoker, spec: ActionSpec, args: dict[str, Any],
                         as_json: bool) -> dict[str, Any]:
-    """Print deltas as they come (reasoning and errors on stderr); the result only when
-    nothing was streamed."""
     from .stream import StreamSession
+    from .terminal import print_stream
 
     session = await StreamSession.open(
         lambda relay, announced: invoker.start(spec, args, relay, announced))
-    printed = ""  # the last output delta: to end the terminal line if it did not
-    async for event in session.events():
-        if event is None:
-            continue
-        if as_json:
-            click.echo(json.dumps(event, ensure_ascii=False))
-        elif "output" in event:
-            text = str(event["output"])
-            click.echo(text, nl=False)
-            sys.stdout.flush()
-            printed = text or printed
-        elif "thinking" in event:
-            click.echo(str(event["thinking"]), nl=False, err=True)
-        elif "error" in event and "done" not in event:
-            click.echo(f"error: {event['error']}", err=True)
-        if "done" in event:
-            if printed and not printed.endswith("\n"):
-                click.echo()
-            if "error" in event:
-                raise StreamError(str(event["error"]))
-            return {} if printed or as_json else dict(event["result"])
-    return {}
+    return await print_stream(session.events(), as_json)
 
 
 @main.group()

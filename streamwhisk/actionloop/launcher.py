@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
+from ..stream.schema import STREAM_HOST, STREAM_PORT
 from .environ import ActivationEnviron
 from .memory import MemoryLimit
 from .messages import Done, Init, Ready, Run, StreamFrom
@@ -123,7 +124,7 @@ class StreamWatch:
         self._lock = threading.Lock()
 
     def expect(self, run: Run) -> None:
-        host, port = run.value.get("STREAM_HOST"), str(run.value.get("STREAM_PORT", ""))
+        host, port = run.value.get(STREAM_HOST), str(run.value.get(STREAM_PORT, ""))
         self._current.activation_id = run.activation_id
         if isinstance(host, str) and port.isdigit():
             with self._lock:

@@ -23,8 +23,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-RESERVED_ARGUMENTS = ("STREAM_HOST", "STREAM_PORT")
-
 
 class ProtocolViolation(ValueError):
     """A line on the result fd that is not a well-formed action-loop message."""

@@ -34,6 +34,7 @@ from starlette.routing import Route
 from ..errors import ActionCrashed, RequestError, StreamwhiskError
 from ..jsonbody import MalformedJSON, parse_json
 from ..stream import StreamSession, StreamSettings
+from ..stream.schema import RESERVED_ARGUMENTS
 from .streamer import RelayResponse
 from .webactions import error_response, parse_target, read_body
 
@@ -117,7 +118,7 @@ async def _arguments(request: Request) -> dict[str, Any]:
         if not isinstance(parsed, dict):
             raise RequestError("The request content must be a JSON object.", 400)
         args.update(parsed)
-    for reserved in ("STREAM_HOST", "STREAM_PORT"):
+    for reserved in RESERVED_ARGUMENTS:
         args.pop(reserved, None)  # only the relay's own
     return args
 

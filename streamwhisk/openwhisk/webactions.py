@@ -24,6 +24,7 @@ from ..basicauth import matches
 from ..errors import RequestError, RuntimeFailure
 from ..jsonbody import MalformedJSON, parse_json
 from ..project import ActionSpec, validate_name
+from ..stream.schema import RESERVED_ARGUMENTS, STREAM_HOST
 
 NOT_FOUND = "The requested resource does not exist."
 log = logging.getLogger("streamwhisk.server")
@@ -93,11 +94,11 @@ def relayed_elsewhere(request: Request, args: dict[str, Any],
     """A request's STREAM_HOST/STREAM_PORT, only when its caller holds the server's AUTH:
     a streamer in front of this server (`streamwhisk streamer`) relays that stream. Anyone
     else's never reach the action."""
-    if "STREAM_HOST" not in args or not api_key:
+    if STREAM_HOST not in args or not api_key:
         return None  # the common case, decided without looking at credentials
     if not matches(request.headers.get("authorization", ""), api_key):
         return None
-    given: dict[str, str] = {k: str(args[k]) for k in ("STREAM_HOST", "STREAM_PORT") if k in args}
+    given: dict[str, str] = {k: str(args[k]) for k in RESERVED_ARGUMENTS if k in args}
     return given if len(given) == 2 else None
 
 

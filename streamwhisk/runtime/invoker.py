@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..actionloop.messages import RESERVED_ARGUMENTS
 from ..config import is_secret_name
 from ..errors import StreamwhiskError
 from ..project import ActionSpec, Project, split_action_name
 from ..redact import Redactor
+from ..stream.schema import RESERVED_ARGUMENTS
 from .activation import Activation
 from .pool import ActionPool, PoolSettings
 from .processes import Zygote

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..jsonbody import NotJSONNumber, reject_constant
+from .schema import RESERVED_KEYS, error_message
 
 MAX_MESSAGE_BYTES = 1024 * 1024
-RESERVED_KEYS = ("done",)
 _EXCERPT = 40
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 _OUTSIDE_STRING = re.compile(r'[{}"]')
@@ -213,7 +213,7 @@ def _advance(text: str, scan: _Scan) -> int | None:
 
 
 def _error(message: str) -> Message:
-    return {"error": message}
+    return error_message(message)
 
 
 def _excerpt(text: str) -> str:

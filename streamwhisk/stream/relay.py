@@ -27,6 +27,7 @@ from typing import Any
 
 from .decoder import MAX_MESSAGE_BYTES, Batch, MessageDecoder
 from .ownership import Ownership
+from .schema import STREAM_HOST, STREAM_PORT
 
 log = logging.getLogger("streamwhisk.stream")
 
@@ -165,7 +166,7 @@ class Relay:
 
     def arguments(self) -> dict[str, str]:
         """What the action needs to connect, as OpenServerless passes it: strings."""
-        return {"STREAM_HOST": self.advertise, "STREAM_PORT": str(self.port)}
+        return {STREAM_HOST: self.advertise, STREAM_PORT: str(self.port)}
 
     def accept_now(self) -> Inbound | None:
         """Without waiting: the owner's connection, if it is here. For when the activation has

@@ -29,6 +29,7 @@ from ..errors import RuntimeFailure
 from .decoder import MAX_MESSAGE_BYTES, Batch, Message
 from .ownership import Announced, FirstComer
 from .relay import HIGH_WATER, Inbound, Relay
+from .schema import done_with_error, done_with_result
 
 log = logging.getLogger("streamwhisk.stream")
 
@@ -161,8 +162,8 @@ def outcome(result: asyncio.Future[dict[str, Any]]) -> Message:
     try:
         value = result.result()
     except RuntimeFailure as exc:
-        return {"done": True, "error": str(exc)}
+        return done_with_error(str(exc))
     if "error" in value:
         error = value["error"]
-        return {"done": True, "error": error if isinstance(error, str) else json.dumps(error)}
-    return {"done": True, "result": value}
+        return done_with_error(error if isinstance(error, str) else json.dumps(error))
+    return done_with_result(value)

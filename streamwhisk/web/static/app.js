@@ -5,7 +5,7 @@
 // While a runtime environment is being built, a line above the composer says so.
 import * as history from "/static/history.js";
 import { ReplyView } from "/static/render.js";
-import { readMessages } from "/static/stream.js";
+import { DONE, ERROR, OUTPUT, RESULT, THINKING, readMessages } from "/static/stream.js";
 
 const SUGGESTIONS = ["Who are you?", "Capital of Italy", "show me some markdown"];
 
@@ -247,15 +247,15 @@ async function sending(chat, text) {
       throw new Error(problem.error || `the server answered ${response.status}`);
     }
     for await (const message of readMessages(response)) {
-      if (typeof message.output === "string" && message.output) {
+      if (typeof message[OUTPUT] === "string" && message[OUTPUT]) {
         first ??= performance.now();
         last = performance.now();
         tokens += 1;
-        view.appendOutput(message.output);
+        view.appendOutput(message[OUTPUT]);
       }
-      if (typeof message.thinking === "string") view.appendThinking(message.thinking);
-      if (message.error && !message.done) view.showError(String(message.error));
-      if (message.done) finishWith(conversation, view, message, tokens > 0);
+      if (typeof message[THINKING] === "string") view.appendThinking(message[THINKING]);
+      if (message[ERROR] && !message[DONE]) view.showError(String(message[ERROR]));
+      if (message[DONE]) finishWith(conversation, view, message, tokens > 0);
     }
   } catch (error) {
     if (controller.signal.aborted) view.showError("Stopped.");
@@ -277,11 +277,11 @@ async function sending(chat, text) {
 }
 
 function finishWith(conversation, view, done, streamed) {
-  if (done.error) {
-    view.showError(String(done.error));
+  if (done[ERROR]) {
+    view.showError(String(done[ERROR]));
     return;
   }
-  const result = done.result || {};
+  const result = done[RESULT] || {};
   const body = result.body !== undefined ? result.body : result;
   if (body && typeof body === "object") {
     if (body.state !== undefined) conversation.state = body.state;

@@ -1,5 +1,15 @@
 // Reads the streamer's answer: NDJSON, one complete message per line (blank lines are
 // keep-alives). Yields each message as soon as its line is complete.
+
+// The stream's message keys: a mirror of streamwhisk/stream/schema.py, their one home; keep
+// the two the same. `done` is the relay's last message, with `result` or `error`.
+export const OUTPUT = "output";
+export const THINKING = "thinking";
+export const STATE = "state";
+export const ERROR = "error";
+export const DONE = "done";
+export const RESULT = "result";
+
 export async function* readMessages(response) {
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
