@@ -1,4 +1,7 @@
-"""The one ASGI app `streamwhisk up` serves: the chat page, web actions, the streamer, REST."""
+"""The one ASGI app `streamwhisk up` serves, composed: the chat page, OpenWhisk's web actions
+and streamer, and its REST API, behind the Host rule; the project's runtimes prepared in the
+background at start. The route groups live in `openwhisk/` and `page.py`; each is given the
+few collaborators it uses."""
 
 from __future__ import annotations
 
@@ -12,32 +15,18 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from .errors import ActionNotFound, RequestError, StreamwhiskError
+from .errors import StreamwhiskError
 from .hosting.origins import OriginPolicy, OwnHostOnly
-from .openwhisk.rest import RestApi
+from .openwhisk.rest import RestApi, RestSettings
 from .openwhisk.store import DeployedStore
-from .openwhisk.streamer import RelayResponse
-from .openwhisk.webactions import (
-    NOT_FOUND,
-    WebTarget,
-    check_web_secure,
-    failure_response,
-    parse_target,
-    relayed_elsewhere,
-    request_args,
-    result_response,
-)
+from .openwhisk.webroutes import WebActions, WebSettings
 from .page import page_routes
-from .project import ActionSpec, Project
+from .project import Project
 from .redact import RedactingFilter, Redactor
 from .runtime import Invoker, InvokerSettings
-from .stream import StreamSession, StreamSettings
+from .stream import StreamSettings
 
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # OpenWhisk's web-action CORS: `--cors ORIGIN` answers with these; an action annotated
 # web-custom-options true answers OPTIONS (and its CORS) itself, as on OpenWhisk
 OPENWHISK_CORS = {
@@ -65,69 +54,20 @@ class ServerSettings:
 
 
 class Server:
-    """The state behind the routes: the project, its invoker and the settings."""
+    """What the routes share: the project, what is deployed, the invoker; and the start and
+    the end of serving them."""
 
     def __init__(self, project: Project, settings: ServerSettings) -> None:
         self.project = project
         self.settings = settings
-        self.store = DeployedStore(settings.invoker.namespace, settings.store_dir)
-        self.origins = OriginPolicy(settings.hosts, settings.cors, OPENWHISK_CORS, REFUSAL)
-        self.streams: set[StreamSession] = set()  # in flight, for Ctrl-C to end
+        namespace, api_key = settings.invoker.namespace, settings.invoker.api_key
+        self.store = DeployedStore(namespace, settings.store_dir)
         self.invoker = Invoker(project, settings.invoker, store=self.store)
-
-    def web_spec(self, target: WebTarget, request: Request) -> ActionSpec:
-        if target.namespace not in ("_", self.settings.invoker.namespace):
-            raise RequestError(NOT_FOUND, 404)
-        try:
-            spec = self.invoker.spec(target.name)
-        except ActionNotFound as exc:
-            raise RequestError(NOT_FOUND, 404) from exc
-        if not spec.annotations.web:
-            raise RequestError(NOT_FOUND, 404)
-        check_web_secure(spec, request, self.settings.invoker.api_key)
-        return spec
-
-    async def web_action(self, request: Request, namespace: str | None = None) -> Response:
-        activation_id = None
-        try:
-            target = parse_target(request.path_params["path"], namespace)
-            spec = self.web_spec(target, request)
-            custom = spec.annotations.annotations.get("web-custom-options") is True
-            if request.method == "OPTIONS" and not custom:
-                return self._preflight(request)  # the server's to answer, never the action's
-            cors = self.origins.admit(request, custom)
-            args = await request_args(request, spec, target, self.settings.body_limit)
-            stream = relayed_elsewhere(request, args, self.settings.invoker.api_key)
-            activation = await self.invoker.start(spec, args, stream)
-            activation_id = activation.activation_id
-            response = result_response(await activation.result, target)
-            response.headers.update(cors)
-            return response
-        except StreamwhiskError as exc:
-            return failure_response(exc, activation_id)
-
-    def _preflight(self, request: Request) -> Response:
-        headers = self.origins.preflight(request)
-        return Response(status_code=200 if headers else 204, headers=headers)
-
-    async def stream_action(self, request: Request) -> Response | RelayResponse:
-        """`/web/{ns}/{pkg}/{action}`: invoke with STREAM_HOST/STREAM_PORT, relay the stream."""
-        try:
-            target = parse_target(request.path_params["path"])
-            spec = self.web_spec(target, request)
-            if request.method == "OPTIONS":
-                return self._preflight(request)
-            cors = self.origins.admit(request)
-            args = await request_args(request, spec, target, self.settings.body_limit)
-            session = await StreamSession.open(
-                lambda relay, announced: self.invoker.start(spec, args, relay, announced),
-                self.settings.stream, redact=self.invoker.redact,
-            )
-        except StreamwhiskError as exc:
-            return failure_response(exc)
-        self.streams.add(session)
-        return RelayResponse(session, request.headers.get("accept", ""), cors,
-                             on_end=lambda: self.streams.discard(session))
+        origins = OriginPolicy(settings.hosts, settings.cors, OPENWHISK_CORS, REFUSAL)
+        self.web = WebActions(self.invoker, origins, WebSettings(
+            namespace, api_key, settings.body_limit, settings.stream), self.invoker.redact)
+        self.rest = RestApi(self.invoker, self.store, origins,
+                            RestSettings(namespace, api_key, settings.body_limit))
 
     def web_actions(self) -> list[str]:
         """The names of the actions a browser may call (project and deployed)."""
@@ -142,12 +82,7 @@ class Server:
         return [p.as_json() for p in self.invoker.runtimes.preparations()]
 
     def close_streams(self) -> None:
-        """End every stream in flight: the server is stopping."""
-        for session in list(self.streams):
-            session.close()
-
-    async def web_default_namespace(self, request: Request) -> Response:
-        return await self.web_action(request, self.settings.invoker.namespace)
+        self.web.close_streams()
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -173,22 +108,7 @@ def mask_secrets_in_logs(redact: Redactor) -> None:
 
 def create_app(project: Project, settings: ServerSettings | None = None) -> Starlette:
     server = Server(project, settings or ServerSettings())
-    rest = RestApi(server)
-    routes = [
-        Route("/api/v1/web/{path:path}", server.web_action, methods=METHODS),
-        Route("/api/my/{path:path}", server.web_default_namespace, methods=METHODS),
-        Route("/web/{path:path}", server.stream_action, methods=["GET", "POST", "OPTIONS"]),
-        Route("/api/v1/namespaces/{namespace}/actions", rest.actions, methods=["GET"]),
-        Route("/api/v1/namespaces/{namespace}/actions/{name:path}", rest.action,
-              methods=["GET", "POST"]),
-        Route("/api/v1/namespaces/{namespace}/actions/{name:path}", rest.change_action,
-              methods=["PUT", "DELETE"]),
-        Route("/api/v1/namespaces/{namespace}/packages", rest.packages, methods=["GET"]),
-        Route("/api/v1/namespaces/{namespace}/packages/{package}", rest.package,
-              methods=["GET", "PUT", "DELETE"]),
-        Route("/api/v1/namespaces", rest.namespaces, methods=["GET"]),
-        *page_routes(server),
-    ]
+    routes = [*server.web.routes(), *server.rest.routes(), *page_routes(server)]
     app = Starlette(routes=routes, lifespan=server.lifespan,
                     middleware=[Middleware(OwnHostOnly, hosts=server.settings.hosts)])
     app.state.server = server

@@ -12,11 +12,17 @@
     │   ├── Overloaded         every worker busy and the queue full
     │   ├── RuntimeUnavailable no interpreter for the kind, or its libraries do not install
     │   └── RuntimePreparing   its runtime environment is still being built
+    ├── DeployRefused          what the REST API is asked to keep cannot be kept
+    │   ├── NotDeployed        there is no such deployed package or action
+    │   ├── DeployConflict     it exists (and no overwrite was asked), or is not empty
+    │   └── TooLargeToDeploy   a zip past OpenWhisk's limits
     ├── StreamError            the relay between an action and a client failed
     ├── RequestError           an HTTP request the server refuses (carries its status)
     └── ListenError            a server cannot bind its address
 
-Every message says what went wrong and, where it can, what to do next.
+Every message says what went wrong and, where it can, what to do next. None carries an HTTP
+status but RequestError (what the edge itself refuses) and RuntimeFailure (OpenWhisk's
+statuses for an activation); `hosting/primitives.py` translates the rest at the edge.
 """
 
 from __future__ import annotations
@@ -103,6 +109,22 @@ class RuntimePreparing(RuntimeFailure):
             f"{action}'s runtime environment is still being prepared{doing}; the activation "
             f"waited for it as long as its time limit allows. Try again in a few seconds: "
             f"the build goes on, and `streamwhisk up` says when it is ready.")
+
+
+class DeployRefused(StreamwhiskError):
+    """A package or action the REST API cannot keep as it was sent (a bad body, a bad zip)."""
+
+
+class NotDeployed(DeployRefused):
+    """No deployed package or action of that name."""
+
+
+class DeployConflict(DeployRefused):
+    """It exists and the request did not ask to overwrite it, or a package is not empty."""
+
+
+class TooLargeToDeploy(DeployRefused):
+    """A zip that unpacks past OpenWhisk's limits."""
 
 
 class StreamError(StreamwhiskError):

@@ -20,9 +20,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .openwhisk.webactions import NOT_FOUND
-
-log = logging.getLogger("streamwhisk.server")
+log = logging.getLogger("streamwhisk.page")
 
 WEB = Path(__file__).resolve().parent / "web"
 STATIC = WEB / "static"
@@ -63,7 +61,7 @@ async def index(request: Request) -> Response:
 async def vendor(request: Request) -> Response:
     path = VENDOR.get(request.path_params["name"])
     if path is None:
-        return JSONResponse({"error": NOT_FOUND}, 404)
+        return JSONResponse({"error": "The requested resource does not exist."}, 404)
     if not path.is_file():
         log.error("%s", MISSING)
         return JSONResponse({"error": MISSING}, 503)

@@ -19,6 +19,7 @@ from .config import Config, Scope, is_secret_name, login_file, references, url_c
 from .errors import (
     ActionNotFound,
     ConfigError,
+    InvalidName,
     ProjectError,
     StreamwhiskError,
     UnsetVariableError,
@@ -117,7 +118,7 @@ def split_action_name(name: str) -> tuple[str, str]:
     if len(parts) == 3:
         parts = parts[1:]
     if len(parts) != 2:
-        raise ProjectError(f"name the action as package/action, not {name!r}")
+        raise InvalidName(f"name the action as package/action, not {name!r}")
     return validate_name(parts[0]), validate_name(parts[1])
 
 

@@ -31,12 +31,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import ActionCrashed, RequestError, StreamwhiskError
-from ..jsonbody import MalformedJSON, parse_json
+from ..errors import ActionCrashed, StreamwhiskError
+from ..hosting.primitives import error_response, read_json_object
 from ..stream import StreamSession, StreamSettings
 from ..stream.schema import RESERVED_ARGUMENTS
 from .streamer import RelayResponse
-from .webactions import error_response, parse_target, read_body
+from .webrequest import parse_target
 
 log = logging.getLogger("streamwhisk.streamer")
 INVOKE_TIMEOUT_S = 3600.0  # OpenWhisk's longest action time limit
@@ -109,15 +109,7 @@ class RemoteStreamer:
 async def _arguments(request: Request) -> dict[str, Any]:
     """The query, and a JSON object body over it, as a web action receives them."""
     args: dict[str, Any] = dict(request.query_params)
-    body = await read_body(request, BODY_LIMIT)
-    if body:
-        try:
-            parsed = parse_json(body)
-        except MalformedJSON as exc:
-            raise RequestError(str(exc), 400) from exc
-        if not isinstance(parsed, dict):
-            raise RequestError("The request content must be a JSON object.", 400)
-        args.update(parsed)
+    args.update(await read_json_object(request, BODY_LIMIT))
     for reserved in RESERVED_ARGUMENTS:
         args.pop(reserved, None)  # only the relay's own
     return args

@@ -20,23 +20,25 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from ..basicauth import matches
-from ..errors import ActionNotFound, RequestError, StreamwhiskError
-from ..jsonbody import MalformedJSON, parse_json
+from ..errors import ActionNotFound, DeployConflict, RequestError, StreamwhiskError
+from ..hosting.origins import OriginPolicy
+from ..hosting.primitives import failure_response, read_json_object
 from ..names import check_entity_name
 from ..project import ActionSpec, split_action_name
-from .webactions import NOT_FOUND, error_response, failure_response, read_body
+from ..runtime.activation import Activation
+from . import NOT_FOUND
+from .store import DeployedStore
 
-if TYPE_CHECKING:
-    from ..app import Server
-
-log = logging.getLogger("streamwhisk.server")
+log = logging.getLogger("streamwhisk.rest")
 
 UNAUTHORIZED = ("The supplied authentication is invalid: send the server's AUTH (UUID:KEY, "
                 "from `streamwhisk login` or the project's layers) as HTTP basic credentials.")
@@ -46,143 +48,159 @@ DEPLOY_BODY_LIMIT = 70 * 1024 * 1024
 MASKED = "********"
 
 
+class Actions(Protocol):
+    """What the REST API lists and runs (`runtime.Invoker` is one)."""
+
+    def action_names(self) -> list[str]: ...
+
+    def spec(self, name: str) -> ActionSpec: ...
+
+    async def start(self, spec: ActionSpec, args: dict[str, Any]) -> Activation: ...
+
+
+@dataclass(frozen=True)
+class RestSettings:
+    namespace: str
+    api_key: str
+    body_limit: int  # of an invocation's arguments
+
+
 class RestApi:
-    def __init__(self, server: Server) -> None:
-        self.server = server
+    """The routes, given the few collaborators they use, never the whole server."""
+
+    def __init__(self, runner: Actions, store: DeployedStore, origins: OriginPolicy,
+                 settings: RestSettings) -> None:
+        self.runner = runner
+        self.store = store
+        self.origins = origins
+        self.settings = settings
         self._started_ms = int(time.time() * 1000)
 
+    def routes(self) -> list[Route]:
+        base = "/api/v1/namespaces"
+        return [
+            Route(f"{base}/{{namespace}}/actions", self.actions, methods=["GET"]),
+            Route(f"{base}/{{namespace}}/actions/{{name:path}}", self.action,
+                  methods=["GET", "POST"]),
+            Route(f"{base}/{{namespace}}/actions/{{name:path}}", self.change_action,
+                  methods=["PUT", "DELETE"]),
+            Route(f"{base}/{{namespace}}/packages", self.packages, methods=["GET"]),
+            Route(f"{base}/{{namespace}}/packages/{{package}}", self.package,
+                  methods=["GET", "PUT", "DELETE"]),
+            Route(base, self.namespaces, methods=["GET"]),
+        ]
+
     async def actions(self, request: Request) -> Response:
-        refusal = self._refuse(request)
-        if refusal:
-            return refusal
+        try:
+            self._admit(request)
+        except RequestError as exc:
+            return failure_response(exc)
         listed = []
-        for name in self.server.invoker.action_names():
+        for name in self.runner.action_names():
             try:
-                listed.append(self._describe(self.server.invoker.spec(name), full=False))
+                listed.append(self._describe(self.runner.spec(name), full=False))
             except StreamwhiskError as exc:
                 log.warning("not listing %s: %s", name, exc)
         return JSONResponse(listed)
 
     async def action(self, request: Request) -> Response:
-        refusal = self._refuse(request)
-        if refusal:
-            return refusal
+        """GET one action, or POST to invoke it."""
         try:
+            self._admit(request)
             spec = self._spec(request)
-        except RequestError as exc:
-            return error_response(str(exc), exc.status_code)
-        if request.method == "GET":
-            return JSONResponse(self._describe(spec, full=True))
-        return await self._invoke(request, spec)
+            if request.method == "GET":
+                return JSONResponse(self._describe(spec, full=True))
+            return await self._invoke(request, spec)
+        except StreamwhiskError as exc:
+            return failure_response(exc)
 
     async def change_action(self, request: Request) -> Response:
         """PUT (deploy) or DELETE (undeploy) an action in the store."""
         try:
-            self._check(request)
+            self._admit(request, namespace=True)
             name = "/".join(split_action_name(request.path_params["name"]))
-            store = self.server.store
             if request.method == "DELETE":
                 described = self._deployed(name)
-                if not store.delete_action(name):
+                if not self.store.delete_action(name):
                     raise RequestError(NOT_FOUND, 404)
                 log.info("undeployed %s", name)
                 return JSONResponse(described)
-            if store.action(name) is not None and request.query_params.get("overwrite") != "true":
-                raise RequestError(CONFLICT, 409)
-            body = await self._json_body(request)
+            self._refuse_overwrite(request, self.store.action(name))
+            body = await read_json_object(request, DEPLOY_BODY_LIMIT, in_thread=True)
             # a zip is decoded, checked and unpacked in a thread: the server goes on serving
-            await run_in_threadpool(store.put_action, name, body)
+            await run_in_threadpool(self.store.put_action, name, body)
             log.info("deployed %s", name)
             return JSONResponse(self._deployed(name))
         except StreamwhiskError as exc:
-            return _refused(exc)
+            return failure_response(exc)
 
     async def packages(self, request: Request) -> Response:
-        refusal = self._refuse(request)
-        if refusal:
-            return refusal
-        names = sorted({name.split("/")[0] for name in self.server.invoker.action_names()}
-                       | set(self.server.store.packages()))
-        return JSONResponse([self._package(n, brief=True) for n in names])
+        try:
+            self._admit(request)
+        except RequestError as exc:
+            return failure_response(exc)
+        return JSONResponse([self._package(n, brief=True) for n in self._package_names()])
 
     async def package(self, request: Request) -> Response:
         """GET, PUT (create or ?overwrite=true) or DELETE one package."""
         try:
-            self._check(request)
+            self._admit(request, namespace=True)
             name = check_entity_name(request.path_params["package"], "package")
-            store = self.server.store
             if request.method == "GET":
-                if name not in {a.split("/")[0] for a in self.server.invoker.action_names()} \
-                        and store.package(name) is None:
+                if name not in self._package_names():
                     raise RequestError(NOT_FOUND, 404)
-                return JSONResponse(self._package(name, brief=False))
-            if request.method == "DELETE":
-                if not store.delete_package(name):
+            elif request.method == "DELETE":
+                if not self.store.delete_package(name):
                     raise RequestError(NOT_FOUND, 404)
                 return JSONResponse({"name": name, "namespace": self._ns()})
-            if store.package(name) is not None and request.query_params.get("overwrite") != "true":
-                raise RequestError(CONFLICT, 409)
-            store.put_package(name, await self._json_body(request))
+            else:
+                self._refuse_overwrite(request, self.store.package(name))
+                body = await read_json_object(request, DEPLOY_BODY_LIMIT)
+                self.store.put_package(name, body)
             return JSONResponse(self._package(name, brief=False))
         except StreamwhiskError as exc:
-            return _refused(exc)
+            return failure_response(exc)
 
     async def namespaces(self, request: Request) -> Response:
-        refusal = self._refuse(request)
-        return refusal or JSONResponse([self._ns()])
+        try:
+            self._admit(request)
+        except RequestError as exc:
+            return failure_response(exc)
+        return JSONResponse([self._ns()])
+
+    def _package_names(self) -> list[str]:
+        return sorted({name.split("/")[0] for name in self.runner.action_names()}
+                      | set(self.store.packages()))
 
     def _package(self, name: str, brief: bool) -> dict[str, Any]:
         described: dict[str, Any] = {"name": name, "namespace": self._ns(), "publish": False,
                                      "version": "0.0.1", "binding": False}
         if brief:
             return described
-        kept = self.server.store.package(name) or {}
+        kept = self.store.package(name) or {}
         described["binding"] = {}
         described["parameters"] = [{"key": k, "value": MASKED} for k in kept.get("parameters", {})]
         described["annotations"] = [{"key": k, "value": v}
                                     for k, v in kept.get("annotations", {}).items()]
         described["actions"] = [{"name": a.split("/")[1], "version": "0.0.1", "annotations": []}
-                                for a in self.server.invoker.action_names()
+                                for a in self.runner.action_names()
                                 if a.split("/")[0] == name]
         return described
 
     def _deployed(self, name: str) -> dict[str, Any]:
-        return self._describe(self.server.store.load(*name.split("/")), full=True)
+        return self._describe(self.store.load(*name.split("/")), full=True)
 
     def _ns(self) -> str:
-        return self.server.settings.invoker.namespace
+        return self.settings.namespace
 
-    def _check(self, request: Request) -> None:
-        refusal = self._refusal(request)
-        if refusal is not None:
-            raise refusal
-        if request.path_params["namespace"] not in ("_", self._ns()):
-            raise RequestError(NOT_FOUND, 404)
-
-    async def _json_body(self, request: Request) -> dict[str, Any]:
-        body = await read_body(request, DEPLOY_BODY_LIMIT)
-        try:  # up to 70 MB: parsed in a thread
-            parsed = await run_in_threadpool(parse_json, body) if body else {}
-        except MalformedJSON as exc:
-            raise RequestError(str(exc), 400) from exc
-        if not isinstance(parsed, dict):
-            raise RequestError("The request content must be a JSON object.", 400)
-        return parsed
+    @staticmethod
+    def _refuse_overwrite(request: Request, existing: dict[str, Any] | None) -> None:
+        if existing is not None and request.query_params.get("overwrite") != "true":
+            raise DeployConflict(CONFLICT)
 
     async def _invoke(self, request: Request, spec: ActionSpec) -> Response:
-        try:
-            body = await read_body(request, self.server.settings.body_limit)
-            args = parse_json(body) if body else {}
-        except RequestError as exc:
-            return error_response(str(exc), exc.status_code)
-        except MalformedJSON as exc:
-            return error_response(str(exc), 400)
-        if not isinstance(args, dict):
-            return error_response("The request content must be a JSON object.", 400)
-        try:
-            activation = await self.server.invoker.start(spec, args)
-        except StreamwhiskError as exc:  # Overloaded: 503 with Retry-After
-            return failure_response(exc)
+        args = await read_json_object(request, self.settings.body_limit)
+        activation = await self.runner.start(spec, args)  # Overloaded: 503, Retry-After
         if request.query_params.get("blocking") != "true":
             return JSONResponse({"activationId": activation.activation_id}, status_code=202)
         try:
@@ -197,16 +215,12 @@ class RestApi:
                                           "success": True}})
 
     def _spec(self, request: Request) -> ActionSpec:
-        namespace = request.path_params["namespace"]
-        if namespace not in ("_", self.server.settings.invoker.namespace):
+        if request.path_params["namespace"] not in ("_", self._ns()):
             raise RequestError(NOT_FOUND, 404)
         try:
-            return self.server.invoker.spec("/".join(split_action_name(
-                request.path_params["name"])))
+            return self.runner.spec("/".join(split_action_name(request.path_params["name"])))
         except ActionNotFound as exc:
             raise RequestError(NOT_FOUND, 404) from exc
-        except StreamwhiskError as exc:
-            raise RequestError(str(exc), 400) from exc
 
     def _describe(self, spec: ActionSpec, full: bool) -> dict[str, Any]:
         notes = spec.annotations
@@ -227,27 +241,13 @@ class RestApi:
         return described
 
     def _namespace(self, spec: ActionSpec) -> str:
-        return f"{self.server.settings.invoker.namespace}/{spec.package}"
+        return f"{self._ns()}/{spec.package}"
 
-    def _refuse(self, request: Request) -> Response | None:
-        refusal = self._refusal(request)
-        return None if refusal is None else error_response(str(refusal), refusal.status_code)
-
-    def _refusal(self, request: Request) -> RequestError | None:
-        """Credentials, and no page of another origin (the Host is the middleware's)."""
-        try:
-            self.server.origins.admit(request)
-        except RequestError as exc:
-            return exc
-        key = self.server.settings.invoker.api_key
-        if key and matches(request.headers.get("authorization", ""), key):
-            return None
-        return RequestError(UNAUTHORIZED, 401)
-
-
-def _refused(exc: StreamwhiskError) -> Response:
-    """A refused change: the request's status, 404 for what is not there, else 400 (a bad
-    name, a bad body: the caller's to fix)."""
-    if isinstance(exc, RequestError):
-        return error_response(str(exc), exc.status_code)
-    return error_response(str(exc), 404 if isinstance(exc, ActionNotFound) else 400)
+    def _admit(self, request: Request, namespace: bool = False) -> None:
+        """Credentials, no page of another origin (the Host is the middleware's), and, for a
+        change, this server's namespace: else RequestError."""
+        self.origins.admit(request)
+        if not matches(request.headers.get("authorization", ""), self.settings.api_key):
+            raise RequestError(UNAUTHORIZED, 401)
+        if namespace and request.path_params["namespace"] not in ("_", self._ns()):
+            raise RequestError(NOT_FOUND, 404)

@@ -27,10 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from ..annotations import Annotations
-from ..errors import ActionNotFound, ConfigError, RequestError
+from ..errors import (
+    ActionNotFound,
+    DeployConflict,
+    DeployRefused,
+    NotDeployed,
+    RuntimeUnavailable,
+    TooLargeToDeploy,
+)
 from ..paths import data_root
 from ..project import DEFAULT_KIND, ActionSpec, Limits, stamp
 from ..runtime.kinds import wanted_version
+from . import NOT_FOUND
 
 # OpenWhisk's 48 MB limit for an action's code holds for what its zip unpacks to as well
 MAX_UNPACKED_BYTES = 48 * 1024 * 1024
@@ -38,6 +46,7 @@ MAX_ENTRIES = 10_000
 # a folder name is at most 255 bytes; OpenWhisk's names, 256 characters: longer ones are kept
 # under a shortened name with their digest, and their own name inside
 FOLDER_NAME_BYTES = 200
+
 NOT_EMPTY = "Package not empty (contains {count} entities). Delete its actions first."
 
 
@@ -60,7 +69,7 @@ class DeployedStore:
 
     def put_package(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("binding"):
-            raise RequestError("Package bindings are not supported by streamwhisk up.", 400)
+            raise DeployRefused("Package bindings are not supported by streamwhisk up.")
         kept = {"name": name, "parameters": _key_values(body.get("parameters")),
                 "annotations": _key_values(body.get("annotations"))}
         (self.folder / folder_name(name)).mkdir(parents=True, exist_ok=True)
@@ -73,7 +82,7 @@ class DeployedStore:
             return False
         inside = self.actions(name)
         if inside:
-            raise RequestError(NOT_EMPTY.format(count=len(inside)), 409)
+            raise DeployConflict(NOT_EMPTY.format(count=len(inside)))
         shutil.rmtree(folder)
         return True
 
@@ -103,17 +112,17 @@ class DeployedStore:
     def put_action(self, qualified: str, body: dict[str, Any]) -> dict[str, Any]:
         package, name = qualified.split("/")
         if self.package(package) is None:
-            raise RequestError("The requested resource does not exist.", 404)
+            raise NotDeployed(NOT_FOUND)
         exec_ = body.get("exec")
         if not isinstance(exec_, dict) or not isinstance(exec_.get("code"), str):
-            raise RequestError("exec.code is required: streamwhisk up runs code actions.", 400)
+            raise DeployRefused("exec.code is required: streamwhisk up runs code actions.")
         kind = str(exec_.get("kind") or DEFAULT_KIND)
         if exec_.get("image") or kind == "blackbox":
-            raise RequestError("Docker (blackbox) actions cannot run in streamwhisk up.", 400)
+            raise DeployRefused("Docker (blackbox) actions cannot run in streamwhisk up.")
         try:
             wanted_version(kind)
-        except ConfigError as exc:
-            raise RequestError(str(exc), 400) from exc
+        except RuntimeUnavailable as exc:
+            raise DeployRefused(str(exc)) from exc
         binary = _is_zip(exec_["code"]) if exec_.get("binary") is None else bool(exec_["binary"])
         # the code's digest makes an edit of the code alone change action.json, and so the
         # action's fingerprint: its warm workers are retired
@@ -191,7 +200,7 @@ def _key_values(items: Any) -> dict[str, Any]:
     if items is None:
         return {}
     if not isinstance(items, list) or not all(isinstance(i, dict) and "key" in i for i in items):
-        raise RequestError("parameters and annotations are lists of {key, value}.", 400)
+        raise DeployRefused("parameters and annotations are lists of {key, value}.")
     return {str(item["key"]): item.get("value") for item in items}
 
 
@@ -199,14 +208,14 @@ def _limits(limits: Any) -> dict[str, int]:
     if limits is None:
         return {}
     if not isinstance(limits, dict):
-        raise RequestError("limits must be an object.", 400)
+        raise DeployRefused("limits must be an object.")
     kept = {}
     for key in ("timeout", "memory", "logs", "concurrency"):
         value = limits.get(key)
         if value is None:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise RequestError(f"limits.{key} must be a positive integer.", 400)
+            raise DeployRefused(f"limits.{key} must be a positive integer.")
         kept[key] = value
     return kept
 
@@ -219,13 +228,13 @@ def _is_zip(code: str) -> bool:
 
 
 def _unpack(code: str, folder: Path) -> None:
-    """The zip, unpacked into `folder`; RequestError (400, 413) naming what is wrong with it.
+    """The zip, unpacked into `folder`; DeployRefused naming what is wrong with it.
     Slow for a big zip: callers run it off the event loop."""
     try:
         data = base64.b64decode(code, validate=True)
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (binascii.Error, ValueError, zipfile.BadZipFile) as exc:
-        raise RequestError(f"exec.code is not a base64 zip: {exc}", 400) from exc
+        raise DeployRefused(f"exec.code is not a base64 zip: {exc}") from exc
     with archive:
         entries = archive.infolist()
         _check_entries(entries)
@@ -233,25 +242,26 @@ def _unpack(code: str, folder: Path) -> None:
             archive.extractall(folder)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError,
                 EOFError) as exc:  # a bad CRC, a truncated entry, a file where a folder is
-            raise RequestError(f"The zip cannot be unpacked: {exc}", 400) from exc
+            raise DeployRefused(f"The zip cannot be unpacked: {exc}") from exc
     if not (folder / "__main__.py").is_file():
-        raise RequestError("The zip has no __main__.py at its root.", 400)
+        raise DeployRefused("The zip has no __main__.py at its root.")
 
 
 def _check_entries(entries: list[zipfile.ZipInfo]) -> None:
     if len(entries) > MAX_ENTRIES:
-        raise RequestError(f"The zip holds {len(entries)} entries, over the {MAX_ENTRIES} "
-                           "streamwhisk up unpacks.", 413)
+        raise TooLargeToDeploy(f"The zip holds {len(entries)} entries, over the {MAX_ENTRIES} "
+                               "streamwhisk up unpacks.")
     if sum(info.file_size for info in entries) > MAX_UNPACKED_BYTES:
-        raise RequestError(f"The zip unpacks to more than {MAX_UNPACKED_BYTES // 1024 // 1024}"
-                           " MB, OpenWhisk's limit for an action.", 413)
+        raise TooLargeToDeploy(f"The zip unpacks to more than "
+                               f"{MAX_UNPACKED_BYTES // 1024 // 1024} MB, OpenWhisk's limit "
+                               "for an action.")
     for info in entries:
         parts = Path(info.filename).parts
         if info.filename.startswith("/") or ".." in parts:
-            raise RequestError(f"The zip holds a path outside itself: {info.filename}", 400)
+            raise DeployRefused(f"The zip holds a path outside itself: {info.filename}")
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise RequestError(f"The zip holds a symbolic link, which streamwhisk up does not "
-                               f"unpack: {info.filename}", 400)
+            raise DeployRefused(f"The zip holds a symbolic link, which streamwhisk up does not "
+                                f"unpack: {info.filename}")
 
 
 def folder_name(name: str) -> str:

@@ -1,0 +1,95 @@
+"""The HTTP primitives every route group uses, written once: a body read within a limit, a JSON
+object read from it, and the `{"error": ...}` answer, including the one a domain error
+(`errors.py`) calls for: errors are translated to HTTP here, at the edge, never raised with
+status codes by the layers below."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+
+from ..errors import (
+    ActionNotFound,
+    DeployConflict,
+    DeployRefused,
+    InvalidName,
+    NotDeployed,
+    RequestError,
+    RuntimeFailure,
+    TooLargeToDeploy,
+)
+from ..jsonbody import MalformedJSON, parse_json
+
+log = logging.getLogger("streamwhisk.http")
+
+GONE = "The client went away while sending its request."
+NOT_AN_OBJECT = "The request content must be a JSON object."
+# a domain error's status, the most specific first
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (ActionNotFound, 404), (NotDeployed, 404), (DeployConflict, 409),
+    (TooLargeToDeploy, 413), (DeployRefused, 400), (InvalidName, 400))
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or RequestError 413 past `limit` bytes (499 when the client left)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RequestError(_too_large(int(declared), limit), 413)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(_too_large(size, limit), 413)
+            chunks.append(chunk)
+    except ClientDisconnect:  # nobody to answer: a quiet end, not a traceback
+        raise RequestError(GONE, 499) from None
+    return b"".join(chunks)
+
+
+async def read_json_object(request: Request, limit: int, in_thread: bool = False
+                           ) -> dict[str, Any]:
+    """The body as a JSON object ({} when empty); RequestError 400 when it is not one.
+    `in_thread`: parse off the event loop (a body of megabytes)."""
+    body = await read_body(request, limit)
+    if not body:
+        return {}
+    try:
+        parsed = await run_in_threadpool(parse_json, body) if in_thread else parse_json(body)
+    except MalformedJSON as exc:
+        raise RequestError(str(exc), 400) from exc
+    if not isinstance(parsed, dict):
+        raise RequestError(NOT_AN_OBJECT, 400)
+    return parsed
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"The request content was {size} bytes or more, over the {limit}-byte limit."
+
+
+def error_response(message: str, status: int, activation_id: str | None = None,
+                   retry_after: int | None = None) -> JSONResponse:
+    content: dict[str, Any] = {"error": message}
+    if activation_id:
+        content["code"] = activation_id
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse(content, status_code=status, headers=headers)
+
+
+def failure_response(exc: Exception, activation_id: str | None = None) -> JSONResponse:
+    """The answer an error calls for: a request's own status, a runtime failure's (with
+    Retry-After when waiting is the remedy), a domain error's, else 500 (and a log line)."""
+    if isinstance(exc, RuntimeFailure) and exc.retry_after is not None:
+        return error_response(str(exc), exc.status_code, retry_after=exc.retry_after)
+    if isinstance(exc, RequestError | RuntimeFailure):
+        return error_response(str(exc), exc.status_code, activation_id)
+    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), None)
+    if status is None:
+        log.error("%s", exc)
+        status = 500
+    return error_response(str(exc), status, activation_id)

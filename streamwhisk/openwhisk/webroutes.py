@@ -1,0 +1,123 @@
+"""The routes that run web actions: `/api/v1/web/{ns}/{pkg}/{action}`, its default-namespace
+alias `/api/my/{pkg}/{action}`, and the streamer `/web/{ns}/{pkg}/{action}` (invoke with
+STREAM_HOST/STREAM_PORT, relay the stream). They are given what they use, never the server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import ActionNotFound, RequestError, StreamwhiskError
+from ..hosting.origins import OriginPolicy
+from ..hosting.primitives import failure_response
+from ..project import ActionSpec
+from ..runtime.activation import Activation
+from ..stream import StreamSession, StreamSettings
+from . import NOT_FOUND
+from .streamer import RelayResponse
+from .webrequest import WebTarget, check_web_secure, parse_target, relayed_elsewhere, request_args
+from .webresponse import result_response
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class Runner(Protocol):
+    """What runs the actions (`runtime.Invoker` is one)."""
+
+    def spec(self, name: str) -> ActionSpec: ...
+
+    async def start(self, spec: ActionSpec, args: dict[str, Any],
+                    stream: dict[str, str] | None = None,
+                    on_stream_from: Callable[[int], None] | None = None) -> Activation: ...
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    namespace: str
+    api_key: str  # `#--web-secure true`, and a remote streamer's STREAM_HOST, need it
+    body_limit: int
+    stream: StreamSettings
+
+
+class WebActions:
+    def __init__(self, runner: Runner, origins: OriginPolicy, settings: WebSettings,
+                 redact: Callable[[str], str]) -> None:
+        self.runner = runner
+        self.origins = origins
+        self.settings = settings
+        self._redact = redact
+        self.streams: set[StreamSession] = set()  # in flight, for a stop to end
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/v1/web/{path:path}", self.web_action, methods=METHODS),
+            Route("/api/my/{path:path}", self.web_default_namespace, methods=METHODS),
+            Route("/web/{path:path}", self.stream_action, methods=["GET", "POST", "OPTIONS"]),
+        ]
+
+    async def web_action(self, request: Request, namespace: str | None = None) -> Response:
+        activation_id = None
+        try:
+            target = parse_target(request.path_params["path"], namespace)
+            spec = self._spec(target, request)
+            custom = spec.annotations.annotations.get("web-custom-options") is True
+            if request.method == "OPTIONS" and not custom:
+                return self._preflight(request)  # the server's to answer, never the action's
+            cors = self.origins.admit(request, trusted=custom)
+            args = await request_args(request, spec, target, self.settings.body_limit)
+            stream = relayed_elsewhere(request, args, self.settings.api_key)
+            activation = await self.runner.start(spec, args, stream)
+            activation_id = activation.activation_id
+            response = result_response(await activation.result, target)
+            response.headers.update(cors)
+            return response
+        except StreamwhiskError as exc:
+            return failure_response(exc, activation_id)
+
+    async def web_default_namespace(self, request: Request) -> Response:
+        return await self.web_action(request, self.settings.namespace)
+
+    async def stream_action(self, request: Request) -> Response | RelayResponse:
+        """Invoke with STREAM_HOST/STREAM_PORT, relay what the action sends."""
+        try:
+            target = parse_target(request.path_params["path"])
+            spec = self._spec(target, request)
+            if request.method == "OPTIONS":
+                return self._preflight(request)
+            cors = self.origins.admit(request)
+            args = await request_args(request, spec, target, self.settings.body_limit)
+            session = await StreamSession.open(
+                lambda relay, announced: self.runner.start(spec, args, relay, announced),
+                self.settings.stream, redact=self._redact,
+            )
+        except StreamwhiskError as exc:
+            return failure_response(exc)
+        self.streams.add(session)
+        return RelayResponse(session, request.headers.get("accept", ""), cors,
+                             on_end=lambda: self.streams.discard(session))
+
+    def close_streams(self) -> None:
+        """End every stream in flight: the server is stopping."""
+        for session in list(self.streams):
+            session.close()
+
+    def _spec(self, target: WebTarget, request: Request) -> ActionSpec:
+        if target.namespace not in ("_", self.settings.namespace):
+            raise RequestError(NOT_FOUND, 404)
+        try:
+            spec = self.runner.spec(target.name)
+        except ActionNotFound as exc:
+            raise RequestError(NOT_FOUND, 404) from exc
+        if not spec.annotations.web:
+            raise RequestError(NOT_FOUND, 404)
+        check_web_secure(spec, request, self.settings.api_key)
+        return spec
+
+    def _preflight(self, request: Request) -> Response:
+        headers = self.origins.preflight(request)
+        return Response(status_code=200 if headers else 204, headers=headers)
