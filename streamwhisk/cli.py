@@ -12,18 +12,25 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from .annotations import parse_value
-from .cli_common import DEV_OLLAMA, PROJECT, SCOPE, UserError, fail, stop_on_signals
+from .cli_common import (
+    DEV_OLLAMA,
+    PROJECT,
+    SCOPE,
+    Commands,
+    UserError,
+    require_packages,
+)
 from .config import Config, Scope, login_file, write_login, write_wskprops
 from .deploy.commands import deploy, devel, streamer, undeploy
-from .errors import StreamwhiskError
 from .logsetup import configure_logging
-from .startup import announce_dev_ollama, project_and_llm, report_actions, rest_api_key
+from .ollama.commands import ollama
+from .startup import project_and_llm, report_actions
 
 if TYPE_CHECKING:
     from .project import ActionSpec
     from .runtime import Invoker
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="streamwhisk")
 def main() -> None:
     """Run, stream and test OpenServerless-style LLM chat actions on one machine.
@@ -65,10 +72,7 @@ def main() -> None:
               help="Seconds a client has to send its request body (then 408).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
-def up(project: Path, scope: str, host: str, port: int, namespace: str, max_workers: int,
-       queue_size: int, idle_timeout: float, stream_keepalive: float, dev_ollama: str,
-       api_key: str, allowed_hosts: tuple[str, ...], cors_origins: tuple[str, ...],
-       header_timeout: float, body_timeout: float, log_level: str) -> None:
+def up(**options: Any) -> None:
     """Serve the project's actions over HTTP until interrupted.
 
     \b
@@ -82,93 +86,16 @@ def up(project: Path, scope: str, host: str, port: int, namespace: str, max_work
     Example:
       streamwhisk up --port 8080          with no OLLAMA_HOST set, chats use the dev Ollama
     """
-    from .app import ServerSettings, create_app
-    from .hosting.limits import HttpLimits
-    from .hosting.serving import Served, listen, own_host_names, run, url_of
-    from .runtime import InvokerSettings, PoolSettings
-    from .stream import StreamSettings
+    from .startup import UpOptions, serve_project
 
-    configure_logging(log_level)
-    stop_on_signals()
-    if not (project / "packages").is_dir():
-        raise UserError(f"{project.resolve()} has no packages/ folder: pass --project DIR")
-    try:
-        sock = listen(host, port)
-        url = url_of(sock)
-        platform = {"OPSDEV_HOST": url, "OPSDEV_USERNAME": namespace}
-        actions, companions = project_and_llm(project, scope, dev_ollama, platform)
-    except StreamwhiskError as exc:
-        raise fail(exc) from exc
-    api_key, key_note = rest_api_key(actions, api_key, url)
-    settings = ServerSettings(
-        InvokerSettings(pool=PoolSettings(max_workers, queue_size, idle_timeout),
-                        namespace=namespace, api_host=url, api_key=api_key),
-        StreamSettings(keepalive_s=stream_keepalive),
-        hosts=own_host_names(host, int(url.rsplit(":", 1)[1]), allowed_hosts),
-        cors=cors_origins,
-    )
-    report_actions(actions)  # their runtimes are built in the background: see the lifespan
-    click.echo(f"REST API at {url}/api/v1, and the #--web-secure true actions: HTTP basic "
-               f"auth with {key_note}", err=True)
-    click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
-    limits = HttpLimits(header_timeout_s=header_timeout, body_timeout_s=body_timeout)
-    app = create_app(actions, settings)
-    run(Served(app, sock, on_exit=app.state.close_streams), companions, log_level, limits)
+    serve_project(UpOptions(**options))
 
 
 main.add_command(deploy)
 main.add_command(undeploy)
 main.add_command(devel)
 main.add_command(streamer)
-
-
-@main.group()
-def ollama() -> None:
-    """The bundled Ollama-compatible dev server (scripted replies, not an LLM)."""
-
-
-@ollama.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=11434, show_default=True, help="Port; 0 picks a free one.")
-@click.option("--script", "script_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="The reply script (TOML); default: the bundled replies.toml.")
-@click.option("--token-rate", default=50.0, show_default=True,
-              help="Tokens per second; 0 sends them as fast as it can.")
-@click.option("--auth", envvar="AUTH", default="", show_default=False,
-              help="Require these HTTP basic credentials (user:secret); default: $AUTH.")
-@click.option("--max-prompt-bytes", default=1024 * 1024, show_default=True,
-              help="A longer prompt is refused with 413.")
-@click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME[:PORT]",
-              help="Another Host name to answer to, when serving beyond loopback (repeat it).")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
-def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: float, auth: str,
-                 max_prompt_bytes: int, allowed_hosts: tuple[str, ...], log_level: str) -> None:
-    """Serve Ollama's API (/, /api/version, /api/tags, /api/show, /api/generate, /api/chat)
-    with replies from a script, and /dev/generations: how each generation ended.
-
-    \b
-    Examples:
-      streamwhisk ollama serve --port 0
-      OLLAMA_HOST=127.0.0.1:11434 streamwhisk up      (in another terminal)
-    """
-    from .devca import dev_ca
-    from .hosting.serving import Served, listen, own_host_names, run, url_of
-    from .ollama import DEFAULT_SCRIPT, DevOllamaSettings, Script, create_dev_ollama_app
-
-    configure_logging(log_level)
-    stop_on_signals()
-    try:
-        script = Script.load(script_path or DEFAULT_SCRIPT)
-        sock = listen(host, port)
-    except StreamwhiskError as exc:
-        raise fail(exc) from exc
-    hosts = own_host_names(host, int(url_of(sock).rsplit(":", 1)[1]), allowed_hosts)
-    app = create_dev_ollama_app(DevOllamaSettings(script, token_rate, auth, max_prompt_bytes,
-                                                  hosts))
-    ca = dev_ca()
-    announce_dev_ollama(url_of(sock), f" (CA bundle: {ca.bundle})")
-    run(Served(app, sock, tls=ca.server_context()), [], log_level)
+main.add_command(ollama)
 
 
 @main.command()
@@ -211,10 +138,7 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
             finally:
                 await invoker.close()
 
-    try:
-        result = asyncio.run(run())
-    except StreamwhiskError as exc:
-        raise fail(exc) from exc
+    result = asyncio.run(run())
     if result:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     if isinstance(result, dict) and "error" in result:  # the action's own error, as on OpenWhisk
@@ -263,12 +187,9 @@ def config_dump(project: Path, sources: bool, show_secrets: bool, scope: str,
     """
     from .project import Project
 
-    try:
-        merged = Config.load(project, cast(Scope, scope))
-        used = Project(project, cast(Scope, scope)).variables() if (
-            project / "packages").is_dir() else {}
-    except StreamwhiskError as exc:
-        raise fail(exc) from exc
+    merged = Config.load(project, cast(Scope, scope))
+    used = Project(project, cast(Scope, scope)).variables() if (
+        project / "packages").is_dir() else {}
     wanted = {*used, *PLATFORM_KEYS}
     shown = merged.settings(include_environment=all_env, wanted=wanted)
     for setting in shown.values():
@@ -320,8 +241,8 @@ def test(project: Path, pytest_args: tuple[str, ...]) -> None:
 
     try:
         code = run_tests(project, pytest_args)
-    except (StreamwhiskError, RuntimeError, TimeoutError) as exc:
-        raise fail(exc) from exc
+    except (RuntimeError, TimeoutError) as exc:  # its server did not start: say why
+        raise UserError(str(exc)) from exc
     sys.exit(code)
 
 
@@ -338,10 +259,7 @@ def shell(project: Path) -> None:
     """
     from .testenv import run_shell
 
-    try:
-        sys.exit(run_shell(project))
-    except StreamwhiskError as exc:
-        raise fail(exc) from exc
+    sys.exit(run_shell(project))
 
 
 @main.command()
@@ -360,12 +278,8 @@ def runtimes(project: Path, tests: bool) -> None:
     from .runtime.runtimes import Runtimes
     from .testenv import tests_runtime
 
-    if not (project / "packages").is_dir():
-        raise UserError(f"{project.resolve()} has no packages/ folder: pass --project DIR")
-    try:
-        echo = functools.partial(click.echo, err=True)
-        report_actions(Project(project), Runtimes(progress=echo, warn=echo), unset=False)
-        if tests:
-            click.echo(f"  tests: {tests_runtime(project.resolve()).describe()}", err=True)
-    except StreamwhiskError as exc:
-        raise fail(exc) from exc
+    echo = functools.partial(click.echo, err=True)
+    report_actions(Project(require_packages(project)), Runtimes(progress=echo, warn=echo),
+                   unset=False)
+    if tests:
+        click.echo(f"  tests: {tests_runtime(project.resolve()).describe()}", err=True)

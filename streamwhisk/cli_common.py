@@ -5,8 +5,11 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
+
+from .errors import ProjectError, StreamwhiskError
 
 PROJECT = click.option(
     "--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
@@ -31,8 +34,23 @@ class UserError(click.ClickException):
     """Exit 1 with a one-line reason."""
 
 
-def fail(exc: Exception) -> UserError:
-    return UserError(str(exc))
+class Commands(click.Group):
+    """The group every command runs in: a StreamwhiskError anywhere below (a configuration
+    mistake, a port in use, an action that cannot run) ends it with its one-line message and
+    exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StreamwhiskError as exc:
+            raise UserError(str(exc)) from exc
+
+
+def require_packages(project: Path) -> Path:
+    """The project folder, which must hold packages/ (the actions)."""
+    if not (project / "packages").is_dir():
+        raise ProjectError(f"{project.resolve()} has no packages/ folder: pass --project DIR")
+    return project
 
 
 def stop_on_signals() -> None:

@@ -1,20 +1,23 @@
-"""What `up` and `invoke` set up before serving: the project with the platform's layer, the
-dev Ollama beside it when one is wanted, and the report of the project's actions at start.
-Diagnostics go to stderr."""
+"""What `up` (`serve_project`) and `invoke` set up before serving: the project with the
+platform's layer, the dev Ollama beside it when one is wanted, the REST API's key, and the
+report of the project's actions at start. Diagnostics go to stderr."""
 
 from __future__ import annotations
 
 import contextlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import click
 
 from .basicauth import is_blank
+from .cli_common import require_packages, stop_on_signals
 from .config import Scope
 from .errors import RuntimeUnavailable
+from .ollama.commands import announce_dev_ollama
 from .project import ActionSpec, ActionSurvey, Project
 from .runtime.environments import syntax_problems
 from .runtime.kinds import resolve
@@ -22,6 +25,65 @@ from .runtime.runtimes import Runtimes
 
 if TYPE_CHECKING:
     from .hosting.serving import Served
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    """`streamwhisk up`'s options, as its --help describes them."""
+
+    project: Path
+    scope: str
+    host: str
+    port: int
+    namespace: str
+    max_workers: int
+    queue_size: int
+    idle_timeout: float
+    stream_keepalive: float
+    dev_ollama: str
+    api_key: str
+    allowed_hosts: tuple[str, ...]
+    cors_origins: tuple[str, ...]
+    header_timeout: float
+    body_timeout: float
+    log_level: str
+
+
+def serve_project(options: UpOptions) -> None:
+    """Listen, set the project up with the platform's layer and the dev Ollama, say what is
+    served and how it is protected, then serve until a signal stops it."""
+    from .app import ServerSettings, create_app
+    from .hosting.limits import HttpLimits
+    from .hosting.serving import Served, listen, own_host_names, run, url_of
+    from .logsetup import configure_logging
+    from .runtime import InvokerSettings, PoolSettings
+    from .stream import StreamSettings
+
+    configure_logging(options.log_level)
+    stop_on_signals()
+    project = require_packages(options.project)
+    sock = listen(options.host, options.port)
+    url = url_of(sock)
+    platform = {"OPSDEV_HOST": url, "OPSDEV_USERNAME": options.namespace}
+    actions, companions = project_and_llm(project, options.scope, options.dev_ollama, platform)
+    api_key, key_note = rest_api_key(actions, options.api_key, url)
+    settings = ServerSettings(
+        InvokerSettings(pool=PoolSettings(options.max_workers, options.queue_size,
+                                          options.idle_timeout),
+                        namespace=options.namespace, api_host=url, api_key=api_key),
+        StreamSettings(keepalive_s=options.stream_keepalive),
+        hosts=own_host_names(options.host, int(url.rsplit(":", 1)[1]), options.allowed_hosts),
+        cors=options.cors_origins,
+    )
+    report_actions(actions)  # their runtimes are built in the background: see the lifespan
+    click.echo(f"REST API at {url}/api/v1, and the #--web-secure true actions: HTTP basic "
+               f"auth with {key_note}", err=True)
+    click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
+    limits = HttpLimits(header_timeout_s=options.header_timeout,
+                        body_timeout_s=options.body_timeout)
+    app = create_app(actions, settings)
+    run(Served(app, sock, on_exit=app.state.close_streams), companions, options.log_level,
+        limits)
 
 
 def report_actions(actions: Project, runtimes: Runtimes | None = None,
@@ -91,12 +153,6 @@ def _syntax_problems(actions: Project, survey: list[ActionSurvey],
             reason += f" ({kind.fallback_note()})" if kind.fallback else ""
         problems[named[path].name] = reason
     return problems
-
-
-def announce_dev_ollama(url: str, detail: str = "") -> None:
-    """The line `streamwhisk.testing` waits for: it names the dev server for what it is."""
-    click.echo(f"streamwhisk dev ollama (scripted replies, not an LLM) at {url}, and "
-               f"{url.replace('http://', 'https://')} with the local CA{detail}", err=True)
 
 
 def project_and_llm(project: Path, scope: str, mode: str,

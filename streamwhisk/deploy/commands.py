@@ -9,8 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..cli_common import PROJECT, fail, stop_on_signals
-from ..errors import StreamwhiskError
+from ..cli_common import PROJECT, require_packages, stop_on_signals
 from .deployer import Deployer, Outcome, Target
 
 NAMES = click.argument("names", nargs=-1, metavar="[PKG | PKG/ACTION ...]")
@@ -25,13 +24,8 @@ def _echo(line: str) -> None:
 
 
 def _deployer(project: Path, apihost: str | None, dry_run: bool = False) -> Deployer:
-    if not (project / "packages").is_dir():
-        raise fail(StreamwhiskError(f"{project.resolve()} has no packages/ folder: pass "
-                                    "--project DIR"))
-    try:
-        return Deployer(project, Target.of(project, apihost), _echo, dry_run, plan=click.echo)
-    except StreamwhiskError as exc:
-        raise fail(exc) from exc
+    return Deployer(require_packages(project), Target.of(project, apihost), _echo, dry_run,
+                    plan=click.echo)
 
 
 @click.command()
@@ -74,8 +68,6 @@ def _carry_out(deployer: Deployer, flow: Callable[[Deployer], Outcome]) -> None:
     """Run a deploy or undeploy; exit 1 when anything failed."""
     try:
         outcome = flow(deployer)
-    except StreamwhiskError as exc:
-        raise fail(exc) from exc
     finally:
         deployer.close()
     sys.exit(0 if outcome.ok else 1)
@@ -98,8 +90,6 @@ def devel(project: Path, apihost: str | None) -> None:
     deployer = _deployer(project, apihost)
     try:
         watch_and_deploy(deployer, _echo)
-    except StreamwhiskError as exc:
-        raise fail(exc) from exc
     except KeyboardInterrupt:
         _echo("devel: stopped")
     finally:
@@ -145,11 +135,8 @@ def streamer(apihost: str | None, host: str, port: int, stream_host: str, stream
     configure_logging(log_level)
     stop_on_signals()
     config = Config.load(project, "packages")
-    try:
-        target = api_base(apihost or config.get("APIHOST") or "")
-        sock = listen(host, port)
-    except StreamwhiskError as exc:
-        raise fail(exc) from exc
+    target = api_base(apihost or config.get("APIHOST") or "")
+    sock = listen(host, port)
     bind = stream_bind or stream_host or "127.0.0.1"
     settings = RemoteSettings(target, auth or config.get("AUTH") or "", StreamSettings(
         host=bind, advertise=stream_host or bind, keepalive_s=stream_keepalive))
