@@ -21,8 +21,8 @@
     └── ListenError            a server cannot bind its address
 
 Every message says what went wrong and, where it can, what to do next. None carries an HTTP
-status but RequestError (what the edge itself refuses) and RuntimeFailure (OpenWhisk's
-statuses for an activation); `hosting/primitives.py` translates the rest at the edge.
+status but RequestError (what the edge itself refuses); `hosting/primitives.py` translates the
+rest at the edge (a RuntimeFailure is OpenWhisk's 502, a 503 when waiting is the remedy).
 """
 
 from __future__ import annotations
@@ -70,7 +70,6 @@ class ActionNotFound(ProjectError):
 class RuntimeFailure(StreamwhiskError):
     """An activation ended without a usable result."""
 
-    status_code = 502
     retry_after: int | None = None  # seconds, when trying again later is the remedy
 
 
@@ -85,8 +84,6 @@ class ActionTimedOut(RuntimeFailure):
 
 
 class Overloaded(RuntimeFailure):
-    status_code = 503
-
     def __init__(self, action: str, retry_after: int = 1) -> None:
         self.retry_after = retry_after
         super().__init__(
@@ -100,7 +97,6 @@ class RuntimeUnavailable(RuntimeFailure):
 
 
 class RuntimePreparing(RuntimeFailure):
-    status_code = 503
     retry_after = 5
 
     def __init__(self, action: str, step: str = "") -> None:

@@ -31,7 +31,9 @@ NOT_AN_OBJECT = "The request content must be a JSON object."
 # a domain error's status, the most specific first
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ActionNotFound, 404), (NotDeployed, 404), (DeployConflict, 409),
-    (TooLargeToDeploy, 413), (DeployRefused, 400), (InvalidName, 400))
+    (TooLargeToDeploy, 413), (DeployRefused, 400), (InvalidName, 400),
+    # an activation that failed: the developer's error, as OpenWhisk answers it
+    (RuntimeFailure, 502))
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -81,14 +83,21 @@ def error_response(message: str, status: int, activation_id: str | None = None,
     return JSONResponse(content, status_code=status, headers=headers)
 
 
+def status_of(exc: Exception) -> int | None:
+    """The HTTP status of a domain error; None for an error that is no one's but ours."""
+    if isinstance(exc, RequestError):
+        return exc.status_code
+    return next((code for kind, code in _STATUS if isinstance(exc, kind)), None)
+
+
 def failure_response(exc: Exception, activation_id: str | None = None) -> JSONResponse:
     """The answer an error calls for: a request's own status, a runtime failure's (with
     Retry-After when waiting is the remedy), a domain error's, else 500 (and a log line)."""
     if isinstance(exc, RuntimeFailure) and exc.retry_after is not None:
-        return error_response(str(exc), exc.status_code, retry_after=exc.retry_after)
-    if isinstance(exc, RequestError | RuntimeFailure):
+        return error_response(str(exc), 503, retry_after=exc.retry_after)
+    if isinstance(exc, RequestError):
         return error_response(str(exc), exc.status_code, activation_id)
-    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), None)
+    status = status_of(exc)
     if status is None:
         log.error("%s", exc)
         status = 500

@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import ActionCrashed, StreamwhiskError
-from ..hosting.primitives import error_response, read_json_object
+from ..hosting.primitives import error_response, read_json_object, status_of
 from ..stream import StreamSession, StreamSettings
 from ..stream.schema import RESERVED_ARGUMENTS
 from .streamer import RelayResponse
@@ -76,7 +76,7 @@ class RemoteStreamer:
 
             session = await StreamSession.open(start, self.settings.stream, first_comer=True)
         except (StreamwhiskError, OSError) as exc:
-            return error_response(str(exc), getattr(exc, "status_code", 502))
+            return error_response(str(exc), status_of(exc) or 502)
         return RelayResponse(session, request.headers.get("accept", ""))
 
     def _invoke(self, path: str, body: dict[str, Any]) -> RemoteActivation:
