@@ -1,0 +1,85 @@
+"""The tree keeps its shape: no import circle, hosting/ knows nothing of OpenWhisk, the action
+loop and the stream schema import no third-party library, and no piece imports the modules
+that compose it (app, cli, startup)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "streamwhisk"
+COMPOSERS = {"streamwhisk.app", "streamwhisk.cli", "streamwhisk.startup", "streamwhisk.testenv",
+             "streamwhisk.__main__"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py") if "node_modules" not in p.parts}
+
+
+def imports(name: str) -> set[str]:
+    """The streamwhisk modules (and other top-level packages) `name` imports."""
+    path = MODULES[name]
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] \
+                if node.level else []
+            target = ".".join([*base, *([node.module] if node.module else [])])
+            for alias in node.names:
+                found.add(f"{target}.{alias.name}" if f"{target}.{alias.name}" in MODULES
+                          else target)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    found.discard(name)
+    return found
+
+
+def test_no_module_imports_itself_back_through_others() -> None:
+    graph = {name: {i for i in imports(name) if i in MODULES} for name in MODULES}
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        assert name not in visiting, " -> ".join([*visiting[visiting.index(name):], name])
+        visiting.append(name)
+        for other in graph[name]:
+            visit(other)
+        visiting.pop()
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith(
+    "streamwhisk.hosting")))
+def test_hosting_knows_nothing_of_openwhisk_or_the_runtime(name: str) -> None:
+    wrong = {i for i in imports(name) if i.startswith(("streamwhisk.openwhisk",
+                                                         "streamwhisk.runtime",
+                                                         "streamwhisk.stream",
+                                                         "streamwhisk.project"))}
+    assert wrong == set()
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith(
+    ("streamwhisk.actionloop", "streamwhisk.stream.schema"))))
+def test_what_runs_in_a_worker_imports_only_the_standard_library(name: str) -> None:
+    import sys
+
+    outside = {i.split(".")[0] for i in imports(name)} - set(sys.stdlib_module_names) - {
+        "streamwhisk", "__future__"}
+    assert outside == set()
+
+
+@pytest.mark.parametrize("name", sorted(set(MODULES) - COMPOSERS))
+def test_no_piece_imports_what_composes_it(name: str) -> None:
+    assert imports(name) & COMPOSERS == set()
