@@ -18,8 +18,10 @@ __OW_API_KEY (mastrogpt/index does). What is deployed is kept in `store.py`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,6 +67,21 @@ class RestSettings:
     body_limit: int  # of an invocation's arguments
 
 
+Handler = Callable[["RestApi", Request], Awaitable[Response]]
+
+
+def _answering(handler: Handler) -> Handler:
+    """Each route answers its refusals and errors in OpenWhisk's `{"error"}` shape."""
+    @functools.wraps(handler)
+    async def answer(api: RestApi, request: Request) -> Response:
+        try:
+            return await handler(api, request)
+        except StreamwhiskError as exc:
+            return failure_response(exc)
+
+    return answer
+
+
 class RestApi:
     """The routes, given the few collaborators they use, never the whole server."""
 
@@ -90,11 +107,9 @@ class RestApi:
             Route(base, self.namespaces, methods=["GET"]),
         ]
 
+    @_answering
     async def actions(self, request: Request) -> Response:
-        try:
-            self._admit(request)
-        except RequestError as exc:
-            return failure_response(exc)
+        self._admit(request)
         listed = []
         for name in self.runner.action_names():
             try:
@@ -103,69 +118,58 @@ class RestApi:
                 log.warning("not listing %s: %s", name, exc)
         return JSONResponse(listed)
 
+    @_answering
     async def action(self, request: Request) -> Response:
         """GET one action, or POST to invoke it."""
-        try:
-            self._admit(request)
-            spec = self._spec(request)
-            if request.method == "GET":
-                return JSONResponse(self._describe(spec, full=True))
-            return await self._invoke(request, spec)
-        except StreamwhiskError as exc:
-            return failure_response(exc)
+        self._admit(request)
+        spec = self._spec(request)
+        if request.method == "GET":
+            return JSONResponse(self._describe(spec, full=True))
+        return await self._invoke(request, spec)
 
+    @_answering
     async def change_action(self, request: Request) -> Response:
         """PUT (deploy) or DELETE (undeploy) an action in the store."""
-        try:
-            self._admit(request, namespace=True)
-            name = "/".join(split_action_name(request.path_params["name"]))
-            if request.method == "DELETE":
-                described = self._deployed(name)
-                if not self.store.delete_action(name):
-                    raise RequestError(NOT_FOUND, 404)
-                log.info("undeployed %s", name)
-                return JSONResponse(described)
-            self._refuse_overwrite(request, self.store.action(name))
-            body = await read_json_object(request, DEPLOY_BODY_LIMIT, in_thread=True)
-            # a zip is decoded, checked and unpacked in a thread: the server goes on serving
-            await run_in_threadpool(self.store.put_action, name, body)
-            log.info("deployed %s", name)
-            return JSONResponse(self._deployed(name))
-        except StreamwhiskError as exc:
-            return failure_response(exc)
+        self._admit(request, namespace=True)
+        name = "/".join(split_action_name(request.path_params["name"]))
+        if request.method == "DELETE":
+            described = self._deployed(name)
+            if not self.store.delete_action(name):
+                raise RequestError(NOT_FOUND, 404)
+            log.info("undeployed %s", name)
+            return JSONResponse(described)
+        self._refuse_overwrite(request, self.store.action(name))
+        body = await read_json_object(request, DEPLOY_BODY_LIMIT, in_thread=True)
+        # a zip is decoded, checked and unpacked in a thread: the server goes on serving
+        await run_in_threadpool(self.store.put_action, name, body)
+        log.info("deployed %s", name)
+        return JSONResponse(self._deployed(name))
 
+    @_answering
     async def packages(self, request: Request) -> Response:
-        try:
-            self._admit(request)
-        except RequestError as exc:
-            return failure_response(exc)
+        self._admit(request)
         return JSONResponse([self._package(n, brief=True) for n in self._package_names()])
 
+    @_answering
     async def package(self, request: Request) -> Response:
         """GET, PUT (create or ?overwrite=true) or DELETE one package."""
-        try:
-            self._admit(request, namespace=True)
-            name = check_entity_name(request.path_params["package"], "package")
-            if request.method == "GET":
-                if name not in self._package_names():
-                    raise RequestError(NOT_FOUND, 404)
-            elif request.method == "DELETE":
-                if not self.store.delete_package(name):
-                    raise RequestError(NOT_FOUND, 404)
-                return JSONResponse({"name": name, "namespace": self._ns()})
-            else:
-                self._refuse_overwrite(request, self.store.package(name))
-                body = await read_json_object(request, DEPLOY_BODY_LIMIT)
-                self.store.put_package(name, body)
-            return JSONResponse(self._package(name, brief=False))
-        except StreamwhiskError as exc:
-            return failure_response(exc)
+        self._admit(request, namespace=True)
+        name = check_entity_name(request.path_params["package"], "package")
+        if request.method == "GET":
+            if name not in self._package_names():
+                raise RequestError(NOT_FOUND, 404)
+        elif request.method == "DELETE":
+            if not self.store.delete_package(name):
+                raise RequestError(NOT_FOUND, 404)
+            return JSONResponse({"name": name, "namespace": self._ns()})
+        else:
+            self._refuse_overwrite(request, self.store.package(name))
+            self.store.put_package(name, await read_json_object(request, DEPLOY_BODY_LIMIT))
+        return JSONResponse(self._package(name, brief=False))
 
+    @_answering
     async def namespaces(self, request: Request) -> Response:
-        try:
-            self._admit(request)
-        except RequestError as exc:
-            return failure_response(exc)
+        self._admit(request)
         return JSONResponse([self._ns()])
 
     def _package_names(self) -> list[str]:
