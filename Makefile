@@ -21,7 +21,7 @@ UV_SYNC  ?= $(BIN)/uv sync --locked --extra dev --quiet
 NPM_CI   ?= npm ci --no-audit --no-fund --loglevel=error
 RUNTIMES ?= $(BIN)/streamwhisk runtimes --project . --tests
 
-.PHONY: setup runtimes browser run test lint bench lock clean
+.PHONY: setup runtimes browser run test lint bench lock cluster-requirements clean
 
 setup: $(STAMP) $(NODE_STAMP) $(INTEROP_STAMP) runtimes
 
@@ -35,6 +35,18 @@ $(STAMP): pyproject.toml uv.lock
 	    $(PIP) install --quiet "uv==$(UV_VERSION)"; fi; \
 	  $(UV_SYNC); \
 	  touch $(STAMP)'
+
+# The cluster's Python runtimes' lists, refreshed from a checkout of
+# apache/openserverless-runtimes: make cluster-requirements FROM=../openserverless-runtimes
+cluster-requirements:
+	@test -d "$(FROM)/runtime/python" || { echo "FROM=DIR: a checkout of apache/openserverless-runtimes"; exit 2; }
+	@commit=$$(git -C "$(FROM)" rev-parse HEAD) && day=$$(git -C "$(FROM)" log -1 --format=%cs) && \
+	for folder in "$(FROM)"/runtime/python/v3.*; do v=$${folder##*/v}; \
+	  { echo "# The cluster's Python $$v runtime: apache/openserverless-runtimes, runtime/python/v$$v/requirements.txt"; \
+	    echo "# at commit $$commit ($$day); refreshed by \`make cluster-requirements\`."; \
+	    echo "# What an action of kind python:$$v can import there without a requirements.txt, at these versions."; \
+	    cat "$$folder/requirements.txt"; echo; } > streamwhisk/runtime/cluster/python-$$v.txt; \
+	  echo "streamwhisk/runtime/cluster/python-$$v.txt <- $$commit"; done
 
 # A new lock: the newest versions pyproject.toml allows, then the whole test suite on them,
 # so that a release that breaks something is found here and never by a user.

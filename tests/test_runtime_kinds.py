@@ -8,7 +8,9 @@ cache of the module's own.
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +19,11 @@ import pytest
 from conftest import copy_project
 from package_index import PackageIndex
 
-from streamwhisk.runtime.kinds import interpreters
+from streamwhisk.runtime.environments import libraries_file
+from streamwhisk.runtime.kinds import Kind, interpreters
 from streamwhisk.testing import RunningServer, serve
+
+PACKAGE = Path(__file__).resolve().parents[1] / "streamwhisk"
 
 
 def light_runtime_env(cache: Path, index_url: str) -> dict[str, str | None]:
@@ -138,9 +143,43 @@ def test_python_default_falls_back_with_a_warning_and_newer_syntax_says_what_to_
         assert "install Python 3.12 (for example `pyenv install 3.12`)" in error
 
 
-def test_the_default_runtime_holds_the_cluster_runtimes_common_libraries(
+def test_the_default_runtime_holds_the_cluster_runtimes_libraries_at_its_versions(
         course_server: RunningServer) -> None:
     body = httpx.get(course_server.url + "/api/my/hello/libraries", timeout=60).json()
     assert body["missing"] == [], body
     assert body["version"] == [3, 12]
+    cluster = dict(line.split("==") for line in (PACKAGE / "runtime" / "cluster" /
+                   "python-3.12.txt").read_text().splitlines() if "==" in line)
+    for name, version in body["versions"].items():
+        assert version == cluster[name], (name, version, cluster[name])
 
+
+def test_what_the_runtime_list_holds_and_this_machine_cannot_install_is_named(
+        tmp_path: Path, package_index: PackageIndex) -> None:
+    """The whole list does not install: the lines that do are installed, each that does not
+    is named at build time, and the actions that do not need it run."""
+    project = copy_project("kinds_project", tmp_path)
+    libraries = tmp_path / "cluster-like.txt"
+    libraries.write_text("greeting==1.0\nnot-on-this-index==9.9\n")
+    env = {**light_runtime_env(tmp_path / "cache", package_index.url),
+           "STREAMWHISK_RUNTIME_LIBRARIES": str(libraries)}
+    with serve(project, log_path=tmp_path / "server.log", startup_timeout=120,
+               env=env) as server:
+        assert answer(server, "default").status_code == 200
+        log = server.log()
+    assert "not installed on this machine: not-on-this-index==9.9 (" in log, log
+    assert "not installed on this machine: greeting" not in log
+    built = next((tmp_path / "cache" / "runtimes").glob("python3.*/.streamwhisk-missing.json"))
+    assert list(json.loads(built.read_text())) == ["not-on-this-index==9.9"]
+
+
+@pytest.mark.parametrize(("wanted", "listed"), [((3, 12), "3.12"), ((3, 11), "3.11"),
+                                                ((3, 13), "3.13"), ((3, 10), "3.11"),
+                                                ((3, 14), "3.13")])
+def test_each_kind_takes_the_clusters_list_for_its_python_or_the_nearest(
+        wanted: tuple[int, int], listed: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STREAMWHISK_RUNTIME_LIBRARIES", raising=False)
+    kind = Kind(f"python:3.{wanted[1]}", wanted, sys.executable, wanted)
+    chosen = libraries_file(kind)
+    assert chosen.name == f"python-{listed}.txt"
+    assert "apache/openserverless-runtimes" in chosen.read_text().splitlines()[0]

@@ -1,11 +1,14 @@
 """Runtime environments: the interpreter and libraries an action runs with, built once, cached.
 
-A kind's environment is a virtual environment made with the kind's interpreter, holding the
-default libraries of OpenServerless's Python runtime (`python-runtime.txt`), separate from
-streamwhisk's own. An action folder's `requirements.txt` adds a layer over it: a folder that
-the installer fills (`--target`) and that goes first on `sys.path`, as the `virtualenv/` of an
-OpenWhisk zip does. Both live under the user's cache, keyed by what made them (interpreter,
-library list, requirements text), so a change builds a new one and an unchanged one is reused;
+A kind's environment is a virtual environment made with the kind's interpreter, holding
+exactly what the cluster's Python runtime of that kind preinstalls, at the cluster's pins
+(`cluster/python-3.N.txt`, copied from apache/openserverless-runtimes), separate from
+streamwhisk's own. What of it cannot be installed on this machine is named at build time and
+kept beside the environment (`MISSING`), never skipped in silence. An action folder's
+`requirements.txt` adds a layer over it: a folder that the installer fills (`--target`) and
+that goes first on `sys.path`, as the `virtualenv/` of an OpenWhisk zip does. Both live under
+the user's cache, keyed by what made them (interpreter, library list, requirements text), so
+a change builds a new one and an unchanged one is reused;
 a file lock keeps two servers from building the same one at once, and a folder counts only
 once its completion marker is written.
 
@@ -35,7 +38,11 @@ from .kinds import Kind
 
 Progress = Callable[[str], None]
 COMPLETE = ".streamwhisk-complete"
-DEFAULT_LIBRARIES = Path(__file__).with_name("python-runtime.txt")
+MISSING = ".streamwhisk-missing.json"  # what of the cluster's list could not be installed here
+CLUSTER = Path(__file__).with_name("cluster")  # python-3.N.txt: the cluster's list per kind
+# beside the cluster's list, as its image has it: pymilvus 2.5 imports pkg_resources, which
+# setuptools 81 no longer has
+BASE_EXTRAS = "setuptools<81\n"
 # what `streamwhisk test` and `shell` add to python:default: the course conftest's imports,
 # and the REPL `shell` opens
 TEST_TOOLS = "pytest\npython-dotenv\nipython\n"
@@ -64,17 +71,37 @@ class RuntimeEnvironment:
         return self.kind.label + (f" + {self.extras}" if self.extras else "")
 
 
-def libraries_file() -> Path:
-    """The default library list, or the user's own (STREAMWHISK_RUNTIME_LIBRARIES)."""
+def libraries_file(kind: Kind) -> Path:
+    """The kind's library list: the cluster's for the Python version the kind asks for (the
+    nearest one for a version the cluster has no runtime of), or the user's own
+    (STREAMWHISK_RUNTIME_LIBRARIES)."""
     configured = os.environ.get("STREAMWHISK_RUNTIME_LIBRARIES")
-    return Path(configured).expanduser() if configured else DEFAULT_LIBRARIES
+    if configured:
+        return Path(configured).expanduser()
+    lists = {int(p.stem.rsplit(".", 1)[1]): p for p in CLUSTER.glob("python-3.*.txt")}
+    nearest = min(lists, key=lambda minor: (abs(minor - kind.wanted[1]), -minor))
+    return lists[nearest]
+
+
+def _libraries(kind: Kind) -> str:
+    text = _read(libraries_file(kind), "the runtime's library list")
+    configured = os.environ.get("STREAMWHISK_RUNTIME_LIBRARIES")
+    return text if configured or not _requirement_names(text) else text + BASE_EXTRAS
 
 
 def base_root(kind: Kind) -> Path:
     """Where the kind's environment is (or will be), named after what it is made of."""
-    libraries = _read(libraries_file(), "the runtime's library list")
-    made_of = digest(os.path.realpath(kind.python), libraries)
+    made_of = digest(os.path.realpath(kind.python), _libraries(kind))
     return cache_root() / "runtimes" / f"python{kind.version[0]}.{kind.version[1]}-{made_of}"
+
+
+def missing(root: Path) -> dict[str, str]:
+    """What of the environment's library list could not be installed here, and why."""
+    try:
+        found = json.loads((root / MISSING).read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def is_built(folder: Path) -> bool:
@@ -82,8 +109,8 @@ def is_built(folder: Path) -> bool:
 
 
 def base_environment(kind: Kind, progress: Progress) -> RuntimeEnvironment:
-    """The kind's environment with the default libraries, built now if it is not yet."""
-    libraries = _read(libraries_file(), "the runtime's library list")
+    """The kind's environment with the cluster's libraries, built now if it is not yet."""
+    libraries = _libraries(kind)
     root = base_root(kind)
 
     def build() -> None:
@@ -91,12 +118,47 @@ def base_environment(kind: Kind, progress: Progress) -> RuntimeEnvironment:
         progress(f"building the {kind.label} runtime (first use; cached in {root}): {names}")
         run_installer([uv(), "venv", "--quiet", "--no-project", "--python", kind.python,
                        str(root)], f"create the {kind.label} runtime", progress, root.parent)
-        if _requirement_names(libraries):
-            install(str(root / "bin" / "python"), libraries, root,
-                    f"install {libraries_file().name} into the {kind.label} runtime", progress)
+        if not _requirement_names(libraries):
+            return
+        failed = install_each(str(root / "bin" / "python"), libraries, root,
+                              f"install {libraries_file(kind).name} into the {kind.label} "
+                              "runtime", progress)
+        (root / MISSING).write_text(json.dumps(failed, indent=2))
+        for line, reason in failed.items():
+            progress(f"  not installed on this machine: {line} ({reason}); actions that "
+                     f"import it fail here, not on the cluster")
 
     build_once(root, build)
     return RuntimeEnvironment(kind, root)
+
+
+def install_each(python: str, requirements: str, folder: Path, doing: str,
+                 progress: Progress) -> dict[str, str]:
+    """Install the list; when it cannot be installed whole, every line that can, and the
+    lines that cannot, with why (uv's words). Nothing installable at all (no index, say)
+    raises RuntimeUnavailable, as a single failure would."""
+    try:
+        install(python, requirements, folder, doing, progress)
+        return {}
+    except RuntimeUnavailable as whole:
+        lines = _requirement_names(requirements)
+        progress(f"  the whole list does not install here: trying its {len(lines)} lines one "
+                 "by one, to name the ones that do not")
+        failed: dict[str, str] = {}
+        for line in lines:
+            try:
+                install(python, line + "\n", folder, doing, _quiet)
+            except RuntimeUnavailable as exc:
+                failed[line] = str(exc).split(": ", 1)[-1].split(". Check the names")[0]
+        if len(failed) == len(lines):
+            raise whole
+        rest = "".join(f"{line}\n" for line in lines if line not in failed)
+        install(python, rest, folder, doing, progress)  # the rest, resolved together
+        return failed
+
+
+def _quiet(line: str) -> None:
+    pass
 
 
 def layer_folder(base: RuntimeEnvironment, requirements: str) -> Path:
