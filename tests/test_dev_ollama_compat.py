@@ -85,5 +85,25 @@ def test_the_openai_client_gets_embeddings(host: str) -> None:
     assert [v.index for v in vectors] == [0, 1] and len(vectors[0].embedding) == 768
 
 
+@pytest.mark.parametrize(("model", "size"), [
+    ("mxbai-embed-large", 1024), ("mxbai-embed-large:latest", 1024), ("nomic-embed-text", 768),
+    ("all-minilm", 384), ("all-minilm:l6-v2", 384), ("my-embedder", 512),
+    ("someone-elses-embedder", 768)])
+def test_an_embedding_has_its_models_size_on_every_route(dev_ollama_url: str, model: str,
+                                                         size: int) -> None:
+    """As the real models answer (a vector lesson's collection is made for 1024), or as the
+    reply script says (`[embedding_dimensions]`: my-embedder is there)."""
+    embed = httpx.post(dev_ollama_url + "/api/embed", timeout=30,
+                       json={"model": model, "input": ["Rome is in Italy", "Tokyo"]}).json()
+    assert [len(v) for v in embed["embeddings"]] == [size, size]
+    legacy = httpx.post(dev_ollama_url + "/api/embeddings", timeout=30,
+                        json={"model": model, "prompt": "Rome is in Italy"}).json()
+    assert legacy["embedding"] == embed["embeddings"][0]
+    openai_shape = httpx.post(dev_ollama_url + "/v1/embeddings", timeout=30,
+                              json={"model": model, "input": "Rome is in Italy"}).json()
+    assert len(openai_shape["data"][0]["embedding"]) == size
+    assert math.isclose(sum(v * v for v in legacy["embedding"]), 1.0)
+
+
 def _cosine(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True))

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..basicauth import matches
 from ..hosting.origins import OwnHostOnly
 from ..jsonbody import MalformedJSON, parse_json
-from .embeddings import LABEL, dev_vector
+from .embeddings import LABEL, dev_vector, dimensions_of
 from .script import Script, tokens
 from .shapes import ChatShape, GenerateShape, Generation, OpenAIChatShape, Plan, Shape
 
@@ -104,7 +104,8 @@ class DevOllama:
         if not body.get("model") or not isinstance(texts, list) or not all(
                 isinstance(t, str) for t in texts):
             return _error("model and input (a string or a list of strings) are required", 400)
-        vectors = [dev_vector(t) for t in texts]
+        size = dimensions_of(str(body["model"]), self.settings.script.embedding_dimensions)
+        vectors = [dev_vector(t, size) for t in texts]
         if request.url.path.startswith("/v1/"):
             return _json({"object": "list", "model": body["model"], "data": [
                 {"object": "embedding", "index": i, "embedding": v}
@@ -122,7 +123,8 @@ class DevOllama:
             return body
         if not body.get("model") or not isinstance(body.get("prompt", ""), str):
             return _error("model and prompt (a string) are required", 400)
-        return _json({"embedding": dev_vector(body.get("prompt", ""))}, headers=LABEL)
+        size = dimensions_of(str(body["model"]), self.settings.script.embedding_dimensions)
+        return _json({"embedding": dev_vector(body.get("prompt", ""), size)}, headers=LABEL)
 
     async def records(self, request: Request) -> Response:
         return _json({"generations": [asdict(g) for g in self.generations]})

@@ -41,15 +41,21 @@ class Script:
     models: tuple[str, ...]
     reasoning_models: frozenset[str]
     replies: tuple[Reply, ...] = field(default_factory=tuple)
+    # embedding models' sizes beside the ones streamwhisk knows (`[embedding_dimensions]`)
+    embedding_dimensions: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_SCRIPT) -> Script:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
             replies = tuple(_reply(entry) for entry in data.get("reply", []))
+            sizes = {str(k): int(v) for k, v in data.get("embedding_dimensions", {}).items()}
+            if any(size < 1 for size in sizes.values()):
+                raise ValueError("embedding_dimensions are positive numbers")
             return cls(tuple(data["models"]), frozenset(data.get("reasoning_models", [])),
-                       replies)
-        except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, re.error) as exc:
+                       replies, sizes)
+        except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError,
+                re.error) as exc:
             raise ConfigError(f"cannot use the dev model script {path}: {exc}") from exc
 
     def reply_for(self, prompt: str, model: str) -> Reply:
