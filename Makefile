@@ -21,9 +21,9 @@ UV_SYNC  ?= $(BIN)/uv sync --locked --extra dev --quiet
 NPM_CI   ?= npm ci --no-audit --no-fund --loglevel=error
 RUNTIMES ?= $(BIN)/streamwhisk runtimes --project . --tests
 
-.PHONY: setup runtimes browser run test lint bench lock cluster-requirements clean
+.PHONY: setup runtimes browser redis run test lint bench lock cluster-requirements clean
 
-setup: $(STAMP) $(NODE_STAMP) $(INTEROP_STAMP) runtimes
+setup: $(STAMP) $(NODE_STAMP) $(INTEROP_STAMP) runtimes redis
 
 # The Python side, from uv.lock: the versions CI tested, never whatever is newest today.
 # pyproject.toml keeps the ranges a `pip install streamwhisk` needs.
@@ -80,6 +80,15 @@ browser:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 	    chromium || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -q --no-install-recommends chromium; }'
+
+# Debian's redis-server: the platform's Redis, for the projects whose actions use it
+# (streamwhisk/services/); a variable, so that a test can stand in for it
+REDIS_SERVER ?= redis-server
+redis:
+	@command -v $(REDIS_SERVER) >/dev/null || $(LOCK) sh -c 'command -v redis-server >/dev/null || \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	    redis-server || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends redis-server; }'
 
 run: setup
 	$(BIN)/streamwhisk up --project . --port $(PORT)

@@ -16,6 +16,7 @@ from .cli_common import (
     DEV_OLLAMA,
     PROJECT,
     SCOPE,
+    SERVICES,
     Commands,
     UserError,
     require_packages,
@@ -57,6 +58,7 @@ def main() -> None:
 @click.option("--stream-keepalive", default=15.0, show_default=True,
               help="Seconds of silence from a streaming action before a keep-alive is sent.")
 @DEV_OLLAMA
+@SERVICES
 @click.option("--api-key", envvar="STREAMWHISK_API_KEY", default="",
               help="uuid:key credentials of the OpenWhisk REST API; default: AUTH from the "
                    "layers (the login), else a fresh random key per run. Actions annotated "

@@ -30,6 +30,13 @@ DEV_OLLAMA = click.option(
 )
 
 
+SERVICES = click.option(
+    "--services", default="auto", show_default=True, metavar="auto|always|all|none|NAME,...",
+    help="Which platform services to start (redis): auto = each one an action's #--param "
+         "names and no layer sets; always = those, their values over every layer; all; none; "
+         "or their names.")
+
+
 class UserError(click.ClickException):
     """Exit 1 with a one-line reason."""
 

@@ -16,6 +16,7 @@
     │   ├── NotDeployed        there is no such deployed package or action
     │   ├── DeployConflict     it exists (and no overwrite was asked), or is not empty
     │   └── TooLargeToDeploy   a zip past OpenWhisk's limits
+    ├── ServiceUnavailable     a platform service (Redis, ...) cannot start or has stopped
     ├── StreamError            the relay between an action and a client failed
     ├── RequestError           an HTTP request the server refuses (carries its status)
     └── ListenError            a server cannot bind its address
@@ -121,6 +122,11 @@ class DeployConflict(DeployRefused):
 
 class TooLargeToDeploy(DeployRefused):
     """A zip that unpacks past OpenWhisk's limits."""
+
+
+class ServiceUnavailable(StreamwhiskError):
+    """A platform service cannot start (its program is missing, its port is taken) or
+    stopped; the message names the service and the fix."""
 
 
 class StreamError(StreamwhiskError):

@@ -22,6 +22,7 @@ from .project import ActionSpec, ActionSurvey, Project
 from .runtime.environments import syntax_problems
 from .runtime.kinds import resolve
 from .runtime.runtimes import Runtimes
+from .services.manager import Services, used_variables, wanted
 
 if TYPE_CHECKING:
     from .hosting.serving import Served
@@ -47,6 +48,7 @@ class UpOptions:
     header_timeout: float
     body_timeout: float
     log_level: str
+    services: str
 
 
 def serve_project(options: UpOptions) -> None:
@@ -65,7 +67,13 @@ def serve_project(options: UpOptions) -> None:
     sock = listen(options.host, options.port)
     url = url_of(sock)
     platform = {"OPSDEV_HOST": url, "OPSDEV_USERNAME": options.namespace}
-    actions, companions = project_and_llm(project, options.scope, options.dev_ollama, platform)
+    services = plan_services(project, options.scope, options.services, options.namespace,
+                             platform)
+    values = services.values()
+    overriding = services.override
+    actions, companions = project_and_llm(
+        project, options.scope, options.dev_ollama,
+        platform if overriding else {**platform, **values}, values if overriding else {})
     api_key, key_note = rest_api_key(actions, options.api_key, url)
     settings = ServerSettings(
         InvokerSettings(pool=PoolSettings(options.max_workers, options.queue_size,
@@ -81,9 +89,26 @@ def serve_project(options: UpOptions) -> None:
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
     limits = HttpLimits(header_timeout_s=options.header_timeout,
                         body_timeout_s=options.body_timeout)
+    for line in services.describe():
+        click.echo(f"{line}: starting", err=True)
+    services.start_in_background()
     app = create_app(actions, settings)
-    run(Served(app, sock, on_exit=app.state.close_streams), companions, options.log_level,
-        limits)
+    try:
+        run(Served(app, sock, on_exit=app.state.close_streams), companions, options.log_level,
+            limits)
+    finally:
+        services.stop()
+
+
+def plan_services(project: Path, scope: str, choice: str, namespace: str,
+                  platform: dict[str, str]) -> Services:
+    """The services this run starts (see `services/manager.py`), their addresses chosen."""
+    first = Project(project, cast(Scope, scope), defaults=platform)
+    configured = set(first.config.settings(include_environment=True))
+    chosen, override = wanted(choice, used_variables(first.variables()), configured)
+    services = Services.plan(chosen, project, scope, namespace)
+    services.override = override
+    return services
 
 
 def report_actions(actions: Project, runtimes: Runtimes | None = None,
@@ -155,16 +180,18 @@ def _syntax_problems(actions: Project, survey: list[ActionSurvey],
     return problems
 
 
-def project_and_llm(project: Path, scope: str, mode: str,
-                     platform: dict[str, str]) -> tuple[Project, list[Served]]:
-    """The project, with `platform` as its lowest layer, and the dev Ollama to serve beside
-    it when `mode` asks for one. With `auto`, OLLAMA_HOST points at it from the platform
-    layer, so a value a user sets wins; with `always`, it wins over every layer, this run."""
+def project_and_llm(project: Path, scope: str, mode: str, platform: dict[str, str],
+                    overrides: dict[str, str] | None = None) -> tuple[Project, list[Served]]:
+    """The project, with `platform` as its lowest layer (and `overrides` over every layer),
+    and the dev Ollama to serve beside it when `mode` asks for one. With `auto`, OLLAMA_HOST
+    points at it from the platform layer, so a value a user sets wins; with `always`, it wins
+    over every layer, this run."""
+    overrides = dict(overrides or {})
     from .devca import dev_ca
     from .hosting.serving import Served, listen, own_host_names, url_of
     from .ollama import DevOllamaSettings, Script, create_dev_ollama_app
 
-    actions = Project(project, cast(Scope, scope), defaults=platform)
+    actions = Project(project, cast(Scope, scope), defaults=platform, overrides=overrides)
     configured = actions.config.settings(include_environment=True).get("OLLAMA_HOST")
     if mode == "never":
         return actions, []
@@ -181,11 +208,12 @@ def project_and_llm(project: Path, scope: str, mode: str,
         announce_dev_ollama(url_of(sock), f": OLLAMA_HOST={dev_host} (no layer sets it); "
                              "it accepts any AUTH")
         platform = {**platform, "OLLAMA_HOST": dev_host}
-        return Project(project, cast(Scope, scope), defaults=platform), [served]
+        return Project(project, cast(Scope, scope), defaults=platform,
+                       overrides=overrides), [served]
     announce_dev_ollama(url_of(sock), f": OLLAMA_HOST={dev_host} for this run, over "
                          f"{configured.value} from {configured.source}; it accepts any AUTH")
     return Project(project, cast(Scope, scope), defaults=platform,
-                   overrides={"OLLAMA_HOST": dev_host}), [served]
+                   overrides={**overrides, "OLLAMA_HOST": dev_host}), [served]
 
 
 def rest_api_key(actions: Project, given: str, url: str) -> tuple[str, str]:

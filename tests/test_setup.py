@@ -39,7 +39,7 @@ def test_two_setups_at_once_on_a_fresh_clone_take_turns(tmp_path: Path) -> None:
     installer = fake_installer(tmp_path, journal)
     overrides = [f"PYTHON={sys.executable}", f"PIP={installer} pip",
                  f"UV_SYNC={installer} uv sync --locked", f"NPM_CI={installer} npm ci",
-                 f"RUNTIMES={installer} runtimes"]
+                 f"RUNTIMES={installer} runtimes", "REDIS_SERVER=true"]
     makes = [subprocess.Popen(["make", "--no-print-directory", "setup", *overrides],
                               cwd=clone, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               env={**os.environ, "MAKEFLAGS": ""}) for _ in range(2)]

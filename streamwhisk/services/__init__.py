@@ -1,0 +1,2 @@
+"""The platform's services as a cluster gives them to actions, run here as real servers on
+loopback ports: Redis (`redis.py`); which a run starts and their processes (`manager.py`)."""

@@ -1,0 +1,134 @@
+"""A platform service as the cluster gives it to actions, run here as a real server on a free
+loopback port: what a service is, and the process that runs it.
+
+A service has a name, the variables a cluster's login gives for it (REDIS_URL, ...), the
+program that serves it (found on PATH; a missing one is a one-line error with the install
+command), and a way to tell it is ready. Its data lives in a folder of its own under
+streamwhisk's data folder, per project, kept across restarts. The process dies with the
+server that started it (PR_SET_PDEATHSIG), so none is left behind, even after a kill.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import ServiceUnavailable
+
+_PR_SET_PDEATHSIG = 1
+READY_WITHIN_S = 20.0
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+    data: Path  # the service's own folder
+    secret: str  # its password or key, made once per data folder
+
+
+class Service(Protocol):
+    name: str
+    variables: tuple[str, ...]  # what the platform layer gets from it
+
+    def values(self, address: Address, namespace: str) -> dict[str, str]:
+        """The variables, as a cluster's login gives them for this service."""
+        ...
+
+    def command(self, address: Address) -> list[str]:
+        """The program and its arguments (the program found on PATH, or ServiceUnavailable
+        saying how to install it)."""
+        ...
+
+    def ready(self, address: Address) -> bool:
+        """True once it answers."""
+        ...
+
+
+def program(name: str, install_hint: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise ServiceUnavailable(f"{name} is not installed: {install_hint}")
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def secret_of(folder: Path) -> str:
+    """The service's secret, made on its first start and kept (0600) beside its data."""
+    path = folder / ".secret"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(os.urandom(18).hex())
+    return path.read_text().strip()
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+@dataclass
+class Running:
+    """A service's process; `stop` ends it."""
+
+    service: Service
+    address: Address
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def last_words(self) -> str:
+        with contextlib.suppress(OSError):
+            lines = self.log.read_text(errors="replace").strip().splitlines()
+            return " / ".join(lines[-3:])
+        return ""
+
+
+def start(service: Service, address: Address) -> Running:
+    """Start the service and wait until it answers; ServiceUnavailable says why not."""
+    command = service.command(address)
+    address.data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    log = address.data / f"{service.name}.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT, cwd=address.data,
+                                   preexec_fn=_die_with_parent)
+    running = Running(service, address, process, log)
+    deadline = time.monotonic() + READY_WITHIN_S
+    while time.monotonic() < deadline:
+        if not running.alive():
+            raise ServiceUnavailable(f"{service.name} exited at start: {running.last_words()} "
+                                     f"(its log: {log})")
+        if service.ready(address):
+            return running
+        time.sleep(0.02)
+    running.stop()
+    raise ServiceUnavailable(f"{service.name} did not answer within {READY_WITHIN_S:.0f} s "
+                             f"(its log: {log})")

@@ -1,0 +1,139 @@
+"""Which platform services a run starts, the variables they give the platform layer, and
+their processes, started in parallel in the background and stopped with the run.
+
+A project uses a service when an action's `#--param` names one of its variables (`$REDIS_URL`),
+or when `--services` names it. `--services auto` (the default) starts each used service that
+no configuration layer already points elsewhere; `always` starts each used one and its values
+win over every layer, for this run (a course project's tests/.env names the devcontainer's
+hosts); `all` starts every service; `none` starts none; `redis,...` names them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError, ServiceUnavailable
+from ..paths import data_root
+from .base import Address, Running, Service, free_port, secret_of, start
+from .redis import Redis
+
+log = logging.getLogger("streamwhisk.services")
+
+SERVICES: dict[str, Service] = {"redis": Redis()}
+CHOICES = ("auto", "always", "all", "none")
+
+
+def wanted(choice: str, used: Iterable[str], configured: Iterable[str]) -> tuple[list[Service],
+                                                                              bool]:
+    """The services to start for `--services CHOICE`, and whether their values override the
+    layers; `used` and `configured` are the variables the actions name and the layers set."""
+    used, configured = set(used), set(configured)
+    if choice == "none":
+        return [], False
+    if choice == "all":
+        return list(SERVICES.values()), True
+    if choice in ("auto", "always"):
+        chosen = [s for s in SERVICES.values() if used & set(s.variables)]
+        if choice == "auto":
+            chosen = [s for s in chosen if not configured & set(s.variables)]
+        return chosen, choice == "always"
+    names = [name.strip() for name in choice.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SERVICES]
+    if unknown:
+        raise ConfigError(f"--services: no service {', '.join(unknown)}; choose from "
+                          f"{', '.join(SERVICES)}, or {', '.join(CHOICES)}")
+    return [SERVICES[name] for name in names], True
+
+
+def data_folder(project: Path, scope: str, service: str) -> Path:
+    """Per project (and apart for tests), kept across restarts."""
+    root = project.resolve()
+    key = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    return data_root() / "services" / f"{root.name}-{key}" / scope / service
+
+
+@dataclass
+class Services:
+    """The services of one run: their addresses and values now, their processes soon."""
+
+    chosen: list[Service]
+    addresses: dict[str, Address]
+    namespace: str
+    override: bool = False  # their values win over every layer (--services always, or named)
+    running: dict[str, Running] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def plan(cls, chosen: list[Service], project: Path, scope: str, namespace: str
+             ) -> Services:
+        addresses = {}
+        for service in chosen:
+            folder = data_folder(project, scope, service.name)
+            addresses[service.name] = Address("127.0.0.1", free_port(), folder,
+                                              secret_of(folder))
+        return cls(chosen, addresses, namespace)
+
+    def values(self) -> dict[str, str]:
+        """What the platform layer gets: each service's variables."""
+        found: dict[str, str] = {}
+        for service in self.chosen:
+            found |= service.values(self.addresses[service.name], self.namespace)
+        return found
+
+    def describe(self) -> list[str]:
+        return [f"service {s.name} at {self.addresses[s.name].host}:"
+                f"{self.addresses[s.name].port}, data in {self.addresses[s.name].data}"
+                for s in self.chosen]
+
+    def start_in_background(self) -> None:
+        """Start each in a thread of its own: they come up together, and the server's first
+        answer waits for none of them."""
+        for service in self.chosen:
+            thread = threading.Thread(target=self._start, args=(service,), daemon=True,
+                                      name=f"service {service.name}")
+            thread.start()
+            self._threads.append(thread)
+
+    def ready(self, within_s: float = 30.0) -> None:
+        """Until each has started or failed."""
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline and any(
+                s.name not in self.running and s.name not in self.failed for s in self.chosen):
+            time.sleep(0.01)
+
+    def _start(self, service: Service) -> None:
+        """Start it, then stay with it: the thread that starts a process is the parent its
+        death signal (PR_SET_PDEATHSIG) follows, so it lives as long as the service does."""
+        began = time.monotonic()
+        try:
+            running = self.running[service.name] = start(service, self.addresses[service.name])
+        except ServiceUnavailable as exc:
+            self.failed[service.name] = str(exc)
+            log.warning("service %s did not start: %s", service.name, exc)
+            return
+        log.info("service %s ready in %.2f s", service.name, time.monotonic() - began)
+        code = running.process.wait()
+        if not self._stopping.is_set():
+            self.failed[service.name] = f"it stopped (exit {code}): {running.last_words()}"
+            log.warning("service %s stopped unexpectedly (exit %s): %s (its log: %s)",
+                        service.name, code, running.last_words(), running.log)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.ready(5)
+        for running in list(self.running.values()):
+            running.stop()
+        for thread in self._threads:
+            thread.join(10)
+
+
+def used_variables(variables: Mapping[str, object]) -> set[str]:
+    return {name for name in variables if any(name in s.variables for s in SERVICES.values())}
