@@ -111,3 +111,27 @@ def test_an_unknown_service_name_is_one_line() -> None:
     assert done.returncode == 1
     assert "--services: no service mongo; choose from redis" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_s3_store_is_a_real_s3_with_the_data_bucket_and_keeps_its_files(
+        tmp_path: Path) -> None:
+    project = copy_project("services_project", tmp_path)
+    env: dict[str, str | None] = {"REDIS_URL": None, "S3_HOST": None,
+                                  "STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
+    with serve(project, "--services", "s3", log_path=tmp_path / "first.log", env=env) as first:
+        assert wait_until(lambda: "service s3 ready in" in first.log(), timeout=30), first.log()
+        put = httpx.get(first.url + "/api/my/files/store",
+                        params={"put": "notes/hello.txt", "text": "hi", "get": "notes/hello.txt"},
+                        timeout=60)
+        assert put.status_code == 200, put.text
+        body = put.json()
+        assert body["bucket"] == "guest-data"
+        assert body["listed"] == ["notes/hello.txt"] and body["got"] == "hi"
+        assert httpx.get(body["url"], timeout=30).text == "hi"  # a presigned URL works
+        secret = next((tmp_path / "data" / "services").rglob("s3/.secret")).read_text().strip()
+        assert secret not in first.log()
+    with serve(project, "--services", "s3", log_path=tmp_path / "again.log", env=env) as again:
+        assert wait_until(lambda: "service s3 ready in" in again.log(), timeout=30)
+        kept = httpx.get(again.url + "/api/my/files/store", params={"get": "notes/hello.txt"},
+                         timeout=60).json()
+        assert kept["got"] == "hi"  # kept across restarts

@@ -34,13 +34,14 @@ class Address:
     port: int
     data: Path  # the service's own folder
     secret: str  # its password or key, made once per data folder
+    namespace: str = "guest"  # whose it is: its prefix, buckets, database
 
 
 class Service(Protocol):
     name: str
     variables: tuple[str, ...]  # what the platform layer gets from it
 
-    def values(self, address: Address, namespace: str) -> dict[str, str]:
+    def values(self, address: Address) -> dict[str, str]:
         """The variables, as a cluster's login gives them for this service."""
         ...
 

@@ -22,10 +22,11 @@ from ..errors import ConfigError, ServiceUnavailable
 from ..paths import data_root
 from .base import Address, Running, Service, free_port, secret_of, start
 from .redis import Redis
+from .s3 import S3
 
 log = logging.getLogger("streamwhisk.services")
 
-SERVICES: dict[str, Service] = {"redis": Redis()}
+SERVICES: dict[str, Service] = {"redis": Redis(), "s3": S3()}
 CHOICES = ("auto", "always", "all", "none")
 
 
@@ -78,14 +79,14 @@ class Services:
         for service in chosen:
             folder = data_folder(project, scope, service.name)
             addresses[service.name] = Address("127.0.0.1", free_port(), folder,
-                                              secret_of(folder))
+                                              secret_of(folder), namespace)
         return cls(chosen, addresses, namespace)
 
     def values(self) -> dict[str, str]:
         """What the platform layer gets: each service's variables."""
         found: dict[str, str] = {}
         for service in self.chosen:
-            found |= service.values(self.addresses[service.name], self.namespace)
+            found |= service.values(self.addresses[service.name])
         return found
 
     def describe(self) -> list[str]:

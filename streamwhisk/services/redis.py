@@ -19,9 +19,9 @@ class Redis:
     name: str = "redis"
     variables: tuple[str, ...] = ("REDIS_URL", "REDIS_PREFIX")
 
-    def values(self, address: Address, namespace: str) -> dict[str, str]:
+    def values(self, address: Address) -> dict[str, str]:
         return {"REDIS_URL": f"redis://default:{address.secret}@{address.host}:{address.port}",
-                "REDIS_PREFIX": f"{namespace}:"}
+                "REDIS_PREFIX": f"{address.namespace}:"}
 
     def command(self, address: Address) -> list[str]:
         server = shutil.which("redis-server") or shutil.which("valkey-server")

