@@ -174,6 +174,18 @@ class Project:
                     found.append(f"{package.name}/{entry.name}")
         return found
 
+    def folders_without_main(self) -> list[str]:
+        """The folders under a package that are no action: they lack a __main__.py (so
+        OpenServerless deploys nothing of them either)."""
+        if not self.packages.is_dir():
+            return []
+        return [f"{package.name}/{entry.name}"
+                for package in sorted(self.packages.iterdir())
+                if package.is_dir() and not package.name.startswith((".", "_"))
+                for entry in sorted(package.iterdir())
+                if entry.is_dir() and not entry.name.startswith((".", "_"))
+                and not (entry / "__main__.py").is_file()]
+
     def variables(self) -> dict[str, list[str]]:
         """Each variable the actions' annotations name, with the actions that name it."""
         used: dict[str, list[str]] = {}

@@ -116,9 +116,37 @@ def report_actions(actions: Project, runtimes: Runtimes | None = None,
     """Each action with its runtime and whether it is web, or why it cannot run (no
     interpreter for its kind, a syntax error its Python rejects, and, when `runtimes` is
     given, a requirements.txt that does not install: they are built here, before this
-    returns); then, with `unset`, every variable that no layer sets, once, with the actions
-    that need it: found now, not one request at a time. Returns the actions that can run."""
+    returns); the folders that are no action; then, with `unset`, every variable that no
+    layer sets, once, with the actions that need it: found now, not one request at a time.
+    Returns the actions that can run."""
     survey = actions.survey()
+    problems, runs_on, described = _runtimes_of(survey, runtimes)
+    problems.update(_syntax_problems(actions, survey, runs_on))
+    width = max((len(a.name) for a in survey), default=0)
+    needs: dict[str, list[str]] = {}
+    for action in survey:
+        if action.name in problems:
+            click.echo(f"  {action.name:<{width}}  cannot run: {problems[action.name]}",
+                       err=True)
+            continue
+        runtime = described.get(action.name) or _label(action.kind)
+        click.echo(f"  {action.name:<{width}}  {runtime}  {_notes(action)}", err=True)
+        for variable in action.unset:
+            needs.setdefault(variable, []).append(action.name)
+    for folder in actions.folders_without_main():
+        click.echo(f"  {folder:<{width}}  not an action: a folder needs a __main__.py (as on "
+                   "OpenServerless, which deploys nothing of it)", err=True)
+    for variable, names in sorted(needs.items()):
+        if unset:
+            click.echo(f"unset: ${variable}, needed by {', '.join(names)}: set it in .env or "
+                       f"{actions.scope}/.env, or export it", err=True)
+    return [a.spec for a in survey if a.spec is not None and a.name not in problems]
+
+
+def _runtimes_of(survey: list[ActionSurvey], runtimes: Runtimes | None
+                 ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Why each action cannot run, the interpreter each can run on, and its runtime in
+    words: from its built environment (with `runtimes`), else from its kind alone."""
     problems = {a.name: a.error for a in survey if a.error}
     runs_on: dict[str, str] = {}  # the interpreter, for the syntax check
     described: dict[str, str] = {}
@@ -137,24 +165,14 @@ def report_actions(actions: Project, runtimes: Runtimes | None = None,
                     " + requirements.txt" if action.spec.requirements else "")
         except RuntimeUnavailable as exc:
             problems[action.name] = str(exc)
-    problems.update(_syntax_problems(actions, survey, runs_on))
-    width = max((len(a.name) for a in survey), default=0)
-    needs: dict[str, list[str]] = {}
-    for action in survey:
-        if action.name in problems:
-            click.echo(f"  {action.name:<{width}}  cannot run: {problems[action.name]}",
-                       err=True)
-            continue
-        web = "web" if action.web else "not web"
-        click.echo(f"  {action.name:<{width}}  {described.get(action.name) or _label(action.kind)}"
-                   f"  {web}", err=True)
-        for variable in action.unset:
-            needs.setdefault(variable, []).append(action.name)
-    for variable, names in sorted(needs.items()):
-        if unset:
-            click.echo(f"unset: ${variable}, needed by {', '.join(names)}: set it in .env or "
-                       f"{actions.scope}/.env, or export it", err=True)
-    return [a.spec for a in survey if a.spec is not None and a.name not in problems]
+    return problems, runs_on, described
+
+
+def _notes(action: ActionSurvey) -> str:
+    web = "web" if action.web else "not web"
+    docker = action.spec.annotations.docker if action.spec is not None else None
+    return web + (f"  (#--docker {docker}: runs here in that kind's runtime; a deploy sends "
+                  "the image)" if docker else "")
 
 
 def _label(kind: str) -> str:

@@ -4,6 +4,7 @@ their variables, their data kept across restarts, stopped with the server."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -135,3 +136,15 @@ def test_the_s3_store_is_a_real_s3_with_the_data_bucket_and_keeps_its_files(
         kept = httpx.get(again.url + "/api/my/files/store", params={"get": "notes/hello.txt"},
                          timeout=60).json()
         assert kept["got"] == "hi"  # kept across restarts
+
+
+def test_docker_actions_and_folders_without_main_are_reported_at_start(tmp_path: Path) -> None:
+    project = copy_project("services_project", tmp_path)
+    env: dict[str, str | None] = {"STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
+    with serve(project, "--services", "none", log_path=tmp_path / "up.log", env=env) as up:
+        log = up.log()
+        assert "(#--docker openwhisk/python3action: runs here in that kind's runtime; a " \
+            "deploy sends the image)" in log
+        assert re.search(r"files/assets +not an action: a folder needs a __main__\.py", log)
+        assert httpx.get(up.url + "/api/my/boxed/image", timeout=30).text == \
+            "ran here in python:default"
