@@ -25,6 +25,7 @@ from .config import Config, Scope, login_file, write_login, write_wskprops
 from .deploy.commands import deploy, devel, streamer, undeploy
 from .logsetup import configure_logging
 from .ollama.commands import ollama
+from .services.commands import services
 from .startup import project_and_llm, report_actions
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ main.add_command(undeploy)
 main.add_command(devel)
 main.add_command(streamer)
 main.add_command(ollama)
+main.add_command(services)
 
 
 @main.command()

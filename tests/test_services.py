@@ -148,3 +148,38 @@ def test_docker_actions_and_folders_without_main_are_reported_at_start(tmp_path:
         assert re.search(r"files/assets +not an action: a folder needs a __main__\.py", log)
         assert httpx.get(up.url + "/api/my/boxed/image", timeout=30).text == \
             "ran here in python:default"
+
+
+@needs_redis
+def test_services_shows_what_runs_masked_and_reset_empties_a_stopped_one(
+        tmp_path: Path) -> None:
+    import subprocess
+
+    project = copy_project("services_project", tmp_path)
+    env = {**os.environ, "STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
+    env.pop("REDIS_URL", None)
+
+    def streamwhisk(*args: str) -> subprocess.CompletedProcess[str]:
+        """`streamwhisk services --project PROJECT ARGS...`"""
+        return subprocess.run([sys.executable, "-m", "streamwhisk", "services", "--project",
+                               str(project), *args], capture_output=True, text=True,
+                              timeout=60, env=env)
+
+    with serve(project, "--services", "redis", log_path=tmp_path / "up.log",
+               env={"STREAMWHISK_DATA_DIR": str(tmp_path / "data"), "REDIS_URL": None}) as up:
+        assert wait_until(lambda: "service redis ready in" in up.log(), timeout=30)
+        assert count(up)["count"] == 1
+        shown = streamwhisk()
+        assert "redis: running, data in" in shown.stdout, shown.stderr
+        assert "REDIS_URL=redis://********@127.0.0.1:" in shown.stdout
+        assert "s3: stopped" in shown.stdout
+        refused = streamwhisk("reset", "redis")
+        assert refused.returncode == 1
+        assert "redis is running (its streamwhisk up serves it): stop up first" in \
+            refused.stderr
+    assert "redis: stopped" in streamwhisk().stdout
+    assert streamwhisk("reset", "redis").returncode == 0
+    with serve(project, "--services", "redis", log_path=tmp_path / "again.log",
+               env={"STREAMWHISK_DATA_DIR": str(tmp_path / "data"), "REDIS_URL": None}) as again:
+        assert wait_until(lambda: "service redis ready in" in again.log(), timeout=30)
+        assert count(again)["count"] == 1  # afresh

@@ -11,7 +11,10 @@ hosts); `all` starts every service; `none` starts none; `redis,...` names them.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
+import shutil
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -27,6 +30,7 @@ from .s3 import S3
 log = logging.getLogger("streamwhisk.services")
 
 SERVICES: dict[str, Service] = {"redis": Redis(), "s3": S3()}
+STATE = ".running.json"  # in a service's folder while it runs: its pid and its variables
 CHOICES = ("auto", "always", "all", "none")
 
 
@@ -89,6 +93,9 @@ class Services:
             found |= service.values(self.addresses[service.name])
         return found
 
+    def _values_of(self, service: Service) -> dict[str, str]:
+        return service.values(self.addresses[service.name])
+
     def describe(self) -> list[str]:
         return [f"service {s.name} at {self.addresses[s.name].host}:"
                 f"{self.addresses[s.name].port}, data in {self.addresses[s.name].data}"
@@ -121,7 +128,12 @@ class Services:
             log.warning("service %s did not start: %s", service.name, exc)
             return
         log.info("service %s ready in %.2f s", service.name, time.monotonic() - began)
+        state = self.addresses[service.name].data / STATE
+        state.write_text(json.dumps({"pid": running.process.pid, "server": os.getpid(),
+                                     **self._values_of(service)}))
+        state.chmod(0o600)
         code = running.process.wait()
+        state.unlink(missing_ok=True)
         if not self._stopping.is_set():
             self.failed[service.name] = f"it stopped (exit {code}): {running.last_words()}"
             log.warning("service %s stopped unexpectedly (exit %s): %s (its log: %s)",
@@ -138,3 +150,47 @@ class Services:
 
 def used_variables(variables: Mapping[str, object]) -> set[str]:
     return {name for name in variables if any(name in s.variables for s in SERVICES.values())}
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    folder: Path
+    running: bool
+    values: dict[str, str]
+
+
+def statuses(project: Path, scope: str) -> list[Status]:
+    """Each service of the project: its folder, whether it runs, and (running) its
+    variables."""
+    found = []
+    for name in SERVICES:
+        folder = data_folder(project, scope, name)
+        try:
+            state = json.loads((folder / STATE).read_text())
+        except (OSError, ValueError):
+            state = {}
+        alive = bool(state) and _alive(int(state.get("pid", 0)))
+        values = {k: str(v) for k, v in state.items() if k not in ("pid", "server")}
+        found.append(Status(name, folder, alive, values if alive else {}))
+    return found
+
+
+def reset(project: Path, scope: str, name: str) -> Path:
+    """Empty a service's data (it must not be running)."""
+    if name not in SERVICES:
+        raise ConfigError(f"no service {name}: choose from {', '.join(SERVICES)}")
+    status = next(s for s in statuses(project, scope) if s.name == name)
+    if status.running:
+        raise ServiceUnavailable(f"{name} is running (its streamwhisk up serves it): stop up "
+                                 "first, then reset it")
+    shutil.rmtree(status.folder, ignore_errors=True)
+    return status.folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError, ValueError):
+        return False
+    return True
