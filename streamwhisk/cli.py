@@ -230,21 +230,26 @@ def login(apihost: str, auth: str) -> None:
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @PROJECT
+@SERVICES
+@DEV_OLLAMA
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def test(project: Path, pytest_args: tuple[str, ...]) -> None:
+def test(project: Path, services: str, dev_ollama: str, pytest_args: tuple[str, ...]) -> None:
     """Run the project's pytest suite as OpenServerless's tooling would: its actions served on
     a free port (OPSDEV_HOST), an `ops -config -dump` with the tests' configuration, the dev
-    Ollama's CA trusted. Arguments after the options go to pytest.
+    Ollama's CA trusted, the services it uses started (with data of the tests' own). With
+    `always`, their values win over tests/.env, which names the devcontainer's hosts.
+    Arguments after the options go to pytest.
 
     \b
     Examples:
       streamwhisk test
+      streamwhisk test --services always --dev-ollama always
       streamwhisk test tests/chat -k stream -x
     """
-    from .testenv import run_tests
+    from .testenv import TestOptions, run_tests
 
     try:
-        code = run_tests(project, pytest_args)
+        code = run_tests(project, pytest_args, TestOptions(services, dev_ollama))
     except (RuntimeError, TimeoutError) as exc:  # its server did not start: say why
         raise UserError(str(exc)) from exc
     sys.exit(code)

@@ -13,6 +13,8 @@ that import an action module find the action's libraries.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shlex
 import stat
@@ -20,14 +22,16 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config, wskprops_file
 from .devca import trust_dev_ca
-from .project import DEFAULT_KIND
+from .project import DEFAULT_KIND, Project
 from .runtime.environments import TEST_TOOLS, TEST_TOOLS_NAMES, RuntimeEnvironment
 from .runtime.runtimes import Runtimes
-from .testing.launch import serve
+from .services.manager import Services, used_variables, wanted
+from .testing.launch import serve, serve_dev_ollama
 
 NAMESPACE = "guest"
 
@@ -76,24 +80,92 @@ def write_ops(folder: Path, values: Mapping[str, str]) -> Path:
     return script
 
 
-def run_tests(project: Path, pytest_args: Sequence[str]) -> int:
-    """pytest in the project, with its actions served; pytest's exit code."""
+# A pytest plugin for one run: values that win over every layer (`--services always`,
+# `--dev-ollama always`) win over what a course conftest loads from tests/.env too, before
+# each module is imported and each test runs.
+ALWAYS_PLUGIN = """import json, os
+_ALWAYS = json.load(open(os.environ.pop("STREAMWHISK_ALWAYS")))
+
+def _always():
+    os.environ.update(_ALWAYS)
+
+def pytest_collectstart(collector):
+    _always()
+
+def pytest_runtest_setup(item):
+    _always()
+"""
+
+
+@dataclass(frozen=True)
+class TestOptions:
+    services: str = "auto"
+    dev_ollama: str = "auto"
+
+
+def run_tests(project: Path, pytest_args: Sequence[str],
+              options: TestOptions | None = None) -> int:
+    """pytest in the project, with its actions served and the services and dev Ollama it
+    asks for; pytest's exit code."""
+    options = options or TestOptions()
     project = project.resolve()
     runtime = tests_runtime(project)
     if not wskprops_file().is_file():
         print(f"note: there is no {wskprops_file()}; OpenServerless tests refuse to run "
               "without it: `streamwhisk login` writes it", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="streamwhisk-test-") as scratch, serve(
-        project, "--scope", "tests", "--namespace", NAMESPACE, "--log-level", "warning",
-        log_path=Path(scratch) / "server.log",
-    ) as server:
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(
+            prefix="streamwhisk-test-")))
+        always = _start_extras(stack, project, options, scratch)
+        server = stack.enter_context(serve(
+            project, "--scope", "tests", "--namespace", NAMESPACE, "--log-level", "warning",
+            "--services", "none", "--dev-ollama", "never" if always.get("OLLAMA_HOST")
+            else options.dev_ollama, log_path=scratch / "server.log",
+            env=dict(always)))
         print(f"streamwhisk test: actions served at {server.url} (OPSDEV_HOST); log in "
-              f"{Path(scratch) / 'server.log'}", file=sys.stderr)
+              f"{scratch / 'server.log'}", file=sys.stderr)
         platform = {"OPSDEV_HOST": server.url, "OPSDEV_USERNAME": NAMESPACE}
-        write_ops(Path(scratch), layered(project, platform))
-        env = run_environment(platform, Path(scratch), runtime)
-        return subprocess.call([runtime.python, "-m", "pytest", *pytest_args], cwd=project,
-                               env=env)
+        write_ops(scratch, {**layered(project, platform), **always})
+        env = run_environment({**platform, **always}, scratch, runtime)
+        plugin = []
+        if always:
+            (scratch / "streamwhisk_always.py").write_text(ALWAYS_PLUGIN)
+            (scratch / "always.json").write_text(json.dumps(always))
+            env["STREAMWHISK_ALWAYS"] = str(scratch / "always.json")
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scratch),
+                                                              env.get("PYTHONPATH")]))
+            plugin = ["-p", "streamwhisk_always"]
+        return subprocess.call([runtime.python, "-m", "pytest", *plugin, *pytest_args],
+                               cwd=project, env=env)
+
+
+def _start_extras(stack: contextlib.ExitStack, project: Path, options: TestOptions,
+                  scratch: Path) -> dict[str, str]:
+    """Start the services (the tests' own data: a scope of their own) and the dev Ollama
+    that `options` ask for, stopped with the stack; the values that must win over every
+    layer."""
+    platform = {"OPSDEV_USERNAME": NAMESPACE}
+    config = Config.load(project, "tests", defaults=platform)
+    configured = set(config.settings(include_environment=True))
+    chosen, _ = wanted(options.services, used_variables(
+        Project(project, "tests", defaults=platform).variables()), configured)
+    services = Services.plan(chosen, project, "tests", NAMESPACE)
+    stack.callback(services.stop)
+    for line in services.describe():
+        print(f"streamwhisk test: {line}", file=sys.stderr)
+    services.start_in_background()
+    services.ready()
+    for name, why in services.failed.items():
+        print(f"streamwhisk test: service {name} did not start: {why}", file=sys.stderr)
+    # with `auto` no layer sets them, with `always` they win: either way, the run's values
+    always = services.values()
+    wants_llm = options.dev_ollama == "always" or (
+        options.dev_ollama == "auto" and "OLLAMA_HOST" not in configured)
+    if wants_llm:
+        dev = stack.enter_context(serve_dev_ollama("--auth", "", log_path=scratch / "ollama.log"))
+        always["OLLAMA_HOST"] = dev.url.removeprefix("http://")
+        print(f"streamwhisk test: dev Ollama at {dev.url} (OLLAMA_HOST)", file=sys.stderr)
+    return always
 
 
 def run_shell(project: Path) -> int:

@@ -183,3 +183,35 @@ def test_services_shows_what_runs_masked_and_reset_empties_a_stopped_one(
                env={"STREAMWHISK_DATA_DIR": str(tmp_path / "data"), "REDIS_URL": None}) as again:
         assert wait_until(lambda: "service redis ready in" in again.log(), timeout=30)
         assert count(again)["count"] == 1  # afresh
+
+
+@needs_redis
+def test_a_course_projects_service_tests_pass_with_services_always(tmp_path: Path) -> None:
+    """Its tests/.env names the devcontainer's hosts (redis, minio): `--services always`
+    starts local ones whose values win, for the served actions and the tests alike."""
+    import subprocess
+
+    from conftest import COURSE_AUTH
+
+    project = copy_project("services_course", tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "STREAMWHISK_DATA_DIR": str(tmp_path / "data"),
+           "STREAMWHISK_LOGIN_FILE": str(tmp_path / "login.env")}
+    for variable in ("REDIS_URL", "S3_HOST"):
+        env.pop(variable, None)
+
+    def streamwhisk(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "streamwhisk", *args], env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    assert streamwhisk("login", "--apihost", "https://openserverless.example", "--auth",
+                       COURSE_AUTH).returncode == 0
+    unchanged = streamwhisk("test", "--project", str(project), "-p", "no:cacheprovider", "-q")
+    assert unchanged.returncode != 0  # redis:6379 and minio:9000 are not on this machine
+    passed = streamwhisk("test", "--project", str(project), "--services", "always", "-p",
+                         "no:cacheprovider", "-q")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "3 passed" in passed.stdout
+    assert "service redis at 127.0.0.1:" in passed.stderr
+    assert "/tests/redis" in passed.stderr  # the tests' own data, apart from what up keeps
