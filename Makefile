@@ -97,10 +97,10 @@ lint: setup
 	$(BIN)/ruff check streamwhisk tests benchmarks packages
 	$(BIN)/mypy
 
-# Two test processes (pytest-xdist), each taking whole files: most tests wait on servers and
-# processes, so two at once on two cores take some 60% of the time one does.
+# Three test processes (pytest-xdist), each taking whole files: most tests wait on servers
+# and processes, so three at once on two cores take some 60% of the time one does.
 test: lint browser
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 3 --dist loadfile
 
 bench: setup
 	$(BIN)/python benchmarks/runtime_overhead.py
