@@ -32,9 +32,9 @@ DEV_OLLAMA = click.option(
 
 SERVICES = click.option(
     "--services", default="auto", show_default=True, metavar="auto|always|all|none|NAME,...",
-    help="Which platform services to start (redis, s3): auto = each one an action's #--param "
-         "names and no layer sets; always = those, their values over every layer; all; none; "
-         "or their names.")
+    help="Which platform services to start (redis, s3, postgres): auto = each one an "
+         "action's #--param names and no layer sets; always = those, their values over every "
+         "layer; all; none; or their names.")
 
 
 class UserError(click.ClickException):

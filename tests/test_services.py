@@ -27,13 +27,13 @@ def count(server: RunningServer) -> dict[str, object]:
     return dict(answer.json())
 
 
-def redis_pid(server: RunningServer) -> int:
+def service_pid(server: RunningServer, program: bytes = b"redis-server") -> int:
     from streamwhisk.actionloop.tree import children
 
     for pid in children(server.pid):
-        if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes():
+        if program in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]:
             return pid
-    raise AssertionError("no redis-server below the server")
+    raise AssertionError(f"no {program!r} below the server")
 
 
 @needs_redis
@@ -50,7 +50,7 @@ def test_redis_is_started_for_the_actions_that_name_it_and_keeps_its_data(
         assert "service redis at 127.0.0.1:" in log
         assert str(tmp_path / "data" / "services") in log
         secret = next((tmp_path / "data" / "services").rglob(".secret")).read_text().strip()
-        pid = redis_pid(first)
+        pid = service_pid(first)
     assert secret not in log
     assert wait_until(lambda: not alive(pid), timeout=10), "redis outlived its server"
     with serve(project, log_path=tmp_path / "again.log", env=env) as again:
@@ -58,17 +58,19 @@ def test_redis_is_started_for_the_actions_that_name_it_and_keeps_its_data(
         assert count(again)["count"] == 3  # kept across restarts
 
 
-@needs_redis
-def test_a_service_dies_with_a_server_that_is_killed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("service", "program"), [
+    pytest.param("redis", b"redis-server", marks=needs_redis), ("s3", b"weed"),
+    ("postgres", b"postgres")])
+def test_a_service_dies_with_a_server_that_is_killed(tmp_path: Path, service: str,
+                                                     program: bytes) -> None:
     project = copy_project("services_project", tmp_path)
-    env: dict[str, str | None] = {"REDIS_URL": None,
-                                  "STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
-    with serve(project, log_path=tmp_path / "up.log", env=env) as up:
-        assert wait_until(lambda: "service redis ready in" in up.log(), timeout=30)
-        pid = redis_pid(up)
+    env: dict[str, str | None] = {"STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
+    with serve(project, "--services", service, log_path=tmp_path / "up.log", env=env) as up:
+        assert wait_until(lambda: f"service {service} ready in" in up.log(), timeout=60)
+        pid = service_pid(up, program)
         up.process.send_signal(signal.SIGKILL)
         up.process.wait()
-    assert wait_until(lambda: not alive(pid), timeout=10), "redis outlived its server"
+    assert wait_until(lambda: not alive(pid), timeout=15), f"{service} outlived its server"
 
 
 @needs_redis
@@ -215,3 +217,24 @@ def test_a_course_projects_service_tests_pass_with_services_always(tmp_path: Pat
     assert "3 passed" in passed.stdout
     assert "service redis at 127.0.0.1:" in passed.stderr
     assert "/tests/redis" in passed.stderr  # the tests' own data, apart from what up keeps
+
+
+def test_postgres_serves_the_namespaces_database_and_keeps_its_rows(tmp_path: Path) -> None:
+    project = copy_project("services_project", tmp_path)
+    env: dict[str, str | None] = {"POSTGRES_URL": None,
+                                  "STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
+    with serve(project, "--services", "postgres", log_path=tmp_path / "first.log",
+               env=env) as first:
+        assert wait_until(lambda: "service postgres ready in" in first.log(), timeout=60), \
+            first.log()
+        added = httpx.get(first.url + "/api/my/db/notes", params={"add": "first note"},
+                          timeout=60)
+        assert added.status_code == 200, added.text
+        assert added.json() == {"notes": ["first note"], "database": "guest"}
+        secret = next((tmp_path / "data" / "services").rglob("postgres/.secret")).read_text()
+        assert secret.strip() not in first.log()
+    with serve(project, "--services", "postgres", log_path=tmp_path / "again.log",
+               env=env) as again:
+        assert wait_until(lambda: "service postgres ready in" in again.log(), timeout=60)
+        kept = httpx.get(again.url + "/api/my/db/notes", timeout=60).json()
+        assert kept["notes"] == ["first note"]  # kept across restarts

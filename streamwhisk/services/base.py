@@ -45,6 +45,10 @@ class Service(Protocol):
         """The variables, as a cluster's login gives them for this service."""
         ...
 
+    def prepare(self, address: Address) -> None:
+        """What must exist before its first start (a database cluster), made once."""
+        ...
+
     def command(self, address: Address) -> list[str]:
         """The program and its arguments (the program found on PATH, or ServiceUnavailable
         saying how to install it)."""
@@ -114,8 +118,9 @@ class Running:
 
 def start(service: Service, address: Address) -> Running:
     """Start the service and wait until it answers; ServiceUnavailable says why not."""
-    command = service.command(address)
     address.data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    service.prepare(address)
+    command = service.command(address)
     log = address.data / f"{service.name}.log"
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,

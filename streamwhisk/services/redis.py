@@ -23,6 +23,9 @@ class Redis:
         return {"REDIS_URL": f"redis://default:{address.secret}@{address.host}:{address.port}",
                 "REDIS_PREFIX": f"{address.namespace}:"}
 
+    def prepare(self, address: Address) -> None:
+        pass  # it makes its files itself
+
     def command(self, address: Address) -> list[str]:
         server = shutil.which("redis-server") or shutil.which("valkey-server")
         if server is None:

@@ -56,6 +56,9 @@ class S3:
                 "S3_BUCKET_DATA": data, "S3_BUCKET_STATIC": static,
                 "S3_API_URL": f"http://{address.host}:{address.port}"}
 
+    def prepare(self, address: Address) -> None:
+        pass  # it makes its files itself
+
     def command(self, address: Address) -> list[str]:
         program = weed()
         config = address.data / "s3-identities.json"
