@@ -108,6 +108,7 @@ bench: setup
 	$(BIN)/python benchmarks/chat_path.py
 	$(BIN)/python benchmarks/page_render.py
 	$(BIN)/python benchmarks/first_use.py
+	$(BIN)/python benchmarks/services.py
 
 clean:
 	rm -rf $(VENV) $(WEB)/node_modules $(INTEROP)/node_modules .pytest_cache .mypy_cache .ruff_cache artifacts

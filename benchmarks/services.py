@@ -1,0 +1,143 @@
+"""The platform services: how soon each is ready, started together; `up`'s first answer while
+they start; what a warm action doing one Redis GET adds to a warm no-op; each idle service's
+memory.
+
+    make bench        (or: .venv/bin/python benchmarks/services.py [--requests N])
+
+Targets: Redis and Postgres ready within 2 s, S3 within 3 s (in parallel); the first answer
+within 1 s; a Redis GET adds at most 0.3 ms (p50). Milvus is not built yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _rawhttp import RawHttp
+from _stats import ms, percentile, table
+
+from streamwhisk.actionloop.tree import children, descendants
+
+PROJECT = Path(__file__).parent / "services_project"
+TARGETS = {"redis": 2.0, "postgres": 2.0, "s3": 3.0}
+_READY = re.compile(r"service (\w+) ready in ([\d.]+) s")
+
+
+def rss_mib(pid: int) -> float:
+    total = 0
+    for each in [pid, *descendants(pid)]:
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def timed(http: RawHttp, path: str, count: int) -> list[float]:
+    for _ in range(50):
+        http.get(path)
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        code, _ = http.get(path)
+        samples.append(time.perf_counter() - started)
+        assert code == 200, code
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-services-") as scratch:
+        root = Path(scratch)
+        project = Path(shutil.copytree(PROJECT, root / "project"))
+        log = root / "up.log"
+        env = {**os.environ, "STREAMWHISK_DATA_DIR": str(root / "data"),
+               "STREAMWHISK_LOGIN_FILE": str(root / "none.env")}
+        for variable in ("REDIS_URL", "S3_API_URL", "POSTGRES_URL"):
+            env.pop(variable, None)
+        started = time.perf_counter()
+        with log.open("wb") as out:
+            process = subprocess.Popen([sys.executable, "-m", "streamwhisk", "up", "--project",
+                                        str(project), "--port", "0", "--services", "all",
+                                        "--log-level", "info"], stdout=out,
+                                       stderr=subprocess.STDOUT, env=env)
+        try:
+            url = _url(log, process)
+            http = RawHttp(url)
+            while True:
+                try:
+                    code, _ = http.get("/api/v1/namespaces")
+                    break
+                except OSError:
+                    http = RawHttp(url)
+                    time.sleep(0.002)
+            first = time.perf_counter() - started
+            assert code == 401, code
+            deadline = time.monotonic() + 60
+            while len(_READY.findall(log.read_text())) < len(TARGETS) and \
+                    time.monotonic() < deadline:
+                time.sleep(0.05)
+            ready = {name: float(seconds) for name, seconds in _READY.findall(log.read_text())}
+            noop = timed(http, "/api/v1/web/guest/bench/noop", options.requests)
+            redis_get = timed(http, "/api/v1/web/guest/bench/redisget", options.requests)
+            time.sleep(1)
+            memory = {_service_of(pid): rss_mib(pid) for pid in children(process.pid)
+                      if _service_of(pid)}
+            http.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    rows = [("measure", "value", "target")]
+    for name, target in TARGETS.items():
+        rows.append((f"{name} ready (started together)", f"{ready.get(name, float('nan')):.2f} s",
+                     f"<= {target:.0f} s"))
+    rows.append(("up → first answer, services starting", f"{first:.2f} s", "<= 1 s"))
+    p50 = lambda xs: percentile(xs, 50)  # noqa: E731
+    rows.append((f"warm no-op action p50 (n={len(noop)})", ms(p50(noop)), ""))
+    rows.append((f"warm action with one Redis GET p50 (n={len(redis_get)})",
+                 ms(p50(redis_get)), ""))
+    rows.append(("  added by the Redis GET", ms(p50(redis_get) - p50(noop)), "<= 0.3 ms"))
+    for name, mib in sorted(memory.items()):
+        rows.append((f"{name} idle, resident memory", f"{mib:.1f} MiB", ""))
+    print(f"services ({os.cpu_count()} cores)")
+    print(table(rows))
+
+
+def _service_of(pid: int) -> str:
+    try:
+        program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return ""
+    for marker, name in ((b"redis-server", "redis"), (b"weed", "s3"),
+                         (b"postgres", "postgres")):
+        if marker in program:
+            return name
+    return ""
+
+
+def _url(log: Path, process: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("streamwhisk serving "):
+                return line.rsplit(" at ", 1)[1]
+        if process.poll() is not None:
+            raise SystemExit(log.read_text())
+        time.sleep(0.002)
+    raise SystemExit(f"up did not start:\n{log.read_text()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+#--web true
+def main(args):
+    return {"body": {"ok": True}}
