@@ -257,7 +257,9 @@ def test(project: Path, services: str, dev_ollama: str, pytest_args: tuple[str, 
 
 @main.command()
 @PROJECT
-def shell(project: Path) -> None:
+@SERVICES
+@DEV_OLLAMA
+def shell(project: Path, services: str, dev_ollama: str) -> None:
     """An interactive Python with the tests' configuration (login config < .env < tests/.env)
     in os.environ, as the lesson's `ops ai cli`.
 
@@ -266,9 +268,9 @@ def shell(project: Path) -> None:
       streamwhisk shell
       >>> import os; os.getenv("OLLAMA_HOST")
     """
-    from .testenv import run_shell
+    from .testenv import TestOptions, run_shell
 
-    sys.exit(run_shell(project))
+    sys.exit(run_shell(project, TestOptions(services, dev_ollama)))
 
 
 @main.command()

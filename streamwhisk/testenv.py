@@ -168,14 +168,20 @@ def _start_extras(stack: contextlib.ExitStack, project: Path, options: TestOptio
     return always
 
 
-def run_shell(project: Path) -> int:
-    """An interactive Python with the tests' configuration in `os.environ`."""
+def run_shell(project: Path, options: TestOptions | None = None) -> int:
+    """An interactive Python with the tests' configuration in `os.environ`, and the services
+    and dev Ollama `options` ask for (as `run_tests` starts them)."""
+    options = options or TestOptions()
     project = project.resolve()
     runtime = tests_runtime(project)
-    values = layered(project, {"OPSDEV_USERNAME": NAMESPACE})
-    print(f"streamwhisk shell: {len(values)} settings from the login config, .env and "
-          "tests/.env are in os.environ", file=sys.stderr)
-    # IPython at a terminal; plain Python when fed a script, whose output is then only its own
-    repl = ["-m", "IPython", "--no-banner"] if sys.stdin.isatty() else ["-i", "-q"]
-    return subprocess.call([runtime.python, *repl], cwd=project,
-                           env=run_environment(values, None, runtime))
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(
+            prefix="streamwhisk-shell-")))
+        always = _start_extras(stack, project, options, scratch)
+        values = {**layered(project, {"OPSDEV_USERNAME": NAMESPACE}), **always}
+        print(f"streamwhisk shell: {len(values)} settings from the login config, .env and "
+              "tests/.env are in os.environ", file=sys.stderr)
+        # IPython at a terminal; plain Python when fed a script, whose output is its own
+        repl = ["-m", "IPython", "--no-banner"] if sys.stdin.isatty() else ["-i", "-q"]
+        return subprocess.call([runtime.python, *repl], cwd=project,
+                               env=run_environment(values, None, runtime))

@@ -238,3 +238,20 @@ def test_postgres_serves_the_namespaces_database_and_keeps_its_rows(tmp_path: Pa
         assert wait_until(lambda: "service postgres ready in" in again.log(), timeout=60)
         kept = httpx.get(again.url + "/api/my/db/notes", timeout=60).json()
         assert kept["notes"] == ["first note"]  # kept across restarts
+
+
+@needs_redis
+def test_the_shell_gets_the_services_it_asks_for(tmp_path: Path) -> None:
+    import subprocess
+
+    project = copy_project("services_course", tmp_path)
+    env = {**os.environ, "STREAMWHISK_DATA_DIR": str(tmp_path / "data"),
+           "STREAMWHISK_LOGIN_FILE": str(tmp_path / "login.env")}
+    typed = ("import os, redis\n"
+             "r, key = redis.from_url(os.environ['REDIS_URL']), os.environ['REDIS_PREFIX'] + 'k'\n"
+             "print(r.set(key, 'v'), r.get(key), key)\n")
+    done = subprocess.run([sys.executable, "-m", "streamwhisk", "shell", "--project",
+                           str(project), "--services", "always"], input=typed, env=env,
+                          capture_output=True, text=True, timeout=300)
+    # tests/.env's redis://redis:6379 and test: lose to the service's own, with always
+    assert done.stdout.splitlines() == ["True b'v' guest:k"], done.stdout + done.stderr
