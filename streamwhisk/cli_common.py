@@ -32,7 +32,7 @@ DEV_OLLAMA = click.option(
 
 SERVICES = click.option(
     "--services", default="auto", show_default=True, metavar="auto|always|all|none|NAME,...",
-    help="Which platform services to start (redis, s3, postgres): auto = each one an "
+    help="Which platform services to start (redis, s3, postgres, milvus): auto = each one an "
          "action's #--param names and no layer sets; always = those, their values over every "
          "layer; all; none; or their names.")
 

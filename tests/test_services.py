@@ -60,7 +60,7 @@ def test_redis_is_started_for_the_actions_that_name_it_and_keeps_its_data(
 
 @pytest.mark.parametrize(("service", "program"), [
     pytest.param("redis", b"redis-server", marks=needs_redis), ("s3", b"weed"),
-    ("postgres", b"postgres")])
+    ("postgres", b"postgres"), ("milvus", b"python")])
 def test_a_service_dies_with_a_server_that_is_killed(tmp_path: Path, service: str,
                                                      program: bytes) -> None:
     project = copy_project("services_project", tmp_path)
@@ -255,3 +255,28 @@ def test_the_shell_gets_the_services_it_asks_for(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=300)
     # tests/.env's redis://redis:6379 and test: lose to the service's own, with always
     assert done.stdout.splitlines() == ["True b'v' guest:k"], done.stdout + done.stderr
+
+
+def test_milvus_takes_the_clusters_client_and_finds_what_was_added(tmp_path: Path) -> None:
+    """The course's vector lesson: a 1024-dimensional collection made by pymilvus 2.5.3,
+    filled with the dev Ollama's mxbai-embed-large vectors, searched; kept across restarts."""
+    project = copy_project("services_project", tmp_path)
+    env: dict[str, str | None] = {"MILVUS_HOST": None,
+                                  "STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
+    texts = ["Rome is the capital of Italy", "Sushi comes from Japan",
+             "Paris is the capital of France"]
+    with serve(project, "--services", "milvus", log_path=tmp_path / "first.log",
+               env=env) as first:
+        assert wait_until(lambda: "service milvus ready in" in first.log(), timeout=60), \
+            first.log()
+        added = httpx.post(first.url + "/api/my/vector/search",
+                           json={"add": texts, "search": "what is the capital of Italy"},
+                           timeout=120)
+        assert added.status_code == 200, added.text
+        assert added.json()["found"] == "Rome is the capital of Italy"
+    with serve(project, "--services", "milvus", log_path=tmp_path / "again.log",
+               env=env) as again:
+        assert wait_until(lambda: "service milvus ready in" in again.log(), timeout=60)
+        kept = httpx.post(again.url + "/api/my/vector/search",
+                          json={"search": "Japan food sushi"}, timeout=120).json()
+        assert kept["found"] == "Sushi comes from Japan"  # kept across restarts

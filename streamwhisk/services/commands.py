@@ -17,8 +17,8 @@ from .manager import reset, statuses
 @click.option("--show-secrets", is_flag=True, help="Print passwords and keys as they are.")
 @click.pass_context
 def services(ctx: click.Context, project: Path, scope: str, show_secrets: bool) -> None:
-    """The project's platform services (redis, s3, postgres): running or not, their addresses and
-    credentials (masked unless --show-secrets), where their data lives.
+    """The project's platform services (redis, s3, postgres, milvus): running or not, their
+    addresses and credentials (masked unless --show-secrets), where their data lives.
 
     \b
     Examples:

@@ -24,13 +24,15 @@ from pathlib import Path
 from ..errors import ConfigError, ServiceUnavailable
 from ..paths import data_root
 from .base import Address, Running, Service, free_port, secret_of, start
+from .milvus import Milvus
 from .postgres import Postgres
 from .redis import Redis
 from .s3 import S3
 
 log = logging.getLogger("streamwhisk.services")
 
-SERVICES: dict[str, Service] = {"redis": Redis(), "s3": S3(), "postgres": Postgres()}
+SERVICES: dict[str, Service] = {"redis": Redis(), "s3": S3(), "postgres": Postgres(),
+                                "milvus": Milvus()}
 STATE = ".running.json"  # in a service's folder while it runs: its pid and its variables
 CHOICES = ("auto", "always", "all", "none")
 

@@ -1,0 +1,64 @@
+"""`python -m streamwhisk.services.milvus_server --data-dir D --host H --port P`: Milvus Lite's
+gRPC server, as a Milvus standalone answers the cluster's client.
+
+The cluster's runtime has pymilvus 2.5.3, whose `create_collection(name, dimension=N)` asks
+for an index without naming its type, which a real Milvus takes as AUTOINDEX and Milvus Lite
+refuses. This server's servicer names it AUTOINDEX then. And a Milvus standalone that restarts
+serves the collections that were loaded before; this one loads each indexed collection at
+start. Everything else is Milvus Lite's."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from concurrent import futures
+from typing import Any
+
+import grpc
+from milvus_lite.adapter.grpc.servicer import MilvusServicer
+from milvus_lite.db import MilvusLite
+from pymilvus.grpc_gen import common_pb2, milvus_pb2_grpc
+
+MAX_MESSAGE = 256 * 1024 * 1024  # as Milvus standalone
+
+
+class ClusterLikeServicer(MilvusServicer):  # type: ignore[misc]
+    def CreateIndex(self, request: Any, context: Any) -> Any:
+        if not any(pair.key == "index_type" for pair in request.extra_params):
+            request.extra_params.append(common_pb2.KeyValuePair(key="index_type",
+                                                                value="AUTOINDEX"))
+        return super().CreateIndex(request, context)
+
+
+def load_what_was_loaded(db: Any) -> None:
+    for database in db.list_databases():
+        for name in db.list_collections(database_name=database):
+            collection = db.get_collection(name, database_name=database)
+            if collection._index_specs:
+                collection.load()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    options = parser.parse_args()
+    db = MilvusLite(options.data_dir)
+    load_what_was_loaded(db)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=10), options=[
+        ("grpc.max_receive_message_length", MAX_MESSAGE),
+        ("grpc.max_send_message_length", MAX_MESSAGE)])
+    milvus_pb2_grpc.add_MilvusServiceServicer_to_server(ClusterLikeServicer(db), server)
+    server.add_insecure_port(f"{options.host}:{options.port}")
+    server.start()
+    print(f"milvus listening on {options.host}:{options.port}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop(grace=2))
+    try:
+        server.wait_for_termination()
+    finally:
+        db.close()
+
+
+if __name__ == "__main__":
+    main()
