@@ -1,0 +1,31 @@
+"""What the service tests share: a check that Redis is installed, a count through the
+cache action, the pid of a service below a server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from streamwhisk.testing import RunningServer
+
+needs_redis = pytest.mark.skipif(
+    not any(Path(d, "redis-server").exists() for d in os.environ["PATH"].split(os.pathsep)),
+    reason="redis-server is not installed: `make setup` installs Debian's package")
+
+
+def count(server: RunningServer) -> dict[str, object]:
+    answer = httpx.get(server.url + "/api/my/cache/counter", timeout=30)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def service_pid(server: RunningServer, program: bytes = b"redis-server") -> int:
+    from streamwhisk.actionloop.tree import children
+
+    for pid in children(server.pid):
+        if program in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]:
+            return pid
+    raise AssertionError(f"no {program!r} below the server")
