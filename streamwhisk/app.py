@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from .openwhisk.rest import RestApi, RestSettings
 from .openwhisk.store import DeployedStore
 from .openwhisk.webroutes import WebActions, WebSettings
 from .page import page_routes
-from .project import Project
+from .project import ActionSpec, Project
 from .redact import RedactingFilter, Redactor
 from .runtime import Invoker, InvokerSettings
 from .stream import StreamSettings
@@ -57,12 +57,13 @@ class Server:
     """What the routes share: the project, what is deployed, the invoker; and the start and
     the end of serving them."""
 
-    def __init__(self, project: Project, settings: ServerSettings) -> None:
+    def __init__(self, project: Project, settings: ServerSettings,
+                 guard: Callable[[ActionSpec], None] | None = None) -> None:
         self.project = project
         self.settings = settings
         namespace, api_key = settings.invoker.namespace, settings.invoker.api_key
         self.store = DeployedStore(namespace, settings.store_dir)
-        self.invoker = Invoker(project, settings.invoker, store=self.store)
+        self.invoker = Invoker(project, settings.invoker, store=self.store, guard=guard)
         origins = OriginPolicy(settings.hosts, settings.cors, OPENWHISK_CORS, REFUSAL)
         self.web = WebActions(self.invoker, origins, WebSettings(
             namespace, api_key, settings.body_limit, settings.stream), self.invoker.redact)
@@ -106,8 +107,10 @@ def mask_secrets_in_logs(redact: Redactor) -> None:
                 handler.addFilter(masking)
 
 
-def create_app(project: Project, settings: ServerSettings | None = None) -> Starlette:
-    server = Server(project, settings or ServerSettings())
+def create_app(project: Project, settings: ServerSettings | None = None,
+               guard: Callable[[ActionSpec], None] | None = None) -> Starlette:
+    """`guard` may refuse an activation before it starts (see `Invoker`)."""
+    server = Server(project, settings or ServerSettings(), guard)
     routes = [*server.web.routes(), *server.rest.routes(), *page_routes(server)]
     app = Starlette(routes=routes, lifespan=server.lifespan,
                     middleware=[Middleware(OwnHostOnly, hosts=server.settings.hosts)])

@@ -15,7 +15,7 @@ import click
 
 from .basicauth import is_blank
 from .cli_common import require_packages, stop_on_signals
-from .config import Scope
+from .config import Scope, references
 from .errors import RuntimeUnavailable
 from .ollama.commands import announce_dev_ollama
 from .project import ActionSpec, ActionSurvey, Project
@@ -92,7 +92,8 @@ def serve_project(options: UpOptions) -> None:
     for line in services.describe():
         click.echo(f"{line}: starting", err=True)
     services.start_in_background()
-    app = create_app(actions, settings)
+    app = create_app(actions, settings, guard=lambda spec: services.check(
+        name for _, raw in spec.annotations.params for name in references(raw)))
     try:
         run(Served(app, sock, on_exit=app.state.close_streams), companions, options.log_level,
             limits)

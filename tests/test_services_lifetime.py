@@ -1,13 +1,16 @@
-"""A platform service dies with its server, however the server ends."""
+"""A platform service dies with its server, however the server ends; one that stops by
+itself is started again once, then named by the actions that need it."""
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import copy_project
-from services_support import needs_redis, service_pid
+from services_support import count, needs_redis, service_pid
 from test_worker_faults import alive
 
 from streamwhisk.testing import serve, wait_until
@@ -26,3 +29,26 @@ def test_a_service_dies_with_a_server_that_is_killed(tmp_path: Path, service: st
         up.process.send_signal(signal.SIGKILL)
         up.process.wait()
     assert wait_until(lambda: not alive(pid), timeout=15), f"{service} outlived its server"
+
+
+@needs_redis
+def test_a_service_that_stops_is_started_again_once_then_named_by_the_actions_that_need_it(
+        tmp_path: Path) -> None:
+    project = copy_project("services_project", tmp_path)
+    env: dict[str, str | None] = {"REDIS_URL": None,
+                                  "STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
+    with serve(project, log_path=tmp_path / "up.log", env=env) as up:
+        assert wait_until(lambda: "service redis ready in" in up.log(), timeout=30)
+        assert count(up)["count"] == 1
+        os.kill(service_pid(up), signal.SIGKILL)
+        assert wait_until(lambda: up.log().count("service redis ready in") == 2, timeout=30)
+        assert "stopped unexpectedly (exit -9)" in up.log()
+        assert "starting it again" in up.log()
+        assert count(up)["count"] >= 1  # served again (its snapshot may predate the count)
+        os.kill(service_pid(up), signal.SIGKILL)
+        assert wait_until(lambda: "not again: it stays stopped" in up.log(), timeout=30)
+        refused = httpx.get(up.url + "/api/my/cache/counter", timeout=30)
+        assert refused.status_code == 503
+        assert refused.json()["error"].startswith(
+            "the redis service this action uses is not running (it stopped (exit -9)")
+        assert httpx.get(up.url + "/api/my/cache/plain", timeout=30).text == "needs no service"

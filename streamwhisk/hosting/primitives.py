@@ -20,6 +20,7 @@ from ..errors import (
     NotDeployed,
     RequestError,
     RuntimeFailure,
+    ServiceUnavailable,
     TooLargeToDeploy,
 )
 from ..jsonbody import MalformedJSON, parse_json
@@ -32,6 +33,7 @@ NOT_AN_OBJECT = "The request content must be a JSON object."
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ActionNotFound, 404), (NotDeployed, 404), (DeployConflict, 409),
     (TooLargeToDeploy, 413), (DeployRefused, 400), (InvalidName, 400),
+    (ServiceUnavailable, 503),
     # an activation that failed: the developer's error, as OpenWhisk answers it
     (RuntimeFailure, 502))
 

@@ -41,8 +41,11 @@ class ActionSource(Protocol):
 
 class Invoker:
     def __init__(self, project: Project, settings: InvokerSettings | None = None,
-                 store: ActionSource | None = None) -> None:
+                 store: ActionSource | None = None,
+                 guard: Callable[[ActionSpec], None] | None = None) -> None:
+        """`guard` may refuse an activation before it starts (a service it needs is down)."""
         self.project = project
+        self.guard = guard
         self.store = store
         self.settings = settings or InvokerSettings()
         self.redact = Redactor()
@@ -80,6 +83,8 @@ class Invoker:
 
         STREAM_HOST/STREAM_PORT are reserved: only `stream`, the streamer's own relay
         address, sets them; a request's values never reach the action."""
+        if self.guard is not None:
+            self.guard(spec)
         args = {k: v for k, v in args.items() if k not in RESERVED_ARGUMENTS}
         activation = Activation(
             action=spec.qualified,

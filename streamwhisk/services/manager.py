@@ -122,25 +122,47 @@ class Services:
 
     def _start(self, service: Service) -> None:
         """Start it, then stay with it: the thread that starts a process is the parent its
-        death signal (PR_SET_PDEATHSIG) follows, so it lives as long as the service does."""
-        began = time.monotonic()
-        try:
-            running = self.running[service.name] = start(service, self.addresses[service.name])
-        except ServiceUnavailable as exc:
-            self.failed[service.name] = str(exc)
-            log.warning("service %s did not start: %s", service.name, exc)
-            return
-        log.info("service %s ready in %.2f s", service.name, time.monotonic() - began)
+        death signal (PR_SET_PDEATHSIG) follows, so it lives as long as the service does. A
+        service that stops by itself is started again, once; a second stop is its end."""
+        for attempt in range(2):
+            began = time.monotonic()
+            try:
+                running = self.running[service.name] = start(service,
+                                                            self.addresses[service.name])
+            except ServiceUnavailable as exc:
+                self.failed[service.name] = str(exc)
+                log.warning("service %s did not start: %s", service.name, exc)
+                return
+            self.failed.pop(service.name, None)
+            log.info("service %s ready in %.2f s", service.name, time.monotonic() - began)
+            code = self._serve(service, running)
+            if self._stopping.is_set():
+                return
+            self.failed[service.name] = f"it stopped (exit {code}): {running.last_words()}"
+            again = "starting it again" if attempt == 0 else "not again: it stays stopped"
+            log.warning("service %s stopped unexpectedly (exit %s): %s (its log: %s); %s",
+                        service.name, code, running.last_words(), running.log, again)
+
+    def _serve(self, service: Service, running: Running) -> int:
+        """Until the process ends (its state file there meanwhile); its exit code."""
         state = self.addresses[service.name].data / STATE
         state.write_text(json.dumps({"pid": running.process.pid, "server": os.getpid(),
                                      **self._values_of(service)}))
         state.chmod(0o600)
         code = running.process.wait()
         state.unlink(missing_ok=True)
-        if not self._stopping.is_set():
-            self.failed[service.name] = f"it stopped (exit {code}): {running.last_words()}"
-            log.warning("service %s stopped unexpectedly (exit %s): %s (its log: %s)",
-                        service.name, code, running.last_words(), running.log)
+        return code
+
+    def check(self, variables: Iterable[str]) -> None:
+        """ServiceUnavailable when a service these variables name is down, with why."""
+        wanted_now = set(variables)
+        for service in self.chosen:
+            why = self.failed.get(service.name)
+            if why and wanted_now & set(service.variables):
+                raise ServiceUnavailable(
+                    f"the {service.name} service this action uses is not running ({why}); "
+                    f"restart streamwhisk up, or see its log in "
+                    f"{self.addresses[service.name].data}")
 
     def stop(self) -> None:
         self._stopping.set()
