@@ -49,8 +49,10 @@ def test_services_shows_what_runs_masked_and_reset_empties_a_stopped_one(
 
 @needs_redis
 def test_a_course_projects_service_tests_pass_with_services_always(tmp_path: Path) -> None:
-    """Its tests/.env names the devcontainer's hosts (redis, minio): `--services always`
-    starts local ones whose values win, for the served actions and the tests alike."""
+    """Its tests/.env names the devcontainer's hosts (redis, minio, postgres, milvus):
+    `--services always` starts local ones whose values win, for the served actions and the
+    tests alike: the login's token, the cache, an assistant's history, files, SQL, vector
+    search with the dev Ollama's embeddings, a chess board drawn by the display."""
     import subprocess
 
     from conftest import COURSE_AUTH
@@ -60,7 +62,7 @@ def test_a_course_projects_service_tests_pass_with_services_always(tmp_path: Pat
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "STREAMWHISK_DATA_DIR": str(tmp_path / "data"),
            "STREAMWHISK_LOGIN_FILE": str(tmp_path / "login.env")}
-    for variable in ("REDIS_URL", "S3_HOST"):
+    for variable in ("REDIS_URL", "S3_HOST", "POSTGRES_URL", "MILVUS_HOST"):
         env.pop(variable, None)
 
     def streamwhisk(*args: str) -> subprocess.CompletedProcess[str]:
@@ -71,10 +73,10 @@ def test_a_course_projects_service_tests_pass_with_services_always(tmp_path: Pat
                        COURSE_AUTH).returncode == 0
     unchanged = streamwhisk("test", "--project", str(project), "-p", "no:cacheprovider", "-q")
     assert unchanged.returncode != 0  # redis:6379 and minio:9000 are not on this machine
-    passed = streamwhisk("test", "--project", str(project), "--services", "always", "-p",
-                         "no:cacheprovider", "-q")
+    passed = streamwhisk("test", "--project", str(project), "--services", "always",
+                         "--dev-ollama", "always", "-p", "no:cacheprovider", "-q")
     assert passed.returncode == 0, passed.stdout + passed.stderr
-    assert "3 passed" in passed.stdout
+    assert "8 passed" in passed.stdout  # cache, store, login, assistant, SQL, vectors, display
     assert "service redis at 127.0.0.1:" in passed.stderr
     assert "/tests/redis" in passed.stderr  # the tests' own data, apart from what up keeps
 
