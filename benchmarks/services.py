@@ -5,7 +5,8 @@ memory.
     make bench        (or: .venv/bin/python benchmarks/services.py [--requests N])
 
 Targets: Redis and Postgres ready within 2 s, S3 within 3 s, Milvus within 10 s (in
-parallel); the first answer within 1 s; a Redis GET adds at most 0.3 ms (p50).
+parallel); the first answer within 1 s; a Redis GET adds at most 0.3 ms (p50); and a Milvus search
+over 10,000 1024-dimensional vectors from an action (p50).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from _stats import ms, percentile, table
 from streamwhisk.actionloop.tree import children, descendants
 
 PROJECT = Path(__file__).parent / "services_project"
+VECTORS = 10_000
+SEARCHES = 20  # each takes most of a second (Milvus Lite's search, not the relay)
 TARGETS = {"redis": 2.0, "postgres": 2.0, "s3": 3.0, "milvus": 10.0}
 _READY = re.compile(r"service (\w+) ready in ([\d.]+) s")
 
@@ -43,8 +46,8 @@ def rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def timed(http: RawHttp, path: str, count: int) -> list[float]:
-    for _ in range(50):
+def timed(http: RawHttp, path: str, count: int, warm: int = 50) -> list[float]:
+    for _ in range(warm):
         http.get(path)
     samples = []
     for _ in range(count):
@@ -92,6 +95,9 @@ def main() -> None:
             ready = {name: float(seconds) for name, seconds in _READY.findall(log.read_text())}
             noop = timed(http, "/api/v1/web/guest/bench/noop", options.requests)
             redis_get = timed(http, "/api/v1/web/guest/bench/redisget", options.requests)
+            code, _ = http.get(f"/api/v1/web/guest/bench/milvussearch?fill={VECTORS}")
+            assert code == 200, code
+            searches = timed(http, "/api/v1/web/guest/bench/milvussearch", SEARCHES, warm=2)
             time.sleep(1)
             memory = {_service_of(pid): rss_mib(pid) for pid in children(process.pid)
                       if _service_of(pid)}
@@ -109,6 +115,9 @@ def main() -> None:
     rows.append((f"warm action with one Redis GET p50 (n={len(redis_get)})",
                  ms(p50(redis_get)), ""))
     rows.append(("  added by the Redis GET", ms(p50(redis_get) - p50(noop)), "<= 0.3 ms"))
+    rows.append((f"Milvus search, {VECTORS:,} 1024-d vectors, from an action, p50 "
+                 f"(n={SEARCHES})",
+                 ms(p50(searches)), ""))
     for name, mib in sorted(memory.items()):
         rows.append((f"{name} idle, resident memory", f"{mib:.1f} MiB", ""))
     print(f"services ({os.cpu_count()} cores)")
