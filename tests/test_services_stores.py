@@ -53,3 +53,21 @@ def test_postgres_serves_the_namespaces_database_and_keeps_its_rows(tmp_path: Pa
         assert wait_until(lambda: "service postgres ready in" in again.log(), timeout=60)
         kept = httpx.get(again.url + "/api/my/db/notes", timeout=60).json()
         assert kept["notes"] == ["first note"]  # kept across restarts
+
+
+def test_a_damaged_data_folder_is_one_line_naming_the_reset_and_the_rest_serves(
+        tmp_path: Path) -> None:
+    project = copy_project("services_project", tmp_path)
+    env: dict[str, str | None] = {"POSTGRES_URL": None,
+                                  "STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
+    with serve(project, "--services", "postgres", log_path=tmp_path / "first.log",
+               env=env) as first:
+        assert wait_until(lambda: "service postgres ready in" in first.log(), timeout=60)
+    control = next((tmp_path / "data").rglob("pgdata/global/pg_control"))
+    control.write_bytes(b"damaged")
+    with serve(project, "--services", "postgres", log_path=tmp_path / "again.log",
+               env=env) as again:
+        assert wait_until(lambda: "service postgres did not start" in again.log(), timeout=60)
+        assert "`streamwhisk services reset postgres` empties it" in again.log()
+        assert httpx.get(again.url + "/api/my/cache/plain", timeout=30).text == \
+            "needs no service"

@@ -130,8 +130,10 @@ def start(service: Service, address: Address) -> Running:
     deadline = time.monotonic() + READY_WITHIN_S
     while time.monotonic() < deadline:
         if not running.alive():
-            raise ServiceUnavailable(f"{service.name} exited at start: {running.last_words()} "
-                                     f"(its log: {log})")
+            raise ServiceUnavailable(
+                f"{service.name} exited at start: {running.last_words()} (its log: {log}); "
+                f"if its data is damaged, `streamwhisk services reset {service.name}` "
+                "empties it")
         if service.ready(address):
             return running
         time.sleep(0.02)
