@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -90,3 +92,30 @@ def _connect(address: tuple[str, int]) -> socket.socket:
 def json_lines(lines: Iterator[tuple[float, bytes]]) -> Iterator[tuple[float, dict[str, Any]]]:
     for arrival, line in lines:
         yield arrival, json.loads(line)
+
+
+def timed_requests(http: RawHttp, path: str, count: int, status: int = 200,
+                   warm: int = 20) -> list[float]:
+    """`count` GETs of `path` after `warm` untimed ones; each one's seconds."""
+    for _ in range(warm):
+        http.get(path)
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        code, _ = http.get(path)
+        samples.append(time.perf_counter() - started)
+        assert code == status, code
+    return samples
+
+
+def served_url(log: Path, process: subprocess.Popen[bytes], within_s: float = 60) -> str:
+    """The URL a `streamwhisk up` started with its output in `log` says it serves at."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("streamwhisk serving "):
+                return line.rsplit(" at ", 1)[1]
+        if process.poll() is not None:
+            raise SystemExit(log.read_text())
+        time.sleep(0.002)
+    raise SystemExit(f"up did not start:\n{log.read_text()}")

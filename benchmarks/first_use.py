@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _rawhttp import served_url
 from _stats import median, table
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,7 +41,7 @@ def first_answer(cache: Path, home: Path) -> float:
                                         str(REPO), "--port", "0"], stdout=out,
                                        stderr=subprocess.STDOUT, env=env)
         try:
-            url = _url(log, process)
+            url = served_url(log, process, within_s=30)
             while True:
                 try:
                     status = httpx.get(url + "/api/v1/namespaces", timeout=10).status_code
@@ -54,18 +55,6 @@ def first_answer(cache: Path, home: Path) -> float:
         finally:
             process.terminate()
             process.wait(timeout=20)
-
-
-def _url(log: Path, process: subprocess.Popen[bytes]) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith("streamwhisk serving "):
-                return line.rsplit(" at ", 1)[1]
-        if process.poll() is not None:
-            raise SystemExit(log.read_text())
-        time.sleep(0.002)
-    raise SystemExit(f"up did not start:\n{log.read_text()}")
 
 
 def _wait_for_runtime(url: str) -> None:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _rawhttp import RawHttp
+from _rawhttp import RawHttp, timed_requests
 from _stats import ms, percentile, table
 
 from streamwhisk.testing import serve
@@ -40,18 +40,6 @@ def direct_calls(count: int) -> list[float]:
         started = time.perf_counter()
         module.main({"name": "x"})
         samples.append(time.perf_counter() - started)
-    return samples
-
-
-def timed_requests(http: RawHttp, path: str, count: int, status: int) -> list[float]:
-    for _ in range(20):
-        http.get(path)
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        code, _ = http.get(path)
-        samples.append(time.perf_counter() - started)
-        assert code == status, code
     return samples
 
 

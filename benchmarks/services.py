@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _rawhttp import RawHttp
+from _rawhttp import RawHttp, served_url, timed_requests
 from _stats import ms, percentile, table
 
 from streamwhisk.actionloop.tree import children, descendants
@@ -46,18 +46,6 @@ def rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def timed(http: RawHttp, path: str, count: int, warm: int = 50) -> list[float]:
-    for _ in range(warm):
-        http.get(path)
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        code, _ = http.get(path)
-        samples.append(time.perf_counter() - started)
-        assert code == 200, code
-    return samples
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -77,7 +65,7 @@ def main() -> None:
                                         "--log-level", "info"], stdout=out,
                                        stderr=subprocess.STDOUT, env=env)
         try:
-            url = _url(log, process)
+            url = served_url(log, process)
             http = RawHttp(url)
             while True:
                 try:
@@ -93,11 +81,13 @@ def main() -> None:
                     time.monotonic() < deadline:
                 time.sleep(0.05)
             ready = {name: float(seconds) for name, seconds in _READY.findall(log.read_text())}
-            noop = timed(http, "/api/v1/web/guest/bench/noop", options.requests)
-            redis_get = timed(http, "/api/v1/web/guest/bench/redisget", options.requests)
+            noop = timed_requests(http, "/api/v1/web/guest/bench/noop", options.requests, warm=50)
+            redis_get = timed_requests(http, "/api/v1/web/guest/bench/redisget", options.requests,
+                                       warm=50)
             code, _ = http.get(f"/api/v1/web/guest/bench/milvussearch?fill={VECTORS}")
             assert code == 200, code
-            searches = timed(http, "/api/v1/web/guest/bench/milvussearch", SEARCHES, warm=2)
+            searches = timed_requests(http, "/api/v1/web/guest/bench/milvussearch", SEARCHES,
+                                      warm=2)
             time.sleep(1)
             memory = {_service_of(pid): rss_mib(pid) for pid in children(process.pid)
                       if _service_of(pid)}
@@ -136,18 +126,6 @@ def _service_of(pid: int) -> str:
     if b"milvus_server" in Path(f"/proc/{pid}/cmdline").read_bytes():
         return "milvus"
     return ""
-
-
-def _url(log: Path, process: subprocess.Popen[bytes]) -> str:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith("streamwhisk serving "):
-                return line.rsplit(" at ", 1)[1]
-        if process.poll() is not None:
-            raise SystemExit(log.read_text())
-        time.sleep(0.002)
-    raise SystemExit(f"up did not start:\n{log.read_text()}")
 
 
 if __name__ == "__main__":

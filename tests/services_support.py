@@ -1,9 +1,10 @@
 """What the service tests share: a check that Redis is installed, a count through the
-cache action, the pid of a service below a server."""
+cache action, the pid of a service below a server, the course-layout project."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import httpx
@@ -29,3 +30,19 @@ def service_pid(server: RunningServer, program: bytes = b"redis-server") -> int:
         if program in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]:
             return pid
     raise AssertionError(f"no {program!r} below the server")
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def services_course(destination: Path) -> Path:
+    """The course-layout project of the service lessons: its own actions and tests, the
+    service actions of services_project, and the course's conftest (each written once)."""
+    project = destination / "services_course"
+    shutil.copytree(FIXTURES / "services_course", project)
+    for package in ("cache", "files", "db", "vector"):
+        shutil.copytree(FIXTURES / "services_project" / "packages" / package,
+                        project / "packages" / package, dirs_exist_ok=True)
+    shutil.copy(FIXTURES / "course_project" / "tests" / "conftest.py",
+                project / "tests" / "conftest.py")
+    return project

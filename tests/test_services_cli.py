@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from conftest import copy_project
-from services_support import count, needs_redis
+from services_support import count, needs_redis, services_course
 
 from streamwhisk.testing import serve, wait_until
 
@@ -57,7 +57,7 @@ def test_a_course_projects_service_tests_pass_with_services_always(tmp_path: Pat
 
     from conftest import COURSE_AUTH
 
-    project = copy_project("services_course", tmp_path)
+    project = services_course(tmp_path)
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "STREAMWHISK_DATA_DIR": str(tmp_path / "data"),
@@ -85,7 +85,7 @@ def test_a_course_projects_service_tests_pass_with_services_always(tmp_path: Pat
 def test_the_shell_gets_the_services_it_asks_for(tmp_path: Path) -> None:
     import subprocess
 
-    project = copy_project("services_course", tmp_path)
+    project = services_course(tmp_path)
     env = {**os.environ, "STREAMWHISK_DATA_DIR": str(tmp_path / "data"),
            "STREAMWHISK_LOGIN_FILE": str(tmp_path / "login.env")}
     typed = ("import os, redis\n"

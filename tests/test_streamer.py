@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from streamwhisk.testing import RunningServer
+from streamwhisk.testing import RunningServer, wait_until
 
 
 def stream_lines(server: RunningServer, action: str, payload: dict[str, Any] | None = None,
@@ -150,9 +149,9 @@ def test_a_stranger_cannot_inject_into_a_stream(
     reader = threading.Thread(target=lambda: result.append(
         stream_lines(stream_server, "s/porthole", {"portfile": str(portfile)})))
     reader.start()
-    deadline = time.monotonic() + 10
-    while not portfile.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    # the action writes the file: it may be there a moment before its text is
+    assert wait_until(lambda: portfile.exists() and portfile.read_text().strip() != "",
+                      timeout=10)
     port = int(portfile.read_text())
     with socket.create_connection(("127.0.0.1", port), timeout=5) as stranger:
         stranger.sendall(json.dumps({"output": "injected"}).encode())
