@@ -95,15 +95,6 @@ def base_root(kind: Kind) -> Path:
     return cache_root() / "runtimes" / f"python{kind.version[0]}.{kind.version[1]}-{made_of}"
 
 
-def missing(root: Path) -> dict[str, str]:
-    """What of the environment's library list could not be installed here, and why."""
-    try:
-        found = json.loads((root / MISSING).read_text())
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
 def is_built(folder: Path) -> bool:
     return (folder / COMPLETE).exists()
 

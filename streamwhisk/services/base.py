@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -57,13 +56,6 @@ class Service(Protocol):
     def ready(self, address: Address) -> bool:
         """True once it answers."""
         ...
-
-
-def program(name: str, install_hint: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise ServiceUnavailable(f"{name} is not installed: {install_hint}")
-    return found
 
 
 def free_port(host: str = "127.0.0.1") -> int:
