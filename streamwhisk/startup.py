@@ -22,7 +22,7 @@ from .project import ActionSpec, ActionSurvey, Project
 from .runtime.environments import syntax_problems
 from .runtime.kinds import resolve
 from .runtime.runtimes import Runtimes
-from .services.manager import Services, used_variables, wanted
+from .services.manager import Services
 
 if TYPE_CHECKING:
     from .hosting.serving import Served
@@ -67,8 +67,8 @@ def serve_project(options: UpOptions) -> None:
     sock = listen(options.host, options.port)
     url = url_of(sock)
     platform = {"OPSDEV_HOST": url, "OPSDEV_USERNAME": options.namespace}
-    services = plan_services(project, options.scope, options.services, options.namespace,
-                             platform)
+    services = Services.plan(project, cast(Scope, options.scope), options.services,
+                             options.namespace, platform)
     values = services.values()
     overriding = services.override
     actions, companions = project_and_llm(
@@ -99,17 +99,6 @@ def serve_project(options: UpOptions) -> None:
             limits)
     finally:
         services.stop()
-
-
-def plan_services(project: Path, scope: str, choice: str, namespace: str,
-                  platform: dict[str, str]) -> Services:
-    """The services this run starts (see `services/manager.py`), their addresses chosen."""
-    first = Project(project, cast(Scope, scope), defaults=platform)
-    configured = set(first.config.settings(include_environment=True))
-    chosen, override = wanted(choice, used_variables(first.variables()), configured)
-    services = Services.plan(chosen, project, scope, namespace)
-    services.override = override
-    return services
 
 
 def report_actions(actions: Project, runtimes: Runtimes | None = None,

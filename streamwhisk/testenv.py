@@ -27,10 +27,10 @@ from pathlib import Path
 
 from .config import Config, wskprops_file
 from .devca import trust_dev_ca
-from .project import DEFAULT_KIND, Project
+from .project import DEFAULT_KIND
 from .runtime.environments import TEST_TOOLS, TEST_TOOLS_NAMES, RuntimeEnvironment
 from .runtime.runtimes import Runtimes
-from .services.manager import Services, used_variables, wanted
+from .services.manager import Services
 from .testing.launch import serve, serve_dev_ollama
 
 NAMESPACE = "guest"
@@ -145,11 +145,7 @@ def _start_extras(stack: contextlib.ExitStack, project: Path, options: TestOptio
     that `options` ask for, stopped with the stack; the values that must win over every
     layer."""
     platform = {"OPSDEV_USERNAME": NAMESPACE}
-    config = Config.load(project, "tests", defaults=platform)
-    configured = set(config.settings(include_environment=True))
-    chosen, _ = wanted(options.services, used_variables(
-        Project(project, "tests", defaults=platform).variables()), configured)
-    services = Services.plan(chosen, project, "tests", NAMESPACE)
+    services = Services.plan(project, "tests", options.services, NAMESPACE, platform)
     stack.callback(services.stop)
     for line in services.describe():
         print(f"streamwhisk test: {line}", file=sys.stderr)
@@ -159,8 +155,9 @@ def _start_extras(stack: contextlib.ExitStack, project: Path, options: TestOptio
         print(f"streamwhisk test: service {name} did not start: {why}", file=sys.stderr)
     # with `auto` no layer sets them, with `always` they win: either way, the run's values
     always = services.values()
+    configured = Config.load(project, "tests", defaults=platform).get("OLLAMA_HOST")
     wants_llm = options.dev_ollama == "always" or (
-        options.dev_ollama == "auto" and "OLLAMA_HOST" not in configured)
+        options.dev_ollama == "auto" and configured is None)
     if wants_llm:
         dev = stack.enter_context(serve_dev_ollama("--auth", "", log_path=scratch / "ollama.log"))
         always["OLLAMA_HOST"] = dev.url.removeprefix("http://")

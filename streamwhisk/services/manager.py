@@ -21,8 +21,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import Scope
 from ..errors import ConfigError, ServiceUnavailable
 from ..paths import data_root
+from ..project import Project
 from .base import Address, Running, Service, free_port, secret_of, start
 from .milvus import Milvus
 from .postgres import Postgres
@@ -80,14 +82,19 @@ class Services:
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def plan(cls, chosen: list[Service], project: Path, scope: str, namespace: str
-             ) -> Services:
+    def plan(cls, project: Path, scope: Scope, choice: str, namespace: str,
+             platform: Mapping[str, str]) -> Services:
+        """The services a run of the project (with `platform` as its lowest layer) starts for
+        `--services CHOICE`, their addresses chosen now."""
+        actions = Project(project, scope, defaults=platform)
+        configured = set(actions.config.settings(include_environment=True))
+        chosen, override = wanted(choice, used_variables(actions.variables()), configured)
         addresses = {}
         for service in chosen:
             folder = data_folder(project, scope, service.name)
             addresses[service.name] = Address("127.0.0.1", free_port(), folder,
                                               secret_of(folder), namespace)
-        return cls(chosen, addresses, namespace)
+        return cls(chosen, addresses, namespace, override)
 
     def values(self) -> dict[str, str]:
         """What the platform layer gets: each service's variables."""
