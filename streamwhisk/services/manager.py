@@ -161,7 +161,10 @@ class Services:
         return code
 
     def check(self, variables: Iterable[str]) -> None:
-        """ServiceUnavailable when a service these variables name is down, with why."""
+        """ServiceUnavailable when a service these variables name is down, with why. Asked
+        before every activation: with every service up, it looks at nothing."""
+        if not self.failed:
+            return
         wanted_now = set(variables)
         for service in self.chosen:
             why = self.failed.get(service.name)
