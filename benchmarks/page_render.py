@@ -47,7 +47,7 @@ def f(x):
 
 """
 MEASURE = """async ({ block, tokens, perFrame }) => {
-  const { ReplyView, markdownToSafeHtml } = await import('/static/render.js');
+  const { ReplyView, markdownToSafeHtml } = await import('/_streamwhisk/static/render.js');
   const words = [];
   while (words.length < tokens) words.push(...block.match(/\\s*[\\w']+|\\s*[^\\w\\s]|\\s+/g));
   words.length = tokens;

@@ -1,7 +1,8 @@
-"""The one ASGI app `streamwhisk up` serves, composed: the chat page, OpenWhisk's web actions
-and streamer, and its REST API, behind the Host rule; the project's runtimes prepared in the
-background at start. The route groups live in `openwhisk/` and `page.py`; each is given the
-few collaborators it uses."""
+"""The one ASGI app `streamwhisk up` serves, composed: the project's site (web/) or the chat
+page at `/`, OpenWhisk's web actions and streamer, and its REST API, behind the Host rule;
+`stream.<host>` (the streamer alone) and `s3.<host>` (the local object store) beside them;
+the project's runtimes prepared in the background at start. The route groups live in
+`openwhisk/`, `page.py` and `site.py`; each is given the few collaborators it uses."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from starlette.middleware import Middleware
 
 from .errors import StreamwhiskError
 from .hosting.origins import OriginPolicy, OwnHostOnly
+from .hosting.proxy import ReverseProxy
+from .hosting.subdomains import OBJECT_STORE, STREAM, BySubdomain
 from .openwhisk.rest import RestApi, RestSettings
 from .openwhisk.store import DeployedStore
 from .openwhisk.webroutes import WebActions, WebSettings
@@ -25,6 +28,7 @@ from .page import page_routes
 from .project import ActionSpec, Project
 from .redact import RedactingFilter, Redactor
 from .runtime import Invoker, InvokerSettings
+from .site import site_routes
 from .stream import StreamSettings
 
 # OpenWhisk's web-action CORS: `--cors ORIGIN` answers with these; an action annotated
@@ -38,6 +42,11 @@ REFUSAL = ("A page of another origin ({origin}) may not run actions here; start 
            "with --cors ORIGIN to let it, or annotate the action web-custom-options true to "
            "let it decide.")
 OPENWHISK_BODY_LIMIT = 1024 * 1024
+NO_STORE = ("This project runs with no object store: start it with --services auto (an action "
+            "naming S3_ variables) or --services s3.")
+S3_CORS = {"Access-Control-Allow-Methods": "GET, HEAD, PUT, POST, DELETE",
+           "Access-Control-Allow-Headers": "*", "Access-Control-Expose-Headers": "ETag",
+           "Access-Control-Max-Age": "600"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,10 @@ class ServerSettings:
     cors: tuple[str, ...] = ()
     # where deployed actions are kept; None: the data folder's deployed/
     store_dir: Path | None = None
+    # the project's own site (its web/ folder), served at `/`; None: the chat page is `/`
+    site: Path | None = None
+    # the local object store's own address (http://host:port), behind `s3.<host>`
+    object_store: str | None = None
 
 
 class Server:
@@ -69,6 +82,8 @@ class Server:
             namespace, api_key, settings.body_limit, settings.stream), self.invoker.redact)
         self.rest = RestApi(self.invoker, self.store, origins,
                             RestSettings(namespace, api_key, settings.body_limit))
+        self.object_store = ReverseProxy(lambda: settings.object_store, origins, NO_STORE,
+                                         S3_CORS)
 
     def web_actions(self) -> list[str]:
         """The names of the actions a browser may call (project and deployed)."""
@@ -78,6 +93,12 @@ class Server:
                 if self.invoker.spec(name).annotations.web:
                     names.append(name)
         return names
+
+    def platform_origins(self) -> list[str]:
+        """The origins of the server's other names (stream., s3.), and the object store's own
+        address: what the page may fetch from beside itself."""
+        origins = [f"http://{name}" for name in self.settings.hosts]
+        return origins + ([self.settings.object_store] if self.settings.object_store else [])
 
     def preparations(self) -> list[dict[str, Any]]:
         return [p.as_json() for p in self.invoker.runtimes.preparations()]
@@ -95,6 +116,7 @@ class Server:
         try:
             yield
         finally:
+            await self.object_store.aclose()
             await self.invoker.close()
 
 
@@ -111,9 +133,13 @@ def create_app(project: Project, settings: ServerSettings | None = None,
                guard: Callable[[ActionSpec], None] | None = None) -> Starlette:
     """`guard` may refuse an activation before it starts (see `Invoker`)."""
     server = Server(project, settings or ServerSettings(), guard)
-    routes = [*server.web.routes(), *server.rest.routes(), *page_routes(server)]
-    app = Starlette(routes=routes, lifespan=server.lifespan,
-                    middleware=[Middleware(OwnHostOnly, hosts=server.settings.hosts)])
+    site = server.settings.site
+    routes = [*server.web.routes(), *server.rest.routes(),
+              *page_routes(server, at_root=site is None), *(site_routes(site) if site else [])]
+    streamer = Starlette(routes=server.web.stream_routes())
+    app = Starlette(routes=routes, lifespan=server.lifespan, middleware=[
+        Middleware(OwnHostOnly, hosts=server.settings.hosts),
+        Middleware(BySubdomain, subdomains={STREAM: streamer, OBJECT_STORE: server.object_store})])
     app.state.server = server
     app.state.close_streams = server.close_streams
     return app

@@ -17,12 +17,15 @@ from .basicauth import is_blank
 from .cli_common import require_packages, stop_on_signals
 from .config import Scope, references
 from .errors import RuntimeUnavailable
+from .hosting.subdomains import OBJECT_STORE, STREAM
 from .ollama.commands import announce_dev_ollama
+from .page import PAGE
 from .project import ActionSpec, ActionSurvey, Project
 from .runtime.environments import syntax_problems
 from .runtime.kinds import resolve
 from .runtime.runtimes import Runtimes
 from .services.manager import Services
+from .site import site_folder
 
 if TYPE_CHECKING:
     from .hosting.serving import Served
@@ -66,10 +69,16 @@ def serve_project(options: UpOptions) -> None:
     project = require_packages(options.project)
     sock = listen(options.host, options.port)
     url = url_of(sock)
-    platform = {"OPSDEV_HOST": url, "OPSDEV_USERNAME": options.namespace}
+    public = public_url(options.host, url)
+    platform = {"OPSDEV_HOST": public, "OPSDEV_APIHOST": public,
+                "OPSDEV_USERNAME": options.namespace}
     services = Services.plan(project, cast(Scope, options.scope), options.services,
                              options.namespace, platform)
     values = services.values()
+    object_store = None
+    if "S3_HOST" in values:  # browsers reach it at s3.<host>, as on the cluster
+        object_store = f"http://{values['S3_HOST']}:{values['S3_PORT']}"
+        values["S3_API_URL"] = subdomain_url(public, OBJECT_STORE)
     overriding = services.override
     actions, companions = project_and_llm(
         project, options.scope, options.dev_ollama,
@@ -80,13 +89,15 @@ def serve_project(options: UpOptions) -> None:
                                           options.idle_timeout),
                         namespace=options.namespace, api_host=url, api_key=api_key),
         StreamSettings(keepalive_s=options.stream_keepalive),
-        hosts=own_host_names(options.host, int(url.rsplit(":", 1)[1]), options.allowed_hosts),
-        cors=options.cors_origins,
+        hosts=own_host_names(options.host, int(url.rsplit(":", 1)[1]), options.allowed_hosts,
+                             platform=True),
+        cors=options.cors_origins, site=site_folder(project), object_store=object_store,
     )
     report_actions(actions)  # their runtimes are built in the background: see the lifespan
     click.echo(f"REST API at {url}/api/v1, and the #--web-secure true actions: HTTP basic "
                f"auth with {key_note}", err=True)
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
+    _report_addresses(public, settings.site)
     limits = HttpLimits(header_timeout_s=options.header_timeout,
                         body_timeout_s=options.body_timeout)
     for line in services.describe():
@@ -99,6 +110,27 @@ def serve_project(options: UpOptions) -> None:
             limits)
     finally:
         services.stop()
+
+
+def public_url(host: str, url: str) -> str:
+    """The server's origin as the platform names it (OPSDEV_HOST, OPSDEV_APIHOST): on this
+    machine, `http://localhost:PORT`, whose `stream.` and `s3.` names every browser resolves
+    to loopback; bound to another address, that address."""
+    if host in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::", ""):
+        return f"http://localhost:{url.rsplit(':', 1)[1]}"
+    return url
+
+
+def subdomain_url(public: str, prefix: str) -> str:
+    scheme, _, netloc = public.partition("://")
+    return f"{scheme}://{prefix}.{netloc}"
+
+
+def _report_addresses(public: str, site: Path | None) -> None:
+    where = (f"the project's site (web/) at {public}/, the chat page at {public}{PAGE}/"
+             if site else f"the chat page at {public}/")
+    click.echo(f"{where}; the streamer also at {subdomain_url(public, STREAM)}, the object "
+               f"store at {subdomain_url(public, OBJECT_STORE)}", err=True)
 
 
 def report_actions(actions: Project, runtimes: Runtimes | None = None,

@@ -1,5 +1,6 @@
 """Deploy and undeploy: the project's packages, then its actions, one line per artifact and a
-summary at the end. An action that cannot go (a syntax error, an unset variable, a name
+summary at the end; a deploy of the whole project uploads its web/ site too (website.py).
+An action that cannot go (a syntax error, an unset variable, a name
 OpenWhisk refuses, a requirements.txt that does not install, the cluster's refusal) is reported
 and the others still go; the exit status says whether all did.
 
@@ -20,6 +21,7 @@ from ..errors import StreamwhiskError
 from ..project import DEFAULT_KIND, ActionSpec, Project, split_action_name
 from ..runtime.environments import syntax_problems
 from ..runtime.kinds import interpreters, wanted_version
+from ..site import SITE_FOLDER, site_folder
 from .archive import zip_action
 from .artifacts import (
     ActionArtifact,
@@ -31,6 +33,7 @@ from .artifacts import (
 )
 from .client import ClusterError, Collection, OpenWhiskClient, api_base
 from .records import DeployRecord
+from .website import SiteUploader, StaticBucket, site_files
 
 Echo = Callable[[str], None]
 MASK = "********"
@@ -102,6 +105,8 @@ class Deployer:
             self._send(PackageArtifact(package), outcome)
         for artifact in artifacts:
             self._send(artifact, outcome)
+        if not names and site_folder(self.root) is not None:  # the whole project: its site too
+            self._upload_site(outcome)
         self._summary(outcome)
         return outcome
 
@@ -111,7 +116,8 @@ class Deployer:
         actions = [a for a in self.record.actions if a in selection]
         # a package goes when the whole of it is asked for: all, or PKG by name
         packages = [p for p in self.record.packages if not names or p in selection.packages]
-        if not actions and not packages:
+        site = [] if names else list(self.record.site)
+        if not actions and not packages and not site:
             self.echo(f"nothing that deploy created from {self.root} is recorded for "
                       f"{self.target.apihost}")
             return outcome
@@ -119,6 +125,8 @@ class Deployer:
             self._delete("actions", name, outcome)
         for name in packages:
             self._delete("packages", name, outcome)
+        if site:
+            self._remove_site(site, outcome)
         self.echo(f"undeployed from {self.target.apihost}: {len(outcome.updated)} removed"
                   + (f", {len(outcome.failed)} failed" if outcome.failed else ""))
         return outcome
@@ -187,6 +195,41 @@ class Deployer:
         self.record.removed(collection, name)
         outcome.updated.append(label)
         self.echo(f"  deleted {label}" if gone else f"  {label} was already gone")
+
+    def _upload_site(self, outcome: Outcome) -> None:
+        files = {file.key: file for file in site_files(self.root)}
+        self._site_step(outcome, list(files), "upload",
+                        lambda uploader, key: uploader.upload(files[key]), self.record.created)
+
+    def _remove_site(self, keys: list[str], outcome: Outcome) -> None:
+        self._site_step(outcome, keys, "remove", lambda uploader, key: uploader.remove(key),
+                        self.record.removed)
+
+    def _site_step(self, outcome: Outcome, keys: list[str], verb: str,
+                   operation: Callable[[SiteUploader, str], None],
+                   note: Callable[[str, str], None]) -> None:
+        """Each key of web/ uploaded or removed; one that fails is reported, the others still
+        go; what is done is noted in the record as it is done."""
+        try:
+            bucket = StaticBucket.of(self.root)
+            uploader = None if self.dry_run else SiteUploader(bucket)
+        except ClusterError as exc:
+            self._fail(outcome, f"{SITE_FOLDER}/", str(exc))
+            return
+        self.echo(f"  site: {verb} {len(keys)} file(s) of {SITE_FOLDER}/, static bucket "
+                  f"{bucket.name} at {bucket.endpoint}")
+        for key in keys:
+            label = f"{SITE_FOLDER}/{key}"
+            if uploader is not None:
+                try:
+                    operation(uploader, key)
+                except ClusterError as exc:
+                    self._fail(outcome, label, str(exc))
+                    continue
+                note("site", key)
+            outcome.updated.append(label)
+            self.echo(f"  would {verb} {label}" if uploader is None else
+                      f"  {'uploaded' if verb == 'upload' else 'removed'} {label}")
 
     def _fail(self, outcome: Outcome, artifact: str, reason: str) -> None:
         outcome.failed.append(Failure(artifact, reason))

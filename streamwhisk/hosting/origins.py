@@ -54,11 +54,26 @@ class OriginPolicy:
         site = request.headers.get("sec-fetch-site")
         return site if site in CROSS_SITE else None
 
+    def own_cross_origin(self, request: Request, allow: dict[str, str] | None = None
+                         ) -> dict[str, str]:
+        """CORS headers for a page of one of the server's own names calling another of them
+        (the page at `localhost:PORT` streaming from `stream.localhost:PORT`); else none."""
+        origin = request.headers.get("origin")
+        if not origin or origin == "null" or self.foreign_origin(request) is not None:
+            return {}
+        host = request.headers.get("host", "").lower()
+        if urlsplit(origin).netloc.lower() in (host, host.removesuffix(":80")):
+            return {}  # the same origin: no CORS at all
+        return {"Access-Control-Allow-Origin": origin,
+                **(self.allow if allow is None else allow), "Vary": "Origin"}
+
     def admit(self, request: Request, trusted: bool = False) -> dict[str, str]:
         """The CORS headers to answer with; RequestError 403 for a page it may not serve.
         `trusted`: what the route runs answers for its own CORS."""
         foreign = self.foreign_origin(request)
-        if foreign is None or trusted:
+        if foreign is None:
+            return {} if trusted else self.own_cross_origin(request)
+        if trusted:
             return {}
         if "*" in self.cors or foreign in self.cors:
             return self._cors_headers(foreign)
@@ -69,7 +84,7 @@ class OriginPolicy:
         origin = request.headers.get("origin")
         if origin and ("*" in self.cors or origin in self.cors):
             return self._cors_headers(origin)
-        return None
+        return self.own_cross_origin(request) or None
 
     def _cors_headers(self, origin: str) -> dict[str, str]:
         return {"Access-Control-Allow-Origin": "*" if "*" in self.cors else origin,

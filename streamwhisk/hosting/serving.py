@@ -21,6 +21,7 @@ from ..actionloop.confine import not_dumpable
 from ..errors import ListenError
 from .frontdoor import serve_front
 from .limits import HttpLimits, bounded_protocol
+from .subdomains import service_names
 
 DEFAULT_LIMITS = HttpLimits()
 
@@ -55,17 +56,19 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def own_host_names(host: str, port: int, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+def own_host_names(host: str, port: int, extra: tuple[str, ...] = (),
+                   platform: bool = False) -> tuple[str, ...]:
     """The Host headers that name this server: its loopback names, the address it is bound
     to (unless that is every address), and the names given (`--allow-host`), at its port
-    unless a name carries its own."""
+    unless a name carries its own; with `platform`, for each of them that is a DNS name, the
+    platform's `stream.` and `s3.` names too (subdomains.py)."""
     names = {"127.0.0.1", "localhost", "[::1]"}
     if host not in ("0.0.0.0", "::", ""):
         names.add(f"[{host}]" if ":" in host else host)
     hosts = {f"{name.lower()}:{port}" for name in names}
     hosts |= {name.lower() if name.rsplit(":", 1)[-1].isdigit() and not name.endswith("]")
               else f"{name.lower()}:{port}" for name in extra}
-    return tuple(sorted(hosts))
+    return tuple(sorted(hosts | service_names(hosts) if platform else hosts))
 
 
 @dataclass

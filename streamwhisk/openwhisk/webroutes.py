@@ -57,8 +57,12 @@ class WebActions:
         return [
             Route("/api/v1/web/{path:path}", self.web_action, methods=METHODS),
             Route("/api/my/{path:path}", self.web_default_namespace, methods=METHODS),
-            Route("/web/{path:path}", self.stream_action, methods=["GET", "POST", "OPTIONS"]),
+            *self.stream_routes(),
         ]
+
+    def stream_routes(self) -> list[Route]:
+        """The streamer's own: what `stream.<host>` answers."""
+        return [Route("/web/{path:path}", self.stream_action, methods=["GET", "POST", "OPTIONS"])]
 
     async def web_action(self, request: Request, namespace: str | None = None) -> Response:
         activation_id = None

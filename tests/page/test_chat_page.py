@@ -208,7 +208,7 @@ def test_a_long_reply_renders_the_same_as_rendering_it_at_once(
         return ({shape})(root);
     }}""")
     at_once = ui.page.evaluate(f"""async (text) => {{
-        const {{ renderSegments }} = await import('/static/render.js');
+        const {{ renderSegments }} = await import('/_streamwhisk/static/render.js');
         const root = document.createElement('div');
         root.append(renderSegments(text));
         return ({shape})(root);
@@ -256,7 +256,7 @@ def test_a_course_index_lists_its_groups_and_user(chat_page: RecordingPage,
     expect(ui.page.locator("#username")).to_have_text("learner")
 
 
-def test_reply_fields_the_page_cannot_render_are_shown_not_dropped(
+def test_a_form_is_rendered_and_a_field_the_page_cannot_render_is_shown_not_dropped(
     chat_page: RecordingPage, course_server: RunningServer
 ) -> None:
     ui = ChatUI(chat_page.page, course_server.url)
@@ -264,9 +264,11 @@ def test_reply_fields_the_page_cannot_render_are_shown_not_dropped(
     reply = ui.send("hello")
     expect(reply).to_contain_text("Fill the form")
     fields = reply.locator("details.fields")
-    expect(fields.locator("summary")).to_have_text("other fields: form")
-    assert json.loads(fields.locator("pre").inner_text()) == {
-        "form": [{"name": "job", "type": "text"}]}
+    expect(fields.locator("summary")).to_have_text("other fields: gauge")
+    assert json.loads(fields.locator("pre").inner_text()) == {"gauge": {"level": 3}}
+    reply.get_by_label("job").fill("pilot")
+    reply.get_by_role("button", name="Submit").click()
+    expect(ui.replies().last).to_contain_text('Got {"job": "pilot"}')
 
 
 def test_model_output_makes_the_browser_fetch_nothing_by_itself(

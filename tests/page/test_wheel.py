@@ -69,7 +69,8 @@ def test_the_installed_wheel_is_the_one_that_runs(installed: Path) -> None:
 def test_the_installed_wheel_serves_its_page_with_no_node(served: RunningServer,
                                                            chat_page: RecordingPage) -> None:
     for library in ("marked.esm.js", "purify.es.mjs"):
-        assert httpx.get(f"{served.url}/vendor/{library}", timeout=30).status_code == 200
+        library_url = f"{served.url}/_streamwhisk/vendor/{library}"
+        assert httpx.get(library_url, timeout=30).status_code == 200
     chat_page.page.goto(served.url + "/")
     chat_page.page.get_by_role("button", name="Stateless", exact=True).click()
     chat_page.page.fill("#input", "show me some markdown")

@@ -1,23 +1,31 @@
 // The chat page: the chats from mastrogpt/index (or, in a project without one, the project's web
 // actions, grouped by package), a conversation per chat (kept in the browser, see history.js),
-// replies streamed from the streamer (/web/_/{action}) and rendered as they arrive. The index is
-// the platform's (the Pinocchio page's) format: {"username", "services": {"Group": [{"name", "url"}]}}.
-// While a runtime environment is being built, a line above the composer says so.
-import * as history from "/static/history.js";
-import { ReplyView } from "/static/render.js";
-import { DONE, ERROR, OUTPUT, RESULT, THINKING, readMessages } from "/static/stream.js";
+// replies streamed from the streamer (the index's `streamer`, else this server's /web/_/{action})
+// and rendered as they arrive, then their other fields: a form, options, images, and what the
+// project's mastrogpt/display makes of the rest (fields.js). With a mastrogpt/login, the page
+// asks to log in first and sends the token with every request (login.js). While a runtime
+// environment is being built, a line above the composer says so.
+import * as history from "./history.js";
+import * as session from "./login.js";
+import { groupsOf, visibleTo } from "./menu.js";
+import { ReplyView } from "./render.js";
+import { DONE, ERROR, OUTPUT, RESULT, STATE, THINKING, readMessages } from "./stream.js";
+import { OWN_FIELDS, fileAsBase64, imagesOf, optionsOf, sandboxedFrame, showFallback, showForm,
+         showImages, showOptions } from "./fields.js";
 
 const SUGGESTIONS = ["Who are you?", "Capital of Italy", "show me some markdown"];
 
 const INDEX = "/api/my/mastrogpt/index";
+const DISPLAY = "/api/my/mastrogpt/display";
 const ACTIONS = "/_streamwhisk/actions"; // the server's own list, when there is no index
 const STATUS = "/_streamwhisk/status";
-// what the page renders of a reply's body; any other field is shown as JSON
-const RENDERED = new Set(["output", "state", "error", "streaming"]);
 const $ = (id) => document.getElementById(id);
 const chats = new Map(); // action -> {action, name, description, log, conversation}
 let current = null;
 let running = null; // {controller, view} while a reply streams
+let project = { actions: [] }; // what the server says the project has
+let streamer = ""; // where replies stream from: the index's streamer, or this server
+let attached = null; // {name, type, data, url} of the file going with the next message
 
 function say(log, role, text) {
   const line = document.createElement("p");
@@ -27,38 +35,96 @@ function say(log, role, text) {
   return line;
 }
 
+const has = (action) => project.actions.includes(action);
+
 async function fetchIndex() {
-  const response = await fetch(INDEX);
-  const index = await response.json().catch(() => ({}));
-  if (response.status === 404) {
-    const own = await fetch(ACTIONS);
-    if (!own.ok) throw new Error(`HTTP ${own.status}`);
-    return { ...(await own.json()), note: "This project has no mastrogpt/index: these are its web actions." };
+  if (!has("mastrogpt/index")) {
+    return { ...project, note: "This project has no mastrogpt/index: these are its web actions." };
   }
+  const response = await fetch(INDEX, { method: "POST", headers: { "content-type": "application/json" },
+                                        body: JSON.stringify(session.withToken({})) });
+  const index = await response.json().catch(() => ({}));
   if (!response.ok || index.error) throw new Error(index.error || `HTTP ${response.status}`);
   return index;
 }
 
+// The streamer the index names (the platform's stream.<host>), when it is an http(s) URL
+function streamerOf(index) {
+  try {
+    const url = new URL(index.streamer);
+    return /^https?:$/.test(url.protocol) ? url.origin : "";
+  } catch {
+    return "";
+  }
+}
+
+async function start() {
+  try {
+    const response = await fetch(ACTIONS);
+    if (response.ok) project = await response.json();
+  } catch {
+    // the chats say what went wrong
+  }
+  const login = has("mastrogpt/login");
+  $("logout").hidden = !(login && session.current());
+  if (login && !session.current()) {
+    showLogin();
+    return;
+  }
+  $("login").hidden = true;
+  loadChats();
+}
+
+function showLogin() {
+  $("login").hidden = false;
+  $("composer").hidden = true;
+  $("login-name").focus();
+}
+
+$("login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("login-error").textContent = "";
+  try {
+    await session.login($("login-name").value, $("login-password").value);
+    $("login-password").value = "";
+    $("login").hidden = true;
+    $("composer").hidden = false;
+    $("logout").hidden = false;
+    loadChats();
+  } catch (error) {
+    $("login-error").textContent = error.message;
+  }
+});
+$("logout").addEventListener("click", () => {
+  session.logout();
+  $("chat-list").replaceChildren();
+  $("conversations").replaceChildren();
+  chats.clear();
+  current = null;
+  $("logout").hidden = true;
+  showLogin();
+});
+
 async function loadChats() {
   const list = $("chat-list");
+  list.replaceChildren();
   try {
     const index = await fetchIndex();
-    const services = index.services;
-    if (!services || typeof services !== "object") throw new Error("the index has no services");
-    $("username").textContent = typeof index.username === "string" ? index.username : "";
+    const groups = groupsOf(index.services);
+    const user = session.current()?.username || "";
+    $("username").textContent = user || (typeof index.username === "string" ? index.username : "");
+    streamer = streamerOf(index);
     if (index.note) say(list, "note", index.note);
-    for (const [group, entries] of Object.entries(services)) {
+    for (const { title: group, entries } of groups) {
       const section = document.createElement("section");
       const title = document.createElement("h2");
       title.textContent = group;
       section.append(title);
-      for (const entry of Array.isArray(entries) ? entries : []) {
-        if (entry && typeof entry.url === "string") {
-          section.append(chatButton({ name: String(entry.name || entry.url), action: entry.url,
-                                      description: entry.description }));
-        }
+      for (const entry of entries.filter((e) => visibleTo(e, user))) {
+        section.append(chatButton({ name: String(entry.name || entry.url), action: entry.url,
+                                    description: entry.description }));
       }
-      list.append(section);
+      if (section.childElementCount > 1) list.append(section);
     }
     const first = list.querySelector("button");
     if (first) first.click();
@@ -202,7 +268,7 @@ function hint(text) {
 }
 
 // True when the message went (or is going); false leaves it in the box.
-async function send(text) {
+async function send(text, input = text) {
   const chat = current;
   if (!text.trim() || running) return false;
   if (!chat) {
@@ -210,14 +276,51 @@ async function send(text) {
     return false;
   }
   hint("");
-  sending(chat, text);
+  sending(chat, text, input);
   return true;
 }
 
-async function sending(chat, text) {
+// What goes with a message: the text (or a form's values), the state, the token, a file
+function requestBody(conversation, input, file) {
+  const body = { input };
+  if (conversation.state !== undefined) body.state = conversation.state;
+  if (file) body.file = { name: file.name, type: file.type, data: file.data };
+  return session.withToken(body);
+}
+
+function takeAttachment() {
+  const file = attached;
+  attached = null;
+  $("attachment").replaceChildren();
+  $("attachment").hidden = true;
+  return file;
+}
+
+function sayWithFile(log, text, file) {
+  const line = say(log, "user", text);
+  if (file) line.append(thumbnail(file));
+  return line;
+}
+
+function thumbnail(file) {
+  if (file.type.startsWith("image/")) {
+    const image = document.createElement("img");
+    image.className = "thumbnail";
+    image.alt = file.name;
+    image.src = file.url;
+    return image;
+  }
+  const chip = document.createElement("span");
+  chip.className = "file-chip";
+  chip.textContent = `📎 ${file.name}`;
+  return chip;
+}
+
+async function sending(chat, text, input = text) {
   const conversation = chat.conversation;
+  const file = takeAttachment();
   chat.log.querySelector(".welcome")?.remove();
-  say(chat.log, "user", text);
+  sayWithFile(chat.log, text, file);
   conversation.messages.push({ role: "user", text });
   conversation.title ||= text.slice(0, 60);
   const scroller = $("conversations");
@@ -235,11 +338,10 @@ async function sending(chat, text) {
   let last = null;
   let tokens = 0;
   try {
-    const response = await fetch(`/web/_/${chat.action}`, {
+    const response = await fetch(`${streamer}/web/_/${chat.action}`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/x-ndjson" },
-      body: JSON.stringify(conversation.state === undefined ? { input: text }
-        : { input: text, state: conversation.state }),
+      body: JSON.stringify(requestBody(conversation, input, file)),
       signal: controller.signal,
     });
     if (!response.ok) {
@@ -254,8 +356,9 @@ async function sending(chat, text) {
         view.appendOutput(message[OUTPUT]);
       }
       if (typeof message[THINKING] === "string") view.appendThinking(message[THINKING]);
+      if (message[STATE] !== undefined && !message[DONE]) conversation.state = message[STATE];
       if (message[ERROR] && !message[DONE]) view.showError(String(message[ERROR]));
-      if (message[DONE]) finishWith(conversation, view, message, tokens > 0);
+      if (message[DONE]) finishWith(chat, view, message, tokens > 0);
     }
   } catch (error) {
     if (controller.signal.aborted) view.showError("Stopped.");
@@ -276,23 +379,84 @@ async function sending(chat, text) {
   }
 }
 
-function finishWith(conversation, view, done, streamed) {
+function finishWith(chat, view, done, streamed) {
   if (done[ERROR]) {
     view.showError(String(done[ERROR]));
     return;
   }
   const result = done[RESULT] || {};
   const body = result.body !== undefined ? result.body : result;
-  if (body && typeof body === "object") {
-    if (body.state !== undefined) conversation.state = body.state;
-    if (!streamed && typeof body.output === "string") view.appendOutput(body.output);
-    if (body.error) view.showError(String(body.error));
-    const others = Object.entries(body).filter(([key]) => !RENDERED.has(key));
-    if (others.length) view.showFields(Object.fromEntries(others));
+  if (body && typeof body === "object" && !Array.isArray(body)) {
+    showFields(chat, view, body, streamed);
   } else if (!streamed && typeof body === "string") {
     view.appendOutput(body);
   }
 }
+
+// A finished reply's fields: its state kept, its text (unless it streamed), then a form,
+// options, images, and the rest through the display
+function showFields(chat, view, body, streamed) {
+  if (body.state !== undefined) chat.conversation.state = body.state;
+  const options = optionsOf(body);
+  if (!streamed && typeof body.output === "string" && !options?.fromOutput) view.appendOutput(body.output);
+  if (body.error) view.showError(String(body.error));
+  if (Array.isArray(body.form)) {
+    showForm(view.extras, body.form, (values, files) => {
+      const summary = Object.entries(values).map(([k, v]) => `${k}: ${k in files ? files[k].name : v}`);
+      send(`Form: ${summary.join(", ")}`, Object.keys(files).length
+        ? { form: values, files } : { form: values });
+    });
+  }
+  if (options) showOptions(view.extras, options.options, (option) => send(option));
+  const images = imagesOf(body.images);
+  if (images.urls.length) showImages(view.extras, images.urls);
+  const rest = Object.fromEntries(Object.entries(body).filter(([key]) => !OWN_FIELDS.has(key)));
+  if (images.keys.length) rest.images = images.keys.join(",");
+  if (!Object.keys(rest).length) return;
+  if (has("mastrogpt/display")) display(rest, view);
+  else {
+    const left = showFallback(view.extras, rest);
+    if (Object.keys(left).length) view.showFields(left);
+  }
+}
+
+// The project's display makes HTML of the fields; it is shown in the display panel, sandboxed
+async function display(fields, view) {
+  try {
+    const response = await fetch(DISPLAY, { method: "POST", headers: { "content-type": "application/json" },
+                                            body: JSON.stringify(session.withToken(fields)) });
+    const html = await response.text();
+    if (!response.ok) throw new Error(`the display answered ${response.status}`);
+    if (!html.trim()) return;
+    const panel = $("display-content");
+    panel.replaceChildren(sandboxedFrame(html, "frame display-frame"));
+    $("display").hidden = false;
+  } catch (error) {
+    view.showError(`Cannot display the reply: ${error.message}`);
+  }
+}
+
+$("display-place").addEventListener("click", () => {
+  const below = document.body.classList.toggle("display-below");
+  $("display-place").textContent = below ? "Show beside" : "Show below";
+});
+$("display-close").addEventListener("click", () => { $("display").hidden = true; });
+$("attach").addEventListener("click", () => $("attach-file").click());
+$("attach-file").addEventListener("change", async () => {
+  const file = $("attach-file").files[0];
+  $("attach-file").value = "";
+  if (!file) return;
+  attached = { name: file.name, type: file.type || "application/octet-stream", ...(await fileAsBase64(file)) };
+  const holder = $("attachment");
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "remove-attachment";
+  remove.textContent = "×";
+  remove.title = "Do not send this file";
+  remove.addEventListener("click", takeAttachment);
+  holder.replaceChildren(thumbnail(attached), remove);
+  holder.hidden = false;
+});
 
 $("composer").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -326,5 +490,5 @@ $("stop").addEventListener("click", () => {
   }
 });
 setRunning(null);
-loadChats();
+start();
 watchRuntimes();

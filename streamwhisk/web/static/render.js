@@ -3,9 +3,9 @@
 // Rendering keeps up with long replies: finished blocks (up to a blank line outside code
 // fences and reasoning) are parsed once and kept; only the unfinished tail is parsed again,
 // at most once per animation frame, however fast the tokens come.
-import { marked } from "/vendor/marked.esm.js";
-import DOMPurify from "/vendor/purify.es.mjs";
-import hljs from "/vendor/highlight.min.js";
+import { marked } from "../vendor/marked.esm.js";
+import DOMPurify from "../vendor/purify.es.mjs";
+import hljs from "../vendor/highlight.min.js";
 
 const THINK_OPEN = "[think]";
 const THINK_CLOSE = "[/think]";
@@ -172,11 +172,13 @@ export class ReplyView {
     this.thinkingText = "";
     this.committed = document.createElement("div");
     this.tail = document.createElement("div");
+    this.extras = document.createElement("div"); // a form, options, images (fields.js)
+    this.extras.className = "extras";
     this.errors = document.createElement("div");
     this.errors.className = "errors";
     this.meta = document.createElement("footer");
     this.meta.className = "meta";
-    this.element.append(this.committed, this.tail, this.errors, this.meta);
+    this.element.append(this.committed, this.tail, this.extras, this.errors, this.meta);
     container.append(this.element);
     this.text = "";
     this.renderedUpTo = 0;
