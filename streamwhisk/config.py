@@ -28,6 +28,9 @@ _REFERENCE = re.compile(
     r"\$(?:\$|\{(?P<braced>[A-Za-z_]\w*)(?::-(?P<default>[^}]*))?\}|(?P<plain>[A-Za-z_]\w*))"
 )
 MASK = "********"
+# Access key IDs: named like keys, but every presigned S3 URL carries one in the clear (the
+# secret that signs it stays masked); masking them would break the URLs a page shows.
+PUBLIC_KEY_IDS = frozenset({"S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "MINIO_ACCESS_KEY"})
 PLATFORM = "platform"
 OVERRIDES = "this run (--dev-ollama always)"
 ENVIRONMENT = "environment"
@@ -43,7 +46,7 @@ def login_file() -> Path:
 
 
 def is_secret_name(key: str) -> bool:
-    return bool(_SECRET_NAME.search(key))
+    return bool(_SECRET_NAME.search(key)) and key.upper() not in PUBLIC_KEY_IDS
 
 
 def references(text: str) -> list[str]:

@@ -1,6 +1,6 @@
 """A real Chromium (Debian's, installed by `make test`) driven by Playwright.
 
-Every page records the URLs it requests, so a test can prove the page stayed on 127.0.0.1;
+Every page records the URLs it requests, so a test can prove the page stayed on loopback;
 anything else is aborted before it leaves the machine.
 """
 
@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
 
+# what a page may reach: the server by address, and by the names every browser resolves to
+# loopback (the platform's stream.localhost and s3.localhost among them)
+LOOPBACK = ("http://127.0.0.1:", "http://localhost:", "http://stream.localhost:",
+            "http://s3.localhost:", "data:", "about:srcdoc")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 # As the machine's own probe starts it: no sandbox as root, and no background traffic.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -49,7 +53,7 @@ class RecordingPage:
     def _route(self, route: Route) -> None:
         url = route.request.url
         self.requested.append(url)
-        if url.startswith(("http://127.0.0.1:", "data:")):
+        if url.startswith(LOOPBACK):
             route.continue_()
         else:
             route.abort()
