@@ -9,23 +9,22 @@ import * as history from "./history.js";
 import * as session from "./login.js";
 import { groupsOf, visibleTo } from "./menu.js";
 import { ReplyView } from "./render.js";
+import { watchRuntimes } from "./status.js";
 import { DONE, ERROR, OUTPUT, RESULT, STATE, THINKING, readMessages } from "./stream.js";
-import { OWN_FIELDS, fileAsBase64, imagesOf, optionsOf, sandboxedFrame, showFallback, showForm,
-         showImages, showOptions } from "./fields.js";
+import { takeAttachment, thumbnail } from "./attachments.js";
+import { display } from "./display.js";
+import { showReplyFields } from "./fields.js";
 
 const SUGGESTIONS = ["Who are you?", "Capital of Italy", "show me some markdown"];
 
 const INDEX = "/api/my/mastrogpt/index";
-const DISPLAY = "/api/my/mastrogpt/display";
 const ACTIONS = "/_streamwhisk/actions"; // the server's own list, when there is no index
-const STATUS = "/_streamwhisk/status";
 const $ = (id) => document.getElementById(id);
 const chats = new Map(); // action -> {action, name, description, log, conversation}
 let current = null;
 let running = null; // {controller, view} while a reply streams
 let project = { actions: [] }; // what the server says the project has
 let streamer = ""; // where replies stream from: the index's streamer, or this server
-let attached = null; // {name, type, data, url} of the file going with the next message
 
 function say(log, role, text) {
   const line = document.createElement("p");
@@ -65,45 +64,17 @@ async function start() {
   } catch {
     // the chats say what went wrong
   }
-  const login = has("mastrogpt/login");
-  $("logout").hidden = !(login && session.current());
-  if (login && !session.current()) {
-    showLogin();
-    return;
-  }
-  $("login").hidden = true;
-  loadChats();
-}
-
-function showLogin() {
-  $("login").hidden = false;
-  $("composer").hidden = true;
-  $("login-name").focus();
-}
-
-$("login").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  $("login-error").textContent = "";
-  try {
-    await session.login($("login-name").value, $("login-password").value);
-    $("login-password").value = "";
-    $("login").hidden = true;
-    $("composer").hidden = false;
-    $("logout").hidden = false;
+  if (has("mastrogpt/login")) {
+    session.guard(loadChats, () => {
+      $("chat-list").replaceChildren();
+      $("conversations").replaceChildren();
+      chats.clear();
+      current = null;
+    });
+  } else {
     loadChats();
-  } catch (error) {
-    $("login-error").textContent = error.message;
   }
-});
-$("logout").addEventListener("click", () => {
-  session.logout();
-  $("chat-list").replaceChildren();
-  $("conversations").replaceChildren();
-  chats.clear();
-  current = null;
-  $("logout").hidden = true;
-  showLogin();
-});
+}
 
 async function loadChats() {
   const list = $("chat-list");
@@ -134,26 +105,6 @@ async function loadChats() {
   }
 }
 
-// The runtimes the server is building: shown until they are ready, a failure until it is retried.
-async function watchRuntimes() {
-  const line = $("preparing");
-  try {
-    const response = await fetch(STATUS);
-    const { runtimes = [] } = await response.json();
-    const latest = new Map(runtimes.map((runtime) => [runtime.what, runtime]));
-    const building = [...latest.values()].filter((r) => r.state === "building");
-    const failed = [...latest.values()].filter((r) => r.state === "failed");
-    line.replaceChildren();
-    for (const runtime of building) {
-      say(line, "building", `Preparing ${runtime.what} (${runtime.seconds} s): ${runtime.step}`);
-    }
-    for (const runtime of failed) say(line, "error", `Could not prepare ${runtime.what}: ${runtime.error}`);
-    line.hidden = !line.childElementCount;
-    if (building.length) setTimeout(watchRuntimes, 1000);
-  } catch {
-    line.hidden = true;
-  }
-}
 
 function chatButton(chat) {
   const button = document.createElement("button");
@@ -288,32 +239,10 @@ function requestBody(conversation, input, file) {
   return session.withToken(body);
 }
 
-function takeAttachment() {
-  const file = attached;
-  attached = null;
-  $("attachment").replaceChildren();
-  $("attachment").hidden = true;
-  return file;
-}
-
 function sayWithFile(log, text, file) {
   const line = say(log, "user", text);
   if (file) line.append(thumbnail(file));
   return line;
-}
-
-function thumbnail(file) {
-  if (file.type.startsWith("image/")) {
-    const image = document.createElement("img");
-    image.className = "thumbnail";
-    image.alt = file.name;
-    image.src = file.url;
-    return image;
-  }
-  const chip = document.createElement("span");
-  chip.className = "file-chip";
-  chip.textContent = `📎 ${file.name}`;
-  return chip;
 }
 
 async function sending(chat, text, input = text) {
@@ -387,76 +316,13 @@ function finishWith(chat, view, done, streamed) {
   const result = done[RESULT] || {};
   const body = result.body !== undefined ? result.body : result;
   if (body && typeof body === "object" && !Array.isArray(body)) {
-    showFields(chat, view, body, streamed);
+    if (body.state !== undefined) chat.conversation.state = body.state;
+    showReplyFields(view, body, { streamed, send, display: has("mastrogpt/display") ? display : null });
   } else if (!streamed && typeof body === "string") {
     view.appendOutput(body);
   }
 }
 
-// A finished reply's fields: its state kept, its text (unless it streamed), then a form,
-// options, images, and the rest through the display
-function showFields(chat, view, body, streamed) {
-  if (body.state !== undefined) chat.conversation.state = body.state;
-  const options = optionsOf(body);
-  if (!streamed && typeof body.output === "string" && !options?.fromOutput) view.appendOutput(body.output);
-  if (body.error) view.showError(String(body.error));
-  if (Array.isArray(body.form)) {
-    showForm(view.extras, body.form, (values, files) => {
-      const summary = Object.entries(values).map(([k, v]) => `${k}: ${k in files ? files[k].name : v}`);
-      send(`Form: ${summary.join(", ")}`, Object.keys(files).length
-        ? { form: values, files } : { form: values });
-    });
-  }
-  if (options) showOptions(view.extras, options.options, (option) => send(option));
-  const images = imagesOf(body.images);
-  if (images.urls.length) showImages(view.extras, images.urls);
-  const rest = Object.fromEntries(Object.entries(body).filter(([key]) => !OWN_FIELDS.has(key)));
-  if (images.keys.length) rest.images = images.keys.join(",");
-  if (!Object.keys(rest).length) return;
-  if (has("mastrogpt/display")) display(rest, view);
-  else {
-    const left = showFallback(view.extras, rest);
-    if (Object.keys(left).length) view.showFields(left);
-  }
-}
-
-// The project's display makes HTML of the fields; it is shown in the display panel, sandboxed
-async function display(fields, view) {
-  try {
-    const response = await fetch(DISPLAY, { method: "POST", headers: { "content-type": "application/json" },
-                                            body: JSON.stringify(session.withToken(fields)) });
-    const html = await response.text();
-    if (!response.ok) throw new Error(`the display answered ${response.status}`);
-    if (!html.trim()) return;
-    const panel = $("display-content");
-    panel.replaceChildren(sandboxedFrame(html, "frame display-frame"));
-    $("display").hidden = false;
-  } catch (error) {
-    view.showError(`Cannot display the reply: ${error.message}`);
-  }
-}
-
-$("display-place").addEventListener("click", () => {
-  const below = document.body.classList.toggle("display-below");
-  $("display-place").textContent = below ? "Show beside" : "Show below";
-});
-$("display-close").addEventListener("click", () => { $("display").hidden = true; });
-$("attach").addEventListener("click", () => $("attach-file").click());
-$("attach-file").addEventListener("change", async () => {
-  const file = $("attach-file").files[0];
-  $("attach-file").value = "";
-  if (!file) return;
-  attached = { name: file.name, type: file.type || "application/octet-stream", ...(await fileAsBase64(file)) };
-  const holder = $("attachment");
-  const remove = document.createElement("button");
-  remove.type = "button";
-  remove.className = "remove-attachment";
-  remove.textContent = "×";
-  remove.title = "Do not send this file";
-  remove.addEventListener("click", takeAttachment);
-  holder.replaceChildren(thumbnail(attached), remove);
-  holder.hidden = false;
-});
 
 $("composer").addEventListener("submit", async (event) => {
   event.preventDefault();

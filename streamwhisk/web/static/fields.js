@@ -5,7 +5,7 @@
 import hljs from "../vendor/highlight.min.js";
 
 // What the page itself does with a reply; any other field is the display's
-export const OWN_FIELDS = new Set(["output", "state", "streaming", "form", "options", "images", "error",
+const OWN_FIELDS = new Set(["output", "state", "streaming", "form", "options", "images", "error",
                                    "token"]);
 const DATA_IMAGE = /^data:image\/(?:png|gif|jpeg|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]+$/i;
 
@@ -29,7 +29,7 @@ function parsedOptions(value) {
 
 // `options` as a list, a JSON string of one, or {"options": [...]} as the starter's demo sends
 // it (in `options`, or as the whole `output`)
-export function optionsOf(body) {
+function optionsOf(body) {
   const own = parsedOptions(body.options);
   if (own) return { options: own, fromOutput: false };
   if (typeof body.output === "string" && body.output.trim().startsWith("{")) {
@@ -41,7 +41,7 @@ export function optionsOf(body) {
 
 // `images`: a list or a comma-separated string; URLs and data: URLs are shown here, anything
 // else (an object store key) is the display's to resolve
-export function imagesOf(value) {
+function imagesOf(value) {
   const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : [];
   const urls = [];
   const keys = [];
@@ -51,7 +51,7 @@ export function imagesOf(value) {
   return { urls, keys };
 }
 
-export function showImages(container, urls) {
+function showImages(container, urls) {
   const box = element("div", "images");
   for (const url of urls) {
     const image = element("img", "reply-image");
@@ -63,7 +63,7 @@ export function showImages(container, urls) {
   container.append(box);
 }
 
-export function showOptions(container, options, pick) {
+function showOptions(container, options, pick) {
   const box = element("div", "options");
   for (const option of options) {
     const button = element("button", "option", option);
@@ -125,7 +125,7 @@ function input(field, id) {
 // A form from the reply's `form`; its values go to `submit` as the platform's page sends them:
 // checkboxes as booleans, numbers as numbers, a file as its base64 (its name and type beside,
 // in `files`)
-export function showForm(container, fields, submit) {
+function showForm(container, fields, submit) {
   const form = element("form", "reply-form");
   const prefix = `f${Math.random().toString(36).slice(2, 8)}`;
   for (const field of fields.filter((f) => f && typeof f.name === "string")) {
@@ -163,7 +163,7 @@ export function showForm(container, fields, submit) {
 
 // Without a display action: code highlighted, html in a sandboxed frame, a message as a card;
 // what the page cannot show is listed as JSON, never dropped
-export function showFallback(container, fields) {
+function showFallback(container, fields) {
   const rest = { ...fields };
   if (typeof rest.code === "string") {
     const pre = element("pre", "field-code");
@@ -188,4 +188,31 @@ export function showFallback(container, fields) {
     delete rest.title;
   }
   return rest;
+}
+
+// A finished reply's fields after its text (appended here unless it streamed): a form, options,
+// images, and the rest through `display` (the project's display action) or, without one, as
+// the page can show them. `send(text, input)` sends a form's values or an option.
+export function showReplyFields(view, body, { streamed, send, display }) {
+  const options = optionsOf(body);
+  if (!streamed && typeof body.output === "string" && !options?.fromOutput) view.appendOutput(body.output);
+  if (body.error) view.showError(String(body.error));
+  if (Array.isArray(body.form)) {
+    showForm(view.extras, body.form, (values, files) => {
+      const summary = Object.entries(values).map(([k, v]) => `${k}: ${k in files ? files[k].name : v}`);
+      send(`Form: ${summary.join(", ")}`, Object.keys(files).length ? { form: values, files } : { form: values });
+    });
+  }
+  if (options) showOptions(view.extras, options.options, (option) => send(option));
+  const images = imagesOf(body.images);
+  if (images.urls.length) showImages(view.extras, images.urls);
+  const rest = Object.fromEntries(Object.entries(body).filter(([key]) => !OWN_FIELDS.has(key)));
+  if (images.keys.length) rest.images = images.keys.join(",");
+  if (!Object.keys(rest).length) return;
+  if (display) {
+    display(rest).catch((error) => view.showError(`Cannot display the reply: ${error.message}`));
+  } else {
+    const left = showFallback(view.extras, rest);
+    if (Object.keys(left).length) view.showFields(left);
+  }
 }

@@ -2,6 +2,7 @@
 // and password posted to it; the `token` it answers kept in this browser and sent with every
 // request to an action, until logout.
 const KEPT = "streamwhisk.login";
+const $ = (id) => document.getElementById(id);
 export const LOGIN = "/api/my/mastrogpt/login";
 
 export function current() {
@@ -37,4 +38,40 @@ export function logout() {
 export function withToken(body) {
   const session = current();
   return session ? { ...body, token: session.token } : body;
+}
+
+function showLogin() {
+  $("login").hidden = false;
+  $("composer").hidden = true;
+  $("logout").hidden = true;
+  $("login-name").focus();
+}
+
+// The page behind the login: `enter` once logged in (now, if a token is kept), `leave` at logout
+export function guard(enter, leave) {
+  $("login").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("login-error").textContent = "";
+    try {
+      await login($("login-name").value, $("login-password").value);
+      $("login-password").value = "";
+      $("login").hidden = true;
+      $("composer").hidden = false;
+      $("logout").hidden = false;
+      enter();
+    } catch (error) {
+      $("login-error").textContent = error.message;
+    }
+  });
+  $("logout").addEventListener("click", () => {
+    logout();
+    leave();
+    showLogin();
+  });
+  if (current()) {
+    $("logout").hidden = false;
+    enter();
+  } else {
+    showLogin();
+  }
 }
