@@ -114,3 +114,24 @@ def test_a_site_without_the_stores_values_is_one_failure_naming_them_and_the_act
     assert "created action hello/hi" in done.stderr
     assert "failed web/: web/ cannot be uploaded: S3_API_URL, S3_ACCESS_KEY, S3_SECRET_KEY, " \
            "S3_BUCKET_STATIC unset" in done.stderr
+
+
+def test_devel_uploads_web_again_when_it_changes(
+        cluster: tuple[RunningServer, dict[str, str]], tmp_path: Path) -> None:
+    server, values = cluster
+    project = project_with_site(tmp_path / "project", values)
+    client, name = bucket(values)
+    log = tmp_path / "devel.log"
+    with log.open("w") as out:
+        devel = subprocess.Popen([sys.executable, "-m", "streamwhisk", "devel", "--project",
+                                  str(project), "--apihost", server.url], env=user_env(tmp_path),
+                                 stdout=out, stderr=subprocess.STDOUT)
+    try:
+        assert wait_until(lambda: "devel: watching" in log.read_text(), timeout=60), \
+            log.read_text()
+        (project / "web" / "index.html").write_text("<h1>edited</h1>")
+        assert wait_until(lambda: client.get_object(name, "index.html").read()
+                          == b"<h1>edited</h1>", timeout=30), log.read_text()
+    finally:
+        devel.terminate()
+        devel.wait(timeout=30)

@@ -35,7 +35,9 @@ def _deployer(project: Path, apihost: str | None, dry_run: bool = False) -> Depl
 @DRY_RUN
 def deploy(names: tuple[str, ...], project: Path, apihost: str | None, dry_run: bool) -> None:
     """Deploy the project's packages and actions (all, or those named) to OpenWhisk, with
-    AUTH from the layers (login config < .env < packages/.env < environment).
+    AUTH from the layers (login config < .env < packages/.env < environment); deploying the
+    whole project also uploads web/ to the static bucket (S3_API_URL, S3_ACCESS_KEY,
+    S3_SECRET_KEY, S3_BUCKET_STATIC from the same layers), as `ops ide deploy` does.
 
     \b
     Examples:
@@ -78,7 +80,8 @@ def _carry_out(deployer: Deployer, flow: Callable[[Deployer], Outcome]) -> None:
 @APIHOST
 def devel(project: Path, apihost: str | None) -> None:
     """Deploy the project, then watch packages/ and redeploy what changes (new files and
-    actions included; a .env change redeploys everything), until interrupted.
+    actions included; a .env change redeploys everything; a change in web/ uploads the site
+    again), until interrupted.
 
     \b
     Example:

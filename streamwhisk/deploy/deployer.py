@@ -110,6 +110,13 @@ class Deployer:
         self._summary(outcome)
         return outcome
 
+    def deploy_site(self) -> Outcome:
+        """web/ alone, again (devel, after an edit)."""
+        outcome = Outcome()
+        self._upload_site(outcome)
+        self._summary(outcome)
+        return outcome
+
     def undeploy(self, names: Sequence[str] = ()) -> Outcome:
         outcome = Outcome()
         selection = Selection.parse(names)

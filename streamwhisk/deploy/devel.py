@@ -1,4 +1,5 @@
-"""`streamwhisk devel`: deploy once, then redeploy what changes under packages/.
+"""`streamwhisk devel`: deploy once, then redeploy what changes under packages/, and upload
+the site again when web/ changes.
 
 watchfiles batches the changes of a moment into one set; deploys run one after another, so an
 artifact is never deployed twice at once, and changes made during a deploy form the next batch.
@@ -16,6 +17,7 @@ import watchfiles
 
 from ..errors import StreamwhiskError
 from ..project import Project
+from ..site import SITE_FOLDER
 from .deployer import Deployer
 
 Echo = Callable[[str], None]
@@ -40,13 +42,20 @@ def touched_actions(root: Path, paths: Iterable[str]) -> set[str] | None:
     return names
 
 
+def touches_site(root: Path, paths: Iterable[str]) -> bool:
+    return any(Path(path).is_relative_to(root / SITE_FOLDER) for path in paths)
+
+
 def watch_and_deploy(deployer: Deployer, echo: Echo,
                      stop: threading.Event | None = None) -> None:
     root = deployer.root
     _deploy(deployer, echo, ())
     echo(f"devel: watching {root / 'packages'} (Ctrl-C stops)")
     for changes in watchfiles.watch(root, stop_event=stop, debounce=300):
-        touched = touched_actions(root, (path for _, path in changes))
+        paths = [path for _, path in changes]
+        if touches_site(root, paths):
+            _deploy_site(deployer, echo)
+        touched = touched_actions(root, paths)
         if touched is None:
             echo("devel: a .env layer changed: redeploying everything")
             _deploy(deployer, echo, ())
@@ -57,6 +66,13 @@ def watch_and_deploy(deployer: Deployer, echo: Echo,
                  "removes it from the cluster")
         if touched & present:
             _deploy(deployer, echo, sorted(touched & present))
+
+
+def _deploy_site(deployer: Deployer, echo: Echo) -> None:
+    try:
+        deployer.deploy_site()
+    except StreamwhiskError as exc:
+        echo(f"devel: uploading web/ failed: {exc}")
 
 
 def _deploy(deployer: Deployer, echo: Echo, names: Iterable[str]) -> None:
