@@ -107,6 +107,7 @@ bench: setup
 	$(BIN)/python benchmarks/stream_relay.py
 	$(BIN)/python benchmarks/chat_path.py
 	$(BIN)/python benchmarks/page_render.py
+	$(BIN)/python benchmarks/page_first_token.py
 	$(BIN)/python benchmarks/first_use.py
 	$(BIN)/python benchmarks/services.py
 
