@@ -29,6 +29,7 @@ from typing import Any
 
 from ..stream.schema import STREAM_HOST, STREAM_PORT
 from .environ import ActivationEnviron
+from .localnames import resolve_localhost_names
 from .memory import MemoryLimit
 from .messages import Done, Init, Ready, Run, StreamFrom
 
@@ -376,6 +377,7 @@ def main() -> None:
         return
     init = Init.decode(first)
     MemoryLimit(init.memory_mb).apply_backstop()
+    resolve_localhost_names()
     try:
         entry = load_entry(init)
     except BaseException as exc:
