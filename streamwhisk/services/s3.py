@@ -63,10 +63,13 @@ class S3:
     def command(self, address: Address) -> list[str]:
         program = weed()
         config = address.data / "s3-identities.json"
+        static = self.buckets(address.namespace)[1]
         config.write_text(json.dumps({"identities": [{
             "name": "streamwhisk", "credentials": [{"accessKey": access_key(address),
                                                      "secretKey": address.secret}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
+            # the static bucket is the site's, public as the cluster's is: read without a key
+            {"name": "anonymous", "actions": [f"Read:{static}"]}]}))
         config.chmod(0o600)
         master = free_port()
         (address.data / MASTER_PORT).write_text(str(master))

@@ -175,6 +175,9 @@ def test_the_streamer_and_store_names_answer_cors_for_the_servers_own_origins_on
         store = client.get("/", headers={"Host": f"s3.localhost:{port}", "Origin": own})
         assert store.status_code == 403  # the store's own answer to an unsigned request
         assert store.headers["access-control-allow-origin"] == own
+        for private in ("/guest-data/pixel.png", "/guest-web", "/guest-data"):  # no listing
+            assert client.get(private, headers={"Host": f"s3.localhost:{port}"}).status_code \
+                == 403
         foreign = client.options("/guest-data/x", headers={
             "Host": f"s3.localhost:{port}", "Origin": "http://evil.example",
             "Access-Control-Request-Method": "GET"})
@@ -277,7 +280,8 @@ def test_images_from_data_urls_and_the_local_object_store_are_shown(
     ui.choose("Fields")
     inline = ui.send("picture").locator("img.reply-image")
     expect(inline).to_have_js_property("naturalWidth", 1)
-    for how in ("stored", "moved"):  # presigned for the public address, or moved to it
+    # presigned for the public address, or moved to it; or public (the static bucket)
+    for how in ("stored", "moved", "public"):
         stored = ui.send(how).locator("img.reply-image")
         expect(stored).to_have_js_property("naturalWidth", 1)
         assert stored.get_attribute("src").startswith(public(starter_server, "s3.") + "/")
