@@ -124,7 +124,8 @@ def run_tests(project: Path, pytest_args: Sequence[str],
             env=dict(always)))
         print(f"streamwhisk test: actions served at {server.url} (OPSDEV_HOST); log in "
               f"{scratch / 'server.log'}", file=sys.stderr)
-        platform = {"OPSDEV_HOST": server.url, "OPSDEV_USERNAME": NAMESPACE}
+        platform = {"OPSDEV_HOST": server.url, "OPSDEV_APIHOST": server.url,
+                    "OPSDEV_USERNAME": NAMESPACE}
         write_ops(scratch, {**layered(project, platform), **always})
         env = run_environment({**platform, **always}, scratch, runtime)
         plugin = []
