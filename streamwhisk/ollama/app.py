@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..basicauth import matches
 from ..hosting.origins import OwnHostOnly
 from ..jsonbody import MalformedJSON, parse_json
+from .conversation import Turns, chat_turns, generate_turns
 from .embeddings import LABEL, dev_vector, dimensions_of
 from .script import Script, tokens
 from .shapes import ChatShape, GenerateShape, Generation, OpenAIChatShape, Plan, Shape
@@ -81,13 +82,13 @@ class DevOllama:
                       "model_info": {"general.architecture": "streamwhisk-dev-script"}})
 
     async def generate(self, request: Request) -> Response:
-        return await self._serve(request, "generate", _generate_prompt)
+        return await self._serve(request, "generate", generate_turns)
 
     async def chat(self, request: Request) -> Response:
-        return await self._serve(request, "chat", _chat_prompt)
+        return await self._serve(request, "chat", chat_turns)
 
     async def openai_chat(self, request: Request) -> Response:
-        return await self._serve(request, "openai-chat", _chat_prompt)
+        return await self._serve(request, "openai-chat", chat_turns)
 
     async def openai_models(self, request: Request) -> Response:
         return _json({"object": "list", "data": [
@@ -131,17 +132,18 @@ class DevOllama:
 
     # --- generation ---------------------------------------------------------------------
     async def _serve(self, request: Request, endpoint: str,
-                     prompt_of: Callable[[dict[str, Any]], str | None]) -> Response:
+                     turns_of: Callable[[dict[str, Any]], Turns | None]) -> Response:
         body = await _body(request, self.settings.max_prompt_bytes)
         if isinstance(body, Response):
             return body
         model = body.get("model")
         if not isinstance(model, str) or not model:
             return _error("model is required", 400)
-        prompt = prompt_of(body)
-        if prompt is None:
+        turns = turns_of(body)
+        if turns is None:
             return _error("invalid messages: a list of {role, content} objects is required"
-                          if endpoint == "chat" else "prompt must be a string", 400)
+                          if endpoint != "generate" else "prompt must be a string", 400)
+        prompt = turns.prompt
         size = len(prompt.encode())
         if size > self.settings.max_prompt_bytes:
             return _error(f"prompt too long: {size} bytes, over the dev server's "
@@ -153,25 +155,27 @@ class DevOllama:
         generation = Generation.of(len(self.generations) + 1, endpoint, model, prompt,
                                    bool(body.get("stream", streams_by_default)))
         self.generations = [*self.generations[-MAX_RECORDS + 1:], generation]
-        plan = self._plan(model, prompt, think, body.get("options"))
+        plan = self._plan(model, turns, think, body.get("options"))
         shape = SHAPES[endpoint](model)
         if generation.stream:
             return StreamingResponse(self._stream(generation, plan, shape),
                                      media_type=shape.media_type, headers=SERVER_HEADER)
         return await self._whole(request, generation, plan, shape)
 
-    def _plan(self, model: str, prompt: str, think: Any, options: Any) -> Plan:
+    def _plan(self, model: str, turns: Turns, think: Any, options: Any) -> Plan:
+        prompt = turns.prompt
         plan = Plan(prompt_tokens=len(tokens(prompt)))
-        if not prompt:
+        if not prompt and not turns.images:
             plan.done_reason = "load"  # Ollama's answer to an empty prompt: load, say nothing
             return plan
-        reply = self.settings.script.reply_for(prompt, model)
+        reply = self.settings.script.reply_for(prompt, model, turns.earlier)
         if self.settings.script.reasons(model) and reply.thinking and think is not False:
             if think is None:  # no `think` in the request: reasoning inline, as deepseek-r1
                 plan.pieces += [("response", t) for t in tokens(f"<think>{reply.thinking}"
                                                                 "</think>\n\n")]
             else:
                 plan.pieces += [("thinking", t) for t in tokens(reply.thinking)]
+        plan.pieces += [("response", t) for t in tokens(turns.acknowledgement())]
         answer = tokens(reply.answer)
         if reply.error:
             answer, plan.error = answer[:reply.error_after], reply.error
@@ -239,20 +243,6 @@ class DevOllama:
     def _model_info(self, name: str) -> dict[str, Any]:
         return {"name": name, "model": name, "modified_at": "2026-01-01T00:00:00Z", "size": 0,
                 "digest": "streamwhisk-dev-" + name.replace(":", "-"), "details": _details()}
-
-
-def _generate_prompt(body: dict[str, Any]) -> str | None:
-    prompt = body.get("prompt", "")
-    return prompt if isinstance(prompt, str) else None
-
-
-def _chat_prompt(body: dict[str, Any]) -> str | None:
-    messages = body.get("messages", [])
-    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-        return None
-    users = [m.get("content") for m in messages if m.get("role") == "user"]
-    last = users[-1] if users else ""
-    return last if isinstance(last, str) else None
 
 
 def _details() -> dict[str, Any]:

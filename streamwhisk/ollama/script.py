@@ -12,6 +12,15 @@ from ..errors import ConfigError
 
 DEFAULT_SCRIPT = Path(__file__).with_name("replies.toml")
 _TOKEN = re.compile(r"\s*[\w']+|\s*[^\w\s]|\s+")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+BUILT_IN = frozenset({"prompt", "model", "countdown"})
+MAX_COUNTDOWN = 100
+
+
+def countdown(start: int) -> str:
+    """`5... 4... 3... 2... 1... Go!`, one number a line, as the course's countdown prints."""
+    numbers = range(min(start, MAX_COUNTDOWN), 0, -1)
+    return "\n".join([*(f"{n}..." for n in numbers), "Go!"])
 
 
 def tokens(text: str) -> list[str]:
@@ -27,13 +36,22 @@ class Reply:
     error: str = ""
     error_after: int = 0
     repeat: int = 1
+    missing: str = ""  # said when the answer names a fact the conversation has not given
 
-    def render(self, prompt: str, model: str) -> Reply:
+    def render(self, values: dict[str, str]) -> Reply:
+        """With each `{name}` the values know filled in: the prompt, the model, the pattern's
+        named groups, the facts of earlier turns, and `{countdown}` (from a group `n`)."""
         def fill(text: str) -> str:
-            return text.replace("{prompt}", prompt).replace("{model}", model)
+            return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
         return Reply(self.pattern, fill(self.answer) * self.repeat, fill(self.thinking),
                      self.error, self.error_after)
+
+    def wants(self) -> set[str]:
+        """The facts its answer names: placeholders that are neither built in nor its own
+        pattern's groups."""
+        own = set(self.pattern.groupindex)
+        return {name for name in _PLACEHOLDER.findall(self.answer)} - own - BUILT_IN
 
 
 @dataclass(frozen=True)
@@ -58,11 +76,32 @@ class Script:
                 re.error) as exc:
             raise ConfigError(f"cannot use the dev model script {path}: {exc}") from exc
 
-    def reply_for(self, prompt: str, model: str) -> Reply:
+    def reply_for(self, prompt: str, model: str, earlier: tuple[str, ...] = ()) -> Reply:
+        """The first reply whose pattern the prompt matches, filled in. `earlier` are the
+        user's earlier messages, oldest first: what they told (the named groups of any
+        pattern they match, the latest winning) fills the answer's other placeholders; a reply
+        that names a fact never told answers its `missing` text instead."""
+        facts = self.facts(earlier)
         for reply in self.replies:
-            if reply.pattern.search(prompt):
-                return reply.render(prompt, model)
+            match = reply.pattern.search(prompt)
+            if match is None:
+                continue
+            values = {**facts, **{k: v for k, v in match.groupdict().items() if v is not None},
+                      "prompt": prompt, "model": model}
+            if "n" in values and values["n"].isdigit():
+                values["countdown"] = countdown(int(values["n"]))
+            if reply.wants() - set(values):
+                return Reply(reply.pattern, reply.missing or reply.answer).render(values)
+            return reply.render(values)
         return Reply(re.compile(""), f"(no reply in the script matches {prompt!r})")
+
+    def facts(self, messages: tuple[str, ...]) -> dict[str, str]:
+        told: dict[str, str] = {}
+        for message in messages:
+            for reply in self.replies:
+                if reply.pattern.groupindex and (match := reply.pattern.search(message)):
+                    told.update({k: v for k, v in match.groupdict().items() if v is not None})
+        return told
 
     def reasons(self, model: str) -> bool:
         """A reasoning model, or another size of one (`deepseek-r1:7b` as `deepseek-r1:32b`)."""
@@ -79,4 +118,5 @@ def _reply(entry: dict[str, Any]) -> Reply:
         error=str(entry.get("error", "")),
         error_after=int(entry.get("error_after", 0)),
         repeat=max(1, int(entry.get("repeat", 1))),
+        missing=str(entry.get("missing", "")),
     )
