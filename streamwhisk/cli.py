@@ -7,10 +7,11 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import click
 
+from .ai.commands import chat, loader, new, user
 from .annotations import parse_value
 from .cli_common import (
     DEV_OLLAMA,
@@ -100,12 +101,17 @@ main.add_command(devel)
 main.add_command(streamer)
 main.add_command(ollama)
 main.add_command(services)
+for command in (chat, new, user, loader):  # what `ops ai` gives a learner
+    main.add_command(command)
 
 
 @main.command()
 @click.argument("action")
 @click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="KEY VALUE",
               help="An argument; VALUE is read as JSON when it parses. Repeatable.")
+@click.option("-P", "--param-file", "param_file", type=click.File("r"), metavar="FILE",
+              help="The arguments from a JSON object in FILE (- reads stdin), as `wsk` and "
+                   "`ops` read it; -p values go over them.")
 @click.option("--stream", "streaming", is_flag=True,
               help="Give the action a stream socket and print what it sends as it arrives.")
 @click.option("--json", "as_json", is_flag=True,
@@ -113,20 +119,21 @@ main.add_command(services)
 @PROJECT
 @SCOPE
 @DEV_OLLAMA
-def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as_json: bool,
-           project: Path, scope: str, dev_ollama: str) -> None:
+def invoke(action: str, params: tuple[tuple[str, str], ...], param_file: TextIO | None,
+           streaming: bool, as_json: bool, project: Path, scope: str, dev_ollama: str) -> None:
     """Run ACTION (package/action) once and print its result as JSON.
 
     \b
     Examples:
       streamwhisk invoke chat/simple -p input "Who are you?"
       streamwhisk invoke chat/countdown -p input 5 --stream
+      streamwhisk invoke mastrogpt/display -P chess.json
     """
     from .hosting.serving import beside
     from .runtime import Invoker, InvokerSettings
 
     configure_logging("warning")
-    args = {key: parse_value(value) for key, value in params}
+    args = {**_params_file(param_file), **{key: parse_value(value) for key, value in params}}
 
     async def run() -> dict[str, Any]:
         # no server runs here, so no OPSDEV_HOST: an action that needs it says so
@@ -151,6 +158,19 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], streaming: bool, as
 
 # the values a login provides on OpenServerless, and the lesson's LLM address
 PLATFORM_KEYS = ("AUTH", "APIHOST", "OLLAMA_HOST", "OPSDEV_HOST", "OPSDEV_USERNAME")
+
+
+def _params_file(source: TextIO | None) -> dict[str, Any]:
+    if source is None:
+        return {}
+    name = "stdin" if source.name == "<stdin>" else source.name
+    try:
+        params = json.loads(source.read())
+    except ValueError as exc:
+        raise UserError(f"-P {name}: not JSON ({exc})") from exc
+    if not isinstance(params, dict):
+        raise UserError(f"-P {name}: the parameters are a JSON object, {{\"key\": value}}")
+    return params
 
 
 def _one_line(error: Any) -> str:

@@ -11,6 +11,8 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +55,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def dev_ollama_url() -> str:
     """The session's dev Ollama (what OLLAMA_HOST points at)."""
     return "http://" + os.environ["OLLAMA_HOST"]
+
+
+def run_streamwhisk(*args: str, env: dict[str, str], stdin: str = "",
+                    cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A `streamwhisk` command, as a user types it, to its end."""
+    return subprocess.run([sys.executable, "-m", "streamwhisk", *args], env=env, input=stdin,
+                          capture_output=True, text=True, timeout=180, cwd=cwd)
+
+
+@pytest.fixture
+def logged_in(tmp_path: Path) -> dict[str, str]:
+    """A HOME and a login config of their own; `streamwhisk login` has run."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".wskprops").write_text("NAMESPACE=learner\nAPIHOST=https://old.example\n")
+    env = {**os.environ, "HOME": str(home), "STREAMWHISK_LOGIN_FILE": str(tmp_path / "login.env")}
+    env.pop("WSK_CONFIG_FILE", None)
+    done = run_streamwhisk("login", "--apihost", "https://openserverless.example",
+                           "--auth", COURSE_AUTH, env=env)
+    assert done.returncode == 0, done.stderr
+    return env
 
 
 def copy_project(name: str, destination: Path) -> Path:

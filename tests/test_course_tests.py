@@ -3,35 +3,14 @@ login`; `streamwhisk shell` is the lesson's `ops ai cli`."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import COURSE_AUTH, copy_project
+from conftest import COURSE_AUTH, copy_project, run_streamwhisk
 
-
-def streamwhisk(*args: str, env: dict[str, str], stdin: str = "",
-                cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "streamwhisk", *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=180, cwd=cwd)
-
-
-@pytest.fixture
-def logged_in(tmp_path: Path) -> dict[str, str]:
-    """A HOME and a login config of their own; `streamwhisk login` has run."""
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".wskprops").write_text("NAMESPACE=learner\nAPIHOST=https://old.example\n")
-    env = {**os.environ, "HOME": str(home), "STREAMWHISK_LOGIN_FILE": str(tmp_path / "login.env")}
-    env.pop("WSK_CONFIG_FILE", None)
-    done = streamwhisk("login", "--apihost", "https://openserverless.example",
-                       "--auth", COURSE_AUTH, env=env)
-    assert done.returncode == 0, done.stderr
-    return env
+streamwhisk = run_streamwhisk
 
 
 def test_login_writes_wskprops_as_wsk_reads_it(logged_in: dict[str, str]) -> None:

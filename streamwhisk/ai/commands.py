@@ -1,0 +1,156 @@
+"""The `ops ai` commands, as streamwhisk's: `chat`, `new`, `user`, `loader`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import httpx
+
+from ..cli_common import PROJECT, require_packages
+from ..paths import data_root
+
+URL = click.option("--url", metavar="URL", help="The running `streamwhisk up` (default: "
+                   "STREAMWHISK_URL, else http://127.0.0.1:8080).")
+AUTH = click.option("--auth", metavar="UUID:KEY", help="Its REST API's key (default: AUTH "
+                    "from the layers, else the key up made for a run on that port).")
+
+
+@click.command()
+@click.argument("action")
+@URL
+@PROJECT
+@click.option("--json", "as_json", is_flag=True, help="Print each message as it comes, raw.")
+@click.option("--inline", is_flag=True, help="Send @files in base64 even when the project's "
+              "object store runs.")
+@click.argument("first", nargs=-1)
+def chat(action: str, url: str | None, project: Path, as_json: bool, inline: bool,
+         first: tuple[str, ...]) -> None:
+    """Chat with ACTION (package/action) through a running `streamwhisk up`, in the terminal,
+    as the page does: replies stream in, `state` is kept across turns, a form is asked field
+    by field, `@path` sends a file. Words after ACTION are sent as the first message.
+
+    \b
+    Ctrl-C stops a reply; Ctrl-C or Ctrl-D at the prompt leaves.
+    Examples:
+      streamwhisk chat chat/stateless
+      streamwhisk chat vision/form "what is in @cat.jpg"
+    """
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
+    from .chat import Chat, Files
+    from .server import RunningUp
+
+    server = RunningUp.find(project, url, None)
+    talk = Chat(server, action, Files.of(project, inline), as_json)
+    history = data_root() / "chat-history"
+    history.parent.mkdir(parents=True, exist_ok=True)
+    session: PromptSession[str] = PromptSession(history=FileHistory(str(history)))
+    if first:
+        talk.send(" ".join(first), session.prompt)
+    click.echo(f"chatting with {action} at {server.url}; Ctrl-C stops a reply, Ctrl-D leaves",
+               err=True)
+    while True:
+        try:
+            text = session.prompt(f"{action}> ")
+        except (KeyboardInterrupt, EOFError):
+            click.echo("bye", err=True)
+            return
+        if text.strip():
+            talk.send(text, session.prompt)
+
+
+@click.command()
+@click.argument("action")
+@click.argument("package", required=False)
+@PROJECT
+def new(action: str, package: str | None, project: Path) -> None:
+    """Write a new action ACTION in PACKAGE (default: a package named as the action), in the
+    course's layout, with its unit and _int tests; nothing is overwritten.
+
+    \b
+    Example:
+      streamwhisk new hello demo    packages/demo/hello/{__main__,hello}.py, tests/demo/
+    """
+    from .scaffold import scaffold
+
+    for path in scaffold(require_packages(project), action, package):
+        click.echo(f"created {path.relative_to(project)}")
+
+
+@click.group()
+def user() -> None:
+    """The users of the project's mastrogpt/login (packages/mastrogpt/login/users.json)."""
+
+
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True,
+                            err=True))
+
+
+for verb, update in (("add", False), ("update", True)):
+    @user.command(verb, help=f"{verb.capitalize()} NAME, asking the password twice "
+                  "(not shown), or reading one line with --password-stdin.")
+    @click.argument("name")
+    @PROJECT
+    @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+    def _set(name: str, project: Path, password_stdin: bool, update: bool = update) -> None:
+        from .users import set_password
+
+        path = set_password(project, name, _password(password_stdin), update)
+        click.echo(f"{'updated' if update else 'added'} {name} in {path.relative_to(project)}")
+
+
+@user.command("delete")
+@click.argument("name")
+@PROJECT
+def delete_user(name: str, project: Path) -> None:
+    """Delete NAME."""
+    from .users import delete
+
+    path = delete(project, name)
+    click.echo(f"deleted {name} from {path.relative_to(project)}")
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--action", default="mastrogpt/loader", show_default=True,
+              help="The loader action the chunks go to.")
+@click.option("--chunksize", default=4000, show_default=True, help="The most bytes a chunk has.")
+@click.option("--collection", default="default", show_default=True,
+              help="The collection they go into (the loader's `state`).")
+@click.option("--clean", is_flag=True, help="Drop the collection first (`!!collection`).")
+@URL
+@AUTH
+@PROJECT
+def loader(files: tuple[Path, ...], action: str, chunksize: int, collection: str, clean: bool,
+           url: str | None, auth: str | None, project: Path) -> None:
+    """Split FILES (text, Markdown, PDF) into chunks and send each to the project's loader
+    action on a running `streamwhisk up`, which embeds them into the vector database.
+
+    \b
+    Example:
+      streamwhisk loader docs/*.md manual.pdf --collection docs --clean
+    """
+    from .loader import LoaderError, chunks_of
+    from .server import RunningUp
+
+    chunks = chunks_of(list(files), chunksize)
+    server = RunningUp.find(project, url, auth)
+    with httpx.Client(timeout=300) as client:
+        if clean:
+            server.invoke(action, {"input": f"!!{collection}", "state": collection}, client)
+        with click.progressbar(chunks, label=f"loading into {collection}",
+                               item_show_func=lambda c: c.source if c else None) as bar:
+            for chunk in bar:
+                result = server.invoke(action, {"input": chunk.text, "state": collection},
+                                       client)
+                error = result.get("error") if isinstance(result, dict) else None
+                if error:
+                    raise LoaderError(f"{action} refused a chunk of {chunk.source}: {error}")
+    click.echo(f"sent {len(chunks)} chunk(s) of at most {chunksize} bytes from {len(files)} "
+               f"file(s) to {action}, collection {collection}", err=True)
