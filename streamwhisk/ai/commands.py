@@ -58,8 +58,11 @@ def chat(action: str, url: str | None, project: Path, as_json: bool, inline: boo
         except (KeyboardInterrupt, EOFError):
             click.echo("bye", err=True)
             return
-        if text.strip():
-            talk.send(text, session.prompt)
+        try:
+            if text.strip():
+                talk.send(text, session.prompt)
+        except KeyboardInterrupt:  # after a reply, before the prompt: it stops that turn
+            click.echo("\n(stopped)", err=True)
 
 
 @click.command()
