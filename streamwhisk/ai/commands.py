@@ -85,7 +85,13 @@ def new(action: str, package: str | None, project: Path) -> None:
 
 @click.group()
 def user() -> None:
-    """The users of the project's mastrogpt/login (packages/mastrogpt/login/users.json)."""
+    """The users of the project's mastrogpt/login (packages/mastrogpt/login/users.json).
+
+    \b
+    Examples:
+      streamwhisk user add pinocchio
+      streamwhisk user update pinocchio
+    """
 
 
 def _password(password_stdin: bool) -> str:
@@ -97,7 +103,9 @@ def _password(password_stdin: bool) -> str:
 
 for verb, update in (("add", False), ("update", True)):
     @user.command(verb, help=f"{verb.capitalize()} NAME, asking the password twice "
-                  "(not shown), or reading one line with --password-stdin.")
+                  "(not shown), or reading one line with --password-stdin.\n\n\b\n"
+                  f"Examples:\n  streamwhisk user {verb} pinocchio\n"
+                  f"  echo \"$PASSWORD\" | streamwhisk user {verb} pinocchio --password-stdin")
     @click.argument("name")
     @PROJECT
     @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
@@ -112,7 +120,12 @@ for verb, update in (("add", False), ("update", True)):
 @click.argument("name")
 @PROJECT
 def delete_user(name: str, project: Path) -> None:
-    """Delete NAME."""
+    """Delete NAME.
+
+    \b
+    Example:
+      streamwhisk user delete pinocchio
+    """
     from .users import delete
 
     path = delete(project, name)
