@@ -131,7 +131,8 @@ def test_login_lists_the_users_chats_and_sends_the_token_with_every_request(
     ui.log_in("demo")
     expect(page.locator("#chat-list h2")).to_have_text(["Demo", "Account", "Legacy"])
     expect(page.locator("button.chat")).to_have_text(
-        ["Fields", "Stream", "Who am I", "Echo (legacy menu)"])  # not "Admin only"
+        ["Fields", "Stream", "About the site", "Who am I",
+         "Echo (legacy menu)"])  # not "Admin only"
     ui.choose("Who am I")
     expect(ui.send("who")).to_contain_text("you are demo")
     page.get_by_role("button", name="Log out").click()
@@ -285,3 +286,13 @@ def test_images_from_data_urls_and_the_local_object_store_are_shown(
         stored = ui.send(how).locator("img.reply-image")
         expect(stored).to_have_js_property("naturalWidth", 1)
         assert stored.get_attribute("src").startswith(public(starter_server, "s3.") + "/")
+
+
+def test_a_chat_whose_entry_names_a_page_shows_it_beside(
+        chat_page: RecordingPage, starter_server: RunningServer) -> None:
+    ui = StarterUI(chat_page.page, starter_server)
+    ui.choose("About the site")
+    expect(ui.page.locator("#display")).to_be_visible()
+    expect(ui.page.frame_locator("#display iframe").locator("#about")).to_have_text(
+        "About this site")
+    expect(ui.send("hi")).to_contain_text("The page beside this chat is the site's.")

@@ -12,7 +12,7 @@ import { ReplyView } from "./render.js";
 import { watchRuntimes } from "./status.js";
 import { DONE, ERROR, OUTPUT, RESULT, STATE, THINKING, readMessages } from "./stream.js";
 import { takeAttachment, thumbnail } from "./attachments.js";
-import { display } from "./display.js";
+import { display, showPage } from "./display.js";
 import { showReplyFields } from "./fields.js";
 
 const SUGGESTIONS = ["Who are you?", "Capital of Italy", "show me some markdown"];
@@ -93,7 +93,8 @@ async function loadChats() {
       section.append(title);
       for (const entry of entries.filter((e) => visibleTo(e, user))) {
         section.append(chatButton({ name: String(entry.name || entry.url), action: entry.url,
-                                    description: entry.description }));
+                                    description: entry.description,
+                                    iframe: typeof entry.iframe === "string" ? entry.iframe : "" }));
       }
       if (section.childElementCount > 1) list.append(section);
     }
@@ -113,6 +114,7 @@ function chatButton(chat) {
   button.textContent = chat.name;
   button.title = chat.description || chat.action;
   button.dataset.action = chat.action;
+  button.dataset.iframe = chat.iframe || "";
   button.addEventListener("click", () => select(chat, button));
   return button;
 }
@@ -126,6 +128,7 @@ function select(chat, button, conversation = null) {
     chats.set(chat.action, { ...chat, log, conversation: null });
   }
   current = chats.get(chat.action);
+  if (current.iframe) showPage(current.iframe); // a chat with a page of its own beside it
   const wanted = conversation || current.conversation || history.currentFor(chat)
     || history.newConversation(chat);
   if (wanted !== current.conversation) open(current, wanted);
@@ -202,7 +205,8 @@ function listHistory() {
 }
 
 function chatFromButton(button) {
-  return { name: button.textContent, action: button.dataset.action, description: button.title };
+  return { name: button.textContent, action: button.dataset.action, description: button.title,
+           iframe: button.dataset.iframe };
 }
 
 function setRunning(value) {

@@ -1,5 +1,6 @@
-// The project's mastrogpt/display: a reply's fields posted to it, the HTML it answers shown in
-// the display panel in a sandboxed frame, beside the chat or below it (the reader switches).
+// The display panel, beside the chat or below it (the reader switches): the HTML the project's
+// mastrogpt/display makes of a reply's fields, in a sandboxed frame; or a page of the
+// project's site that a chat's index entry names.
 import { sandboxedFrame } from "./fields.js";
 import { withToken } from "./login.js";
 
@@ -13,6 +14,25 @@ export async function display(fields) {
   if (!response.ok) throw new Error(`the display answered ${response.status}`);
   if (!html.trim()) return;
   $("display-content").replaceChildren(sandboxedFrame(html, "frame display-frame"));
+  $("display").hidden = false;
+}
+
+// A page of the project's own site beside a chat, as an index entry's `iframe` names it (a
+// path on this server: its own pages, trusted as the site is; any other address is refused)
+export function showPage(path) {
+  const url = new URL(path, window.location.origin);
+  if (url.origin !== window.location.origin) {
+    const refused = document.createElement("p");
+    refused.className = "error";
+    refused.textContent = `Not shown: ${path} is not a page of this server.`;
+    $("display-content").replaceChildren(refused);
+  } else {
+    const frame = document.createElement("iframe");
+    frame.className = "frame display-frame";
+    frame.referrerPolicy = "no-referrer";
+    frame.src = url.href;
+    $("display-content").replaceChildren(frame);
+  }
   $("display").hidden = false;
 }
 
