@@ -259,6 +259,9 @@ def test_options_are_buttons_that_send_their_value(
     before = ui.replies().count()
     reply.get_by_role("button", name="green").click()
     expect(ui.replies().nth(before)).to_contain_text("You said 'green'")
+    ui.page.reload()  # the conversation comes back with its fields, the buttons still there
+    ui.choose("Fields")
+    expect(ui.replies().locator("button.option")).to_have_text(["red", "green"])
 
 
 def test_an_attached_image_shows_as_a_thumbnail_and_goes_as_base64(

@@ -153,6 +153,8 @@ function open(chat, conversation) {
     if (message.thinking) view.appendThinking(message.thinking);
     view.appendOutput(message.text || "");
     view.finish();
+    // its form, options, images and other fields again, shown in the reply itself
+    if (message.fields) showReplyFields(view, message.fields, { streamed: true, send, display: null });
     for (const error of message.errors || []) view.showError(error);
     view.setMeta(message.meta || "");
   }
@@ -304,7 +306,7 @@ async function sending(chat, text, input = text) {
       : `answered in ${elapsed} ms (not streamed)`;
     view.setMeta(meta);
     conversation.messages.push({ role: "assistant", text: view.text, thinking: view.thinkingText,
-                                 errors: [...view.shownErrors], meta });
+                                 errors: [...view.shownErrors], meta, fields: view.fields });
     history.save(conversation);
     listHistory();
     if (chat === current) showTitle();
@@ -322,6 +324,8 @@ function finishWith(chat, view, done, streamed) {
   if (body && typeof body === "object" && !Array.isArray(body)) {
     if (body.state !== undefined) chat.conversation.state = body.state;
     showReplyFields(view, body, { streamed, send, display: has("mastrogpt/display") ? display : null });
+    const { output, state, error, ...kept } = body; // what a reopened conversation shows again
+    if (Object.keys(kept).length) view.fields = kept;
   } else if (!streamed && typeof body === "string") {
     view.appendOutput(body);
   }
