@@ -16,7 +16,11 @@ from pathlib import Path
 def children(pid: int) -> list[int]:
     """The live children of `pid`: those of each of its threads (each thread has its own)."""
     found: list[int] = []
-    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+    try:
+        listings = list(Path(f"/proc/{pid}/task").glob("*/children"))
+    except OSError:  # it exited: Python 3.11's glob raises where 3.12's finds nothing
+        return []
+    for listing in listings:
         try:
             found += [int(p) for p in listing.read_text().split()]
         except OSError:  # it exited meanwhile
