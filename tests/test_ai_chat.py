@@ -59,9 +59,9 @@ def say(session: pexpect.spawn, text: str, action: str, *expected: str) -> None:
 def press(session: pexpect.spawn, key: str, then: str) -> None:
     """Press Ctrl-`key` until `then` shows: a key pressed in the instant between a reply and
     the prompt's taking the terminal is the terminal's, not the prompt's, as for a person."""
-    for _ in range(10):
+    for _ in range(40):
         session.sendcontrol(key)
-        if session.expect_exact([then, pexpect.TIMEOUT], timeout=2) == 0:
+        if session.expect_exact([then, pexpect.TIMEOUT], timeout=0.5) == 0:
             return
     raise AssertionError(f"Ctrl-{key.upper()} never gave {then!r}: {session.before!r}")
 

@@ -92,6 +92,11 @@ class Running:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def ask_to_stop(self) -> None:
+        """SIGTERM, not waiting: several services stop together."""
+        if self.process.poll() is None:
+            self.process.terminate()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

@@ -177,7 +177,10 @@ class Services:
     def stop(self) -> None:
         self._stopping.set()
         self.ready(5)
-        for running in list(self.running.values()):
+        services = list(self.running.values())
+        for running in services:  # all at once: the slowest alone sets how long it takes
+            running.ask_to_stop()
+        for running in services:
             running.stop()
         for thread in self._threads:
             thread.join(10)
