@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import Any, cast
 
 import click
 
 from .ai.commands import chat, loader, new, user
-from .annotations import parse_value
 from .cli_common import (
     DEV_OLLAMA,
     PROJECT,
@@ -24,14 +21,11 @@ from .cli_common import (
 )
 from .config import Config, Scope, login_file, write_login, write_wskprops
 from .deploy.commands import deploy, devel, streamer, undeploy
-from .logsetup import configure_logging
+from .invoking import invoke
 from .ollama.commands import ollama
 from .services.commands import services
-from .startup import project_and_llm, report_actions
+from .startup import report_actions
 
-if TYPE_CHECKING:
-    from .project import ActionSpec
-    from .runtime import Invoker
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="streamwhisk")
@@ -101,90 +95,13 @@ main.add_command(devel)
 main.add_command(streamer)
 main.add_command(ollama)
 main.add_command(services)
+main.add_command(invoke)
 for command in (chat, new, user, loader):  # what `ops ai` gives a learner
     main.add_command(command)
 
 
-@main.command()
-@click.argument("action")
-@click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="KEY VALUE",
-              help="An argument; VALUE is read as JSON when it parses. Repeatable.")
-@click.option("-P", "--param-file", "param_file", type=click.File("r"), metavar="FILE",
-              help="The arguments from a JSON object in FILE (- reads stdin), as `wsk` and "
-                   "`ops` read it; -p values go over them.")
-@click.option("--stream", "streaming", is_flag=True,
-              help="Give the action a stream socket and print what it sends as it arrives.")
-@click.option("--json", "as_json", is_flag=True,
-              help="With --stream: print each message as a JSON line instead of the text.")
-@PROJECT
-@SCOPE
-@DEV_OLLAMA
-def invoke(action: str, params: tuple[tuple[str, str], ...], param_file: TextIO | None,
-           streaming: bool, as_json: bool, project: Path, scope: str, dev_ollama: str) -> None:
-    """Run ACTION (package/action) once and print its result as JSON.
-
-    \b
-    Examples:
-      streamwhisk invoke chat/simple -p input "Who are you?"
-      streamwhisk invoke chat/countdown -p input 5 --stream
-      streamwhisk invoke mastrogpt/display -P chess.json
-    """
-    from .hosting.serving import beside
-    from .runtime import Invoker, InvokerSettings
-
-    configure_logging("warning")
-    args = {**_params_file(param_file), **{key: parse_value(value) for key, value in params}}
-
-    async def run() -> dict[str, Any]:
-        # no server runs here, so no OPSDEV_HOST: an action that needs it says so
-        platform = {"OPSDEV_USERNAME": InvokerSettings().namespace}
-        actions, companions = project_and_llm(project, scope, dev_ollama, platform)
-        async with beside(companions, "warning"):
-            invoker = Invoker(actions)
-            try:
-                spec = invoker.spec(action)
-                if streaming:
-                    return await _print_stream(invoker, spec, args, as_json)
-                return await invoker.invoke(spec, args)
-            finally:
-                await invoker.close()
-
-    result = asyncio.run(run())
-    if result:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-    if isinstance(result, dict) and "error" in result:  # the action's own error, as on OpenWhisk
-        raise UserError(f"{action} answered an error: {_one_line(result['error'])}")
-
-
 # the values a login provides on OpenServerless, and the lesson's LLM address
 PLATFORM_KEYS = ("AUTH", "APIHOST", "OLLAMA_HOST", "OPSDEV_HOST", "OPSDEV_USERNAME")
-
-
-def _params_file(source: TextIO | None) -> dict[str, Any]:
-    if source is None:
-        return {}
-    name = "stdin" if source.name == "<stdin>" else source.name
-    try:
-        params = json.loads(source.read())
-    except ValueError as exc:
-        raise UserError(f"-P {name}: not JSON ({exc})") from exc
-    if not isinstance(params, dict):
-        raise UserError(f"-P {name}: the parameters are a JSON object, {{\"key\": value}}")
-    return params
-
-
-def _one_line(error: Any) -> str:
-    return error if isinstance(error, str) else json.dumps(error, ensure_ascii=False)
-
-
-async def _print_stream(invoker: Invoker, spec: ActionSpec, args: dict[str, Any],
-                        as_json: bool) -> dict[str, Any]:
-    from .stream import StreamSession
-    from .terminal import print_stream
-
-    session = await StreamSession.open(
-        lambda relay, announced: invoker.start(spec, args, relay, announced))
-    return await print_stream(session.events(), as_json)
 
 
 @main.group()

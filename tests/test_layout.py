@@ -1,6 +1,6 @@
 """The tree keeps its shape: no import circle, hosting/ knows nothing of OpenWhisk, the action
 loop and the stream schema import no third-party library, and no piece imports the modules
-that compose it (app, cli, startup)."""
+that compose it (app, cli, startup, invoking)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "streamwhisk"
 COMPOSERS = {"streamwhisk.app", "streamwhisk.cli", "streamwhisk.startup", "streamwhisk.testenv",
-             "streamwhisk.__main__"}
+             "streamwhisk.invoking", "streamwhisk.__main__"}
 
 
 def module_name(path: Path) -> str:
