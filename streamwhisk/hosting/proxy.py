@@ -52,12 +52,14 @@ class ReverseProxy:
         upstream = self.upstream()
         if upstream is None:
             return JSONResponse({"error": self.missing}, 503, headers=cors)
-        body = await request.body() if request.method not in ("GET", "HEAD") else b""
+        # an upload streams through as it comes (never whole in memory); only a GET or HEAD,
+        # which has no body, is ever asked again
+        body = request.stream() if request.method not in ("GET", "HEAD") else b""
         try:
             answer = await self._send(request, upstream, body, request.headers.get("host"))
             if self._signed_elsewhere(request, answer):
                 await answer.aclose()
-                answer = await self._send(request, upstream, body, None)
+                answer = await self._send(request, upstream, b"", None)
         except httpx.HTTPError:
             return JSONResponse({"error": UNREACHABLE.format(upstream=upstream)}, 502,
                                 headers=cors)
@@ -70,7 +72,7 @@ class ReverseProxy:
                                  headers={**headers, **cors},
                                  background=BackgroundTask(answer.aclose))
 
-    async def _send(self, request: Request, upstream: str, body: bytes,
+    async def _send(self, request: Request, upstream: str, body: bytes | AsyncIterator[bytes],
                     host: str | None) -> httpx.Response:
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         if host is not None:
