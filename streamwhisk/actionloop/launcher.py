@@ -30,7 +30,7 @@ from typing import Any
 from ..stream.schema import STREAM_HOST, STREAM_PORT
 from .environ import ActivationEnviron
 from .localnames import resolve_localhost_names
-from .memory import MemoryLimit
+from .memory import MemoryLimit, leave_sigchld_to_the_main_thread
 from .messages import Done, Init, Ready, Run, StreamFrom
 
 Entry = Callable[[dict[str, Any]], Any]
@@ -193,7 +193,8 @@ class Activations:
         if init.concurrency > 1:
             # many threads: 8 MiB default stacks would take a lot of the address space backstop
             threading.stack_size(THREAD_STACK_BYTES)
-            self._executor = ThreadPoolExecutor(init.concurrency)
+            self._executor = ThreadPoolExecutor(init.concurrency,
+                                                initializer=leave_sigchld_to_the_main_thread)
             self.environ = ActivationEnviron(os.environ)
             os.environ = self.environ  # type: ignore[assignment]  # noqa: B003 (an overlay)
         signal.signal(signal.SIGCHLD, self._reap_if_idle)

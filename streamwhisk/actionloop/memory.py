@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -53,6 +54,7 @@ class MemoryLimit:
     def watch(self, exceeded: Callable[[], None]) -> None:
         """Sample resident memory in a daemon thread; call `exceeded` once when it passes."""
         def sample() -> None:
+            leave_sigchld_to_the_main_thread()
             with open("/proc/self/statm", "rb") as statm:
                 while True:
                     self._busy.wait()
@@ -63,3 +65,11 @@ class MemoryLimit:
                     time.sleep(SAMPLE_EVERY_S)
 
         threading.Thread(target=sample, name="memory-limit", daemon=True).start()
+
+
+def leave_sigchld_to_the_main_thread() -> None:
+    """Block SIGCHLD in the calling thread. The worker reaps its action's children from a
+    SIGCHLD handler, which Python runs in the main thread; a SIGCHLD the kernel gives to
+    another thread while the main one waits for its next request would wait with it, and the
+    children would stay zombies until then."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
