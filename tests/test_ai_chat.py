@@ -87,10 +87,16 @@ def test_replies_stream_and_the_state_is_kept_streamed_or_returned(
     leave(fields)
 
 
+@pytest.fixture
+def picture(tmp_path: Path) -> Path:
+    """A 1x1 PNG, as a learner's picture."""
+    path = tmp_path / "pixel.png"
+    path.write_bytes(PIXEL)
+    return path
+
+
 def test_a_form_is_asked_field_by_field(
-        starter_up: tuple[RunningServer, Path, dict[str, str]], tmp_path: Path) -> None:
-    picture = tmp_path / "pixel.png"
-    picture.write_bytes(PIXEL)
+        starter_up: tuple[RunningServer, Path, dict[str, str]], picture: Path) -> None:
     session = chat(starter_up, "demo/fields")
     session.sendline("form")
     session.expect_exact("Please fill the form.")
@@ -111,9 +117,7 @@ def test_a_form_is_asked_field_by_field(
 
 
 def test_a_file_goes_to_the_object_store_or_inline(
-        starter_up: tuple[RunningServer, Path, dict[str, str]], tmp_path: Path) -> None:
-    picture = tmp_path / "pixel.png"
-    picture.write_bytes(PIXEL)
+        starter_up: tuple[RunningServer, Path, dict[str, str]], picture: Path) -> None:
     stored = chat(starter_up, "demo/fields")
     say(stored, f"describe @{picture}", "demo/fields",
         f"got pixel.png (image/png, {len(PIXEL)} bytes): describe uploads/pixel.png")
