@@ -82,8 +82,7 @@ class Server:
             namespace, api_key, settings.body_limit, settings.stream), self.invoker.redact)
         self.rest = RestApi(self.invoker, self.store, origins,
                             RestSettings(namespace, api_key, settings.body_limit))
-        self.object_store = ReverseProxy(lambda: settings.object_store, origins, NO_STORE,
-                                         S3_CORS)
+        self.object_store = ReverseProxy(settings.object_store, origins, NO_STORE, S3_CORS)
 
     def web_actions(self) -> list[str]:
         """The names of the actions a browser may call (project and deployed)."""

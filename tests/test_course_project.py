@@ -45,3 +45,15 @@ def test_a_syntax_error_in_one_action_is_reported_at_start_and_the_rest_is_serve
     assert reported, course_server.log()
     assert httpx.get(course_server.url + "/api/my/chat/echo?input=hi", timeout=30).json() == {
         "output": "you said: hi"}
+
+
+def test_the_object_store_name_says_when_the_project_runs_no_store(
+        course_server: RunningServer) -> None:
+    port = course_server.url.rsplit(":", 1)[1]
+    answer = httpx.get(course_server.url + "/learner-data/x",
+                       headers={"Host": f"s3.localhost:{port}"}, timeout=30)
+    assert answer.status_code == 503
+    assert "no object store" in answer.json()["error"]
+    streamed = httpx.post(course_server.url + "/web/_/chat/echo", json={"input": "hi"},
+                          headers={"Host": f"stream.localhost:{port}"}, timeout=60)
+    assert streamed.status_code == 200 and '"done": true' in streamed.text

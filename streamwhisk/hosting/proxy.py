@@ -10,7 +10,7 @@ more with the store's own Host, as the cluster's ingress would have sent it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 from starlette.background import BackgroundTask
@@ -28,11 +28,11 @@ UNREACHABLE = "The object store does not answer at {upstream}: is its service ru
 
 
 class ReverseProxy:
-    """ASGI app. `upstream` gives the base URL (http://host:port) or None when there is none
-    now, and `missing` is then the error answered (503)."""
+    """ASGI app. `upstream` is the base URL (http://host:port), or None when there is none:
+    `missing` is then the error answered (503)."""
 
-    def __init__(self, upstream: Callable[[], str | None], origins: OriginPolicy,
-                 missing: str, allow: dict[str, str]) -> None:
+    def __init__(self, upstream: str | None, origins: OriginPolicy, missing: str,
+                 allow: dict[str, str]) -> None:
         self.upstream = upstream
         self.origins = origins
         self.missing = missing
@@ -49,7 +49,7 @@ class ReverseProxy:
         cors = self.origins.own_cross_origin(request, self.allow)
         if request.method == "OPTIONS" and request.headers.get("access-control-request-method"):
             return Response(status_code=200 if cors else 403, headers=cors)
-        upstream = self.upstream()
+        upstream = self.upstream
         if upstream is None:
             return JSONResponse({"error": self.missing}, 503, headers=cors)
         # an upload streams through as it comes (never whole in memory); only a GET or HEAD,
