@@ -58,21 +58,26 @@ class OriginPolicy:
                          ) -> dict[str, str]:
         """CORS headers for a page of one of the server's own names calling another of them
         (the page at `localhost:PORT` streaming from `stream.localhost:PORT`); else none."""
+        if self.foreign_origin(request) is not None:
+            return {}
+        return self._between_own_names(request, self.allow if allow is None else allow)
+
+    def _between_own_names(self, request: Request, allow: dict[str, str]) -> dict[str, str]:
+        """For a request whose origin, if any, is one of the server's own."""
         origin = request.headers.get("origin")
-        if not origin or origin == "null" or self.foreign_origin(request) is not None:
+        if not origin:
             return {}
         host = request.headers.get("host", "").lower()
         if urlsplit(origin).netloc.lower() in (host, host.removesuffix(":80")):
             return {}  # the same origin: no CORS at all
-        return {"Access-Control-Allow-Origin": origin,
-                **(self.allow if allow is None else allow), "Vary": "Origin"}
+        return {"Access-Control-Allow-Origin": origin, **allow, "Vary": "Origin"}
 
     def admit(self, request: Request, trusted: bool = False) -> dict[str, str]:
         """The CORS headers to answer with; RequestError 403 for a page it may not serve.
         `trusted`: what the route runs answers for its own CORS."""
         foreign = self.foreign_origin(request)
         if foreign is None:
-            return {} if trusted else self.own_cross_origin(request)
+            return {} if trusted else self._between_own_names(request, self.allow)
         if trusted:
             return {}
         if "*" in self.cors or foreign in self.cors:
