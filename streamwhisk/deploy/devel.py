@@ -21,7 +21,7 @@ from ..site import SITE_FOLDER
 from .deployer import Deployer
 
 Echo = Callable[[str], None]
-LAYERS = (".env",)
+WATCH_TICK_MS = 500  # how long the watcher waits before saying "no changes yet"
 
 
 def touched_actions(root: Path, paths: Iterable[str]) -> set[str] | None:
@@ -49,23 +49,34 @@ def touches_site(root: Path, paths: Iterable[str]) -> bool:
 def watch_and_deploy(deployer: Deployer, echo: Echo,
                      stop: threading.Event | None = None) -> None:
     root = deployer.root
+    # The watch starts before the first deploy, and "watching" is said only once it runs:
+    # an edit made right after the message (or during the deploy) is never missed.
+    batches = watchfiles.watch(root, stop_event=stop, debounce=300,
+                               yield_on_timeout=True, rust_timeout=WATCH_TICK_MS)
+    next(batches, None)  # returns once the watcher runs; the full deploy covers what it saw
     _deploy(deployer, echo, ())
-    echo(f"devel: watching {root / 'packages'} (Ctrl-C stops)")
-    for changes in watchfiles.watch(root, stop_event=stop, debounce=300):
-        paths = [path for _, path in changes]
-        if touches_site(root, paths):
-            _deploy_site(deployer, echo)
-        touched = touched_actions(root, paths)
-        if touched is None:
-            echo("devel: a .env layer changed: redeploying everything")
-            _deploy(deployer, echo, ())
-            continue
-        present = set(Project(root).action_names())
-        for gone in sorted(touched - present):
-            echo(f"devel: {gone} is gone from packages/; `streamwhisk undeploy {gone}` "
-                 "removes it from the cluster")
-        if touched & present:
-            _deploy(deployer, echo, sorted(touched & present))
+    echo(f"devel: watching {root / 'packages'} and {root / SITE_FOLDER} (Ctrl-C stops)")
+    for changes in batches:
+        if changes:
+            _handle(deployer, echo, changes)
+
+
+def _handle(deployer: Deployer, echo: Echo, changes: set[tuple[watchfiles.Change, str]]) -> None:
+    root = deployer.root
+    paths = [path for _, path in changes]
+    if touches_site(root, paths):
+        _deploy_site(deployer, echo)
+    touched = touched_actions(root, paths)
+    if touched is None:
+        echo("devel: a .env layer changed: redeploying everything")
+        _deploy(deployer, echo, ())
+        return
+    present = set(Project(root).action_names())
+    for gone in sorted(touched - present):
+        echo(f"devel: {gone} is gone from packages/; `streamwhisk undeploy {gone}` "
+             "removes it from the cluster")
+    if touched & present:
+        _deploy(deployer, echo, sorted(touched & present))
 
 
 def _deploy_site(deployer: Deployer, echo: Echo) -> None:
