@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import random
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +27,13 @@ from ..errors import ServiceUnavailable
 
 _PR_SET_PDEATHSIG = 1
 READY_WITHIN_S = 20.0
+PORTS_FROM = 20000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+STARTS_WHEN_A_PORT_IS_TAKEN = 3
+# what Redis, Postgres, SeaweedFS and our Milvus server say when a port they were given is taken
+PORT_TAKEN = re.compile(r"address already in use|port \d+ .*not available|cannot listen on",
+                        re.IGNORECASE)
+_random = random.SystemRandom()
 
 
 @dataclass(frozen=True)
@@ -59,9 +68,31 @@ class Service(Protocol):
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
+    """A port nobody listens on, below the kernel's ephemeral range.
+
+    A port the kernel hands out for `bind(0)` is one it may hand to the next outgoing
+    connection too, before the service has bound it; a port below that range is only ever
+    taken by someone choosing it as we do (and `start` tries again if that happens)."""
+    low, _ = _ephemeral_range()
+    for _attempt in range(200):
+        port = _random.randrange(PORTS_FROM, low)
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:  # a crowded range: let the kernel choose
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = map(int, EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+    return (low, high) if low > PORTS_FROM + 1000 else (32768, 60999)
 
 
 def secret_of(folder: Path) -> str:
@@ -114,9 +145,25 @@ class Running:
 
 
 def start(service: Service, address: Address) -> Running:
-    """Start the service and wait until it answers; ServiceUnavailable says why not."""
+    """Start the service and wait until it answers; ServiceUnavailable says why not. A port
+    taken between its choice and the service's bind is chosen again (the service's own
+    inner ports are chosen by `command`, so a new command has new ones)."""
     address.data.mkdir(parents=True, exist_ok=True, mode=0o700)
     service.prepare(address)
+    for attempt in range(1, STARTS_WHEN_A_PORT_IS_TAKEN + 1):
+        try:
+            return _start_once(service, address)
+        except _PortTaken as taken:
+            if attempt == STARTS_WHEN_A_PORT_IS_TAKEN:
+                raise ServiceUnavailable(str(taken)) from None
+    raise AssertionError("unreachable")
+
+
+class _PortTaken(Exception):
+    pass
+
+
+def _start_once(service: Service, address: Address) -> Running:
     command = service.command(address)
     log = address.data / f"{service.name}.log"
     with log.open("ab") as out:
@@ -127,8 +174,11 @@ def start(service: Service, address: Address) -> Running:
     deadline = time.monotonic() + READY_WITHIN_S
     while time.monotonic() < deadline:
         if not running.alive():
+            words = running.last_words()
+            if PORT_TAKEN.search(words):
+                raise _PortTaken(f"{service.name} could not listen: {words} (its log: {log})")
             raise ServiceUnavailable(
-                f"{service.name} exited at start: {running.last_words()} (its log: {log}); "
+                f"{service.name} exited at start: {words} (its log: {log}); "
                 f"if its data is damaged, `streamwhisk services reset {service.name}` "
                 "empties it")
         if service.ready(address):

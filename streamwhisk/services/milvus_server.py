@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 from concurrent import futures
 from typing import Any
 
@@ -48,9 +49,16 @@ def main() -> None:
     load_what_was_loaded(db)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=10), options=[
         ("grpc.max_receive_message_length", MAX_MESSAGE),
-        ("grpc.max_send_message_length", MAX_MESSAGE)])
+        ("grpc.max_send_message_length", MAX_MESSAGE),
+        ("grpc.so_reuseport", 0)])  # a port someone else holds is an error, not shared
     milvus_pb2_grpc.add_MilvusServiceServicer_to_server(ClusterLikeServicer(db), server)
-    server.add_insecure_port(f"{options.host}:{options.port}")
+    try:
+        bound = server.add_insecure_port(f"{options.host}:{options.port}")
+    except RuntimeError:
+        bound = 0
+    if not bound:
+        sys.exit(f"milvus: cannot listen on {options.host}:{options.port}: "
+                 "address already in use")
     server.start()
     print(f"milvus listening on {options.host}:{options.port}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: server.stop(grace=2))
