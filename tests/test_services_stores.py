@@ -16,7 +16,7 @@ def test_the_s3_store_is_a_real_s3_with_the_data_bucket_and_keeps_its_files(
     env: dict[str, str | None] = {"REDIS_URL": None, "S3_HOST": None,
                                   "STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
     with serve(project, "--services", "s3", log_path=tmp_path / "first.log", env=env) as first:
-        assert wait_until(lambda: "service s3 ready in" in first.log(), timeout=30), first.log()
+        assert wait_until(lambda: "service s3 ready in" in first.log(), timeout=60), first.log()
         put = httpx.get(first.url + "/api/my/files/store",
                         params={"put": "notes/hello.txt", "text": "hi", "get": "notes/hello.txt"},
                         timeout=60)
@@ -28,7 +28,7 @@ def test_the_s3_store_is_a_real_s3_with_the_data_bucket_and_keeps_its_files(
         secret = next((tmp_path / "data" / "services").rglob("s3/.secret")).read_text().strip()
         assert secret not in first.log()
     with serve(project, "--services", "s3", log_path=tmp_path / "again.log", env=env) as again:
-        assert wait_until(lambda: "service s3 ready in" in again.log(), timeout=30)
+        assert wait_until(lambda: "service s3 ready in" in again.log(), timeout=60), again.log()
         kept = httpx.get(again.url + "/api/my/files/store", params={"get": "notes/hello.txt"},
                          timeout=60).json()
         assert kept["got"] == "hi"  # kept across restarts
