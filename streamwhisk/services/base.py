@@ -73,7 +73,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     A port the kernel hands out for `bind(0)` is one it may hand to the next outgoing
     connection too, before the service has bound it; a port below that range is only ever
     taken by someone choosing it as we do (and `start` tries again if that happens)."""
-    low, _ = _ephemeral_range()
+    low = _ephemeral_ports_start()
     for _attempt in range(200):
         port = _random.randrange(PORTS_FROM, low)
         with socket.socket() as probe:
@@ -87,12 +87,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-def _ephemeral_range() -> tuple[int, int]:
+def _ephemeral_ports_start() -> int:
     try:
-        low, high = map(int, EPHEMERAL_RANGE.read_text().split())
-    except (OSError, ValueError):
-        return 32768, 60999  # Linux's default
-    return (low, high) if low > PORTS_FROM + 1000 else (32768, 60999)
+        low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+    return low if low > PORTS_FROM + 1000 else 32768
 
 
 def secret_of(folder: Path) -> str:
@@ -150,17 +150,18 @@ def start(service: Service, address: Address) -> Running:
     inner ports are chosen by `command`, so a new command has new ones)."""
     address.data.mkdir(parents=True, exist_ok=True, mode=0o700)
     service.prepare(address)
-    for attempt in range(1, STARTS_WHEN_A_PORT_IS_TAKEN + 1):
+    attempts = STARTS_WHEN_A_PORT_IS_TAKEN
+    while True:
         try:
             return _start_once(service, address)
-        except _PortTaken as taken:
-            if attempt == STARTS_WHEN_A_PORT_IS_TAKEN:
-                raise ServiceUnavailable(str(taken)) from None
-    raise AssertionError("unreachable")
+        except PortTaken:
+            attempts -= 1
+            if attempts == 0:
+                raise
 
 
-class _PortTaken(Exception):
-    pass
+class PortTaken(ServiceUnavailable):
+    """The service exited at start because a port it was given was taken."""
 
 
 def _start_once(service: Service, address: Address) -> Running:
@@ -176,7 +177,7 @@ def _start_once(service: Service, address: Address) -> Running:
         if not running.alive():
             words = running.last_words()
             if PORT_TAKEN.search(words):
-                raise _PortTaken(f"{service.name} could not listen: {words} (its log: {log})")
+                raise PortTaken(f"{service.name} could not listen: {words} (its log: {log})")
             raise ServiceUnavailable(
                 f"{service.name} exited at start: {words} (its log: {log}); "
                 f"if its data is damaged, `streamwhisk services reset {service.name}` "
