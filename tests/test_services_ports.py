@@ -11,7 +11,7 @@ import pytest
 from services_support import needs_redis
 
 from streamwhisk.errors import ServiceUnavailable
-from streamwhisk.services.base import Address, free_port, start
+from streamwhisk.services.base import PORTS_FROM, Address, free_port, start
 from streamwhisk.services.redis import Redis
 
 
@@ -48,6 +48,8 @@ def ping(address: Address) -> bytes:
 
 def test_free_ports_are_below_the_kernels_ephemeral_range() -> None:
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    if low < PORTS_FROM + 1000:
+        pytest.skip(f"this machine's ephemeral ports start at {low}: no room below them")
     ports = {free_port() for _ in range(50)}
     assert all(1024 < port < low for port in ports), ports
     assert len(ports) > 40  # chosen at random, not one after another from a shared start

@@ -73,26 +73,25 @@ def free_port(host: str = "127.0.0.1") -> int:
     A port the kernel hands out for `bind(0)` is one it may hand to the next outgoing
     connection too, before the service has bound it; a port below that range is only ever
     taken by someone choosing it as we do (and `start` tries again if that happens)."""
-    low = _ephemeral_ports_start()
-    for _attempt in range(200):
-        port = _random.randrange(PORTS_FROM, low)
+    below = _ephemeral_ports_start()
+    for _attempt in range(200 if below - PORTS_FROM >= 1000 else 0):
+        port = _random.randrange(PORTS_FROM, below)
         with socket.socket() as probe:
             try:
                 probe.bind((host, port))
             except OSError:
                 continue
             return port
-    with socket.socket() as probe:  # a crowded range: let the kernel choose
+    with socket.socket() as probe:  # a crowded or tiny range: let the kernel choose
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
 
 
 def _ephemeral_ports_start() -> int:
     try:
-        low = int(EPHEMERAL_RANGE.read_text().split()[0])
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return 32768  # Linux's default
-    return low if low > PORTS_FROM + 1000 else 32768
 
 
 def secret_of(folder: Path) -> str:
