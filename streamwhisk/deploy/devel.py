@@ -55,7 +55,8 @@ def watch_and_deploy(deployer: Deployer, echo: Echo,
                                yield_on_timeout=True, rust_timeout=WATCH_TICK_MS)
     next(batches, None)  # returns once the watcher runs; the full deploy covers what it saw
     _deploy(deployer, echo, ())
-    echo(f"devel: watching {root / 'packages'} and {root / SITE_FOLDER} (Ctrl-C stops)")
+    site = f" and {root / SITE_FOLDER}" if (root / SITE_FOLDER).is_dir() else ""
+    echo(f"devel: watching {root / 'packages'}{site} (Ctrl-C stops)")
     for changes in batches:
         if changes:
             _handle(deployer, echo, changes)
