@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,12 +40,21 @@ def starter_up(tmp_path_factory: pytest.TempPathFactory
         yield up, project, {k: v for k, v in env.items() if k not in UNSET}
 
 
+def as_a_background_job() -> None:
+    """What a shell without job control does to a command it starts with `&`, and so what
+    every command under a backgrounded `make test` inherits: SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def chat(starter_up: tuple[RunningServer, Path, dict[str, str]], action: str,
          *options: str) -> pexpect.spawn:
+    """The chat in a terminal of its own, started with SIGINT ignored (as under a
+    backgrounded `make test`): its Ctrl-C must work however it was started."""
     up, project, env = starter_up
     session = pexpect.spawn(sys.executable, ["-m", "streamwhisk", "chat", action, "--url",
                                              up.url, "--project", str(project), *options],
-                            env=env, encoding="utf-8", timeout=60, dimensions=(40, 200))
+                            env=env, encoding="utf-8", timeout=60, dimensions=(40, 200),
+                            preexec_fn=as_a_background_job)
     session.expect_exact(f"{action}> ")
     return session
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def chat(action: str, url: str | None, project: Path, as_json: bool, inline: boo
     from .chat import Chat, Files
     from .server import RunningUp
 
+    # Ctrl-C at this terminal is the user's "stop the reply", also when the chat was started
+    # from a process that ignores SIGINT (a shell's background job, an IDE's task runner).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = RunningUp.find(project, url, None)
     talk = Chat(server, action, Files.of(project, inline), as_json)
     history = data_root() / "chat-history"
