@@ -3,8 +3,13 @@ with real TLS from a local CA, and plain HTTP on the same address."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import os
+import socket
+import ssl
 import stat
+import struct
 from pathlib import Path
 
 import certifi
@@ -74,3 +79,43 @@ def test_auto_says_why_it_did_not_start_a_dev_ollama(tmp_path: Path) -> None:
             "OLLAMA_HOST": None, "STREAMWHISK_LOGIN_FILE": str(tmp_path / "none.env")}) as server:
         assert ("dev ollama not started: OLLAMA_HOST is ollama.course.invalid (from "
                 "packages/.env)") in server.log()
+
+
+def _hang_up(address: tuple[str, int], step: int, context: ssl.SSLContext) -> None:
+    """A client that goes away at one of the moments a front door must survive: before its
+    first byte, after it, inside the TLS handshake, after its request, with a FIN or an RST."""
+    with socket.create_connection(address, timeout=10) as sock:
+        if step % 2:  # an RST instead of a FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        moment = step // 2 % 4
+        if moment == 1:
+            sock.sendall(b"\x16")
+        elif moment == 2:
+            sock.setblocking(False)
+            with contextlib.suppress(ssl.SSLError, OSError):
+                context.wrap_socket(sock, server_hostname="localhost",
+                                    do_handshake_on_connect=False).do_handshake()
+        elif moment == 3:
+            sock.sendall(b'POST /api/generate HTTP/1.1\r\nHost: x\r\ncontent-length: 64\r\n\r\n'
+                         b'{"model": "llama3.1:8b", "prompt": "long story", "stre')
+
+
+def test_clients_that_hang_up_at_any_moment_leave_the_front_door_whole(
+        dev_ollama: RunningServer) -> None:
+    address = ("127.0.0.1", int(dev_ollama.url.rsplit(":", 1)[1]))
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(_hang_up, address, step, context) for step in range(800)]
+        for turn in range(20):  # meanwhile, real requests over both protocols
+            scheme = "https" if turn % 2 else "http"
+            answer = httpx.post(f"{scheme}://127.0.0.1:{address[1]}/api/generate", verify=False,
+                                json={"model": "llama3.1:8b", "prompt": "Capital of Italy",
+                                      "stream": False}, timeout=30)
+            assert "Rome" in answer.json()["response"]
+        for future in futures:
+            future.result()
+    assert httpx.get(f"{dev_ollama.url}/api/version", timeout=30).status_code == 200
+    assert dev_ollama.process.poll() is None
+    assert "Bad file descriptor" not in dev_ollama.log(), dev_ollama.log()
+    assert "Traceback" not in dev_ollama.log(), dev_ollama.log()
