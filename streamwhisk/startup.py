@@ -74,6 +74,7 @@ def serve_project(options: UpOptions) -> None:
                 "OPSDEV_USERNAME": options.namespace}
     services = Services.plan(project, cast(Scope, options.scope), options.services,
                              options.namespace, platform)
+    services.claim()  # before anything is served: a second run on the same data is refused
     values = services.values()
     object_store = None
     if "S3_HOST" in values:  # browsers reach it at s3.<host>, as on the cluster

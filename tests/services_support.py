@@ -24,10 +24,12 @@ def count(server: RunningServer) -> dict[str, object]:
 
 
 def service_pid(server: RunningServer, program: bytes = b"redis-server") -> int:
-    from streamwhisk.actionloop.tree import children
+    """The service's own process (below its keeper, below the server)."""
+    from streamwhisk.actionloop.tree import descendants
 
-    for pid in children(server.pid):
-        if program in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]:
+    for pid in descendants(server.pid):
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if program in arguments[0] and b"streamwhisk.services.supervise" not in arguments:
             return pid
     raise AssertionError(f"no {program!r} below the server")
 

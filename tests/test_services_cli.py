@@ -37,7 +37,8 @@ def test_services_shows_what_runs_masked_and_reset_empties_a_stopped_one(
         assert "s3: stopped" in shown.stdout
         refused = streamwhisk("reset", "redis")
         assert refused.returncode == 1
-        assert "redis is running (its streamwhisk up serves it): stop up first" in \
+        assert "redis is running: its data (" in refused.stderr
+        assert f"is in use by streamwhisk up (pid {up.pid}); stop that run first" in \
             refused.stderr
     assert "redis: stopped" in streamwhisk().stdout
     assert streamwhisk("reset", "redis").returncode == 0

@@ -11,7 +11,7 @@ import pytest
 from services_support import needs_redis
 
 from streamwhisk.errors import ServiceUnavailable
-from streamwhisk.services.base import PORTS_FROM, Address, free_port, start
+from streamwhisk.services.base import PORTS_FROM, Address, Owner, free_port, start
 from streamwhisk.services.redis import Redis
 
 
@@ -60,7 +60,7 @@ def test_a_service_whose_port_is_taken_at_start_is_started_again_on_a_new_one(
         tmp_path: Path, taken_port: int) -> None:
     service = RedisWhoseFirstPortIsTaken(taken_port)
     address = Address("127.0.0.1", free_port(), tmp_path / "redis", "s3cret")
-    running = start(service, address)
+    running = start(service, address, Owner.claim(address.data, "redis"))
     try:
         assert ping(address) == b"+OK\r\n+PONG\r\n"
         assert "Address already in use" in running.log.read_text()
@@ -73,7 +73,7 @@ def test_a_published_port_that_stays_taken_is_a_clear_error_naming_it(
         tmp_path: Path, taken_port: int) -> None:
     address = Address("127.0.0.1", taken_port, tmp_path / "redis", "s3cret")
     with pytest.raises(ServiceUnavailable) as failed:
-        start(Redis(), address)
+        start(Redis(), address, Owner.claim(address.data, "redis"))
     assert "redis could not listen" in str(failed.value)
     assert str(taken_port) in str(failed.value)
     assert "s3cret" not in str(failed.value)

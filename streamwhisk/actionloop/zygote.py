@@ -11,6 +11,9 @@ A worker is the subreaper of what its action starts, and the zygote is the subre
 workers: when a worker dies on its own (an `os._exit`, the memory limit), what its action left
 running (a `setsid` daemon, a double fork) comes to the zygote instead of to init, and the
 zygote kills it at once. Any child of the zygote that is not a worker is such an orphan.
+When the server goes away (stopped, or killed with SIGKILL: its end of the control socket
+closes either way), the zygote kills every worker's tree and what comes to it as they die,
+and only then exits: nothing an action started outlives the run.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ import signal
 import socket
 import struct
 import sys
+import time
 
 from . import launcher
-from .confine import confine_worker, not_dumpable
+from .confine import confine_worker, not_dumpable, own_user_namespace
 from .tree import children, kill_tree
 
 RESULT_FD = 3
@@ -38,6 +42,7 @@ FALLBACK_NOTE = "STREAMWHISK_FALLBACK_NOTE"
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     launcher.fallback_note = os.environ.pop(FALLBACK_NOTE, "")  # for us, not the action
+    own_user_namespace()  # first: it needs this process still single-threaded
     not_dumpable()
     for name in PRELOADED:
         with contextlib.suppress(ImportError):
@@ -46,13 +51,20 @@ def main() -> None:
     signal.signal(signal.SIGCHLD, lambda *_: _reap())
     # the collector must not touch what every worker shares, or copy-on-write copies it
     gc.freeze()
+    try:
+        _serve(control)
+    finally:
+        _end_everything()
+
+
+def _serve(control: socket.socket) -> None:
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(control, 16, 4)
         except ConnectionError:
             return
         if not message:
-            return  # the server is gone
+            return  # the server is gone (stopped, or killed)
         # no reaping between the fork and the worker's entry, or it would look like an orphan
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         pid = os.fork()
@@ -74,6 +86,21 @@ def _reap() -> None:
     for orphan in set(children(os.getpid())) - _workers:
         kill_tree(orphan)
     _workers.difference_update(launcher.reap_children())
+
+
+def _end_everything(within_s: float = 3.0) -> None:
+    """The server is gone: kill every worker's tree, and whatever comes to this subreaper
+    as those die (a daemon whose parent was just killed), until nothing is left."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        left = children(os.getpid())
+        if not left:
+            return
+        for child in left:
+            kill_tree(child)
+        launcher.reap_children()
+        time.sleep(0.01)
 
 
 def _become_worker(control: socket.socket, fds: list[int]) -> None:

@@ -25,7 +25,7 @@ from ..config import Scope
 from ..errors import ConfigError, ServiceUnavailable
 from ..paths import data_root
 from ..project import Project
-from .base import Address, Running, Service, free_port, secret_of, start
+from .base import OWNER, Address, Owner, Running, Service, free_port, in_use, secret_of, start
 from .milvus import Milvus
 from .postgres import Postgres
 from .redis import Redis
@@ -78,6 +78,7 @@ class Services:
     override: bool = False  # their values win over every layer (--services always, or named)
     running: dict[str, Running] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    owners: dict[str, Owner] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -111,9 +112,22 @@ class Services:
                 f"{self.addresses[s.name].port}, data in {self.addresses[s.name].data}"
                 for s in self.chosen]
 
+    def claim(self) -> None:
+        """Each one's data folder for this run: DataInUse, naming the run that holds one,
+        and none is claimed."""
+        try:
+            for service in self.chosen:
+                if service.name not in self.owners:
+                    self.owners[service.name] = Owner.claim(
+                        self.addresses[service.name].data, service.name)
+        except ServiceUnavailable:
+            self._release()
+            raise
+
     def start_in_background(self) -> None:
-        """Start each in a thread of its own: they come up together, and the server's first
-        answer waits for none of them."""
+        """Claim their data folders, then start each in a thread of its own: they come up
+        together, and the server's first answer waits for none of them."""
+        self.claim()
         for service in self.chosen:
             thread = threading.Thread(target=self._start, args=(service,), daemon=True,
                                       name=f"service {service.name}")
@@ -134,8 +148,8 @@ class Services:
         for attempt in range(2):
             began = time.monotonic()
             try:
-                running = self.running[service.name] = start(service,
-                                                            self.addresses[service.name])
+                running = self.running[service.name] = start(
+                    service, self.addresses[service.name], self.owners[service.name])
             except ServiceUnavailable as exc:
                 self.failed[service.name] = str(exc)
                 log.warning("service %s did not start: %s", service.name, exc)
@@ -184,6 +198,12 @@ class Services:
             running.stop()
         for thread in self._threads:
             thread.join(10)
+        self._release()
+
+    def _release(self) -> None:
+        for owner in self.owners.values():
+            owner.release()
+        self.owners.clear()
 
 
 def used_variables(variables: Mapping[str, object]) -> set[str]:
@@ -208,27 +228,25 @@ def statuses(project: Path, scope: str) -> list[Status]:
             state = json.loads((folder / STATE).read_text())
         except (OSError, ValueError):
             state = {}
-        alive = bool(state) and _alive(int(state.get("pid", 0)))
+        alive = bool(state) and in_use(folder)
         values = {k: str(v) for k, v in state.items() if k not in ("pid", "server")}
         found.append(Status(name, folder, alive, values if alive else {}))
     return found
 
 
 def reset(project: Path, scope: str, name: str) -> Path:
-    """Empty a service's data (it must not be running)."""
+    """Empty a service's data; DataInUse, naming the run, while one serves it."""
     if name not in SERVICES:
         raise ConfigError(f"no service {name}: choose from {', '.join(SERVICES)}")
-    status = next(s for s in statuses(project, scope) if s.name == name)
-    if status.running:
-        raise ServiceUnavailable(f"{name} is running (its streamwhisk up serves it): stop up "
-                                 "first, then reset it")
-    shutil.rmtree(status.folder, ignore_errors=True)
-    return status.folder
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError, ValueError):
-        return False
-    return True
+    folder = data_folder(project, scope, name)
+    owner = Owner.claim(folder, name)
+    try:  # everything but the lock itself, which another run may be waiting on
+        for entry in folder.iterdir():
+            if entry.name != OWNER:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+    finally:
+        owner.release()
+    return folder

@@ -5,11 +5,16 @@ The cluster's runtime has pymilvus 2.5.3, whose `create_collection(name, dimensi
 for an index without naming its type, which a real Milvus takes as AUTOINDEX and Milvus Lite
 refuses. This server's servicer names it AUTOINDEX then. And a Milvus standalone that restarts
 serves the collections that were loaded before; this one loads each indexed collection at
-start. Everything else is Milvus Lite's."""
+start. A Milvus with authentication on refuses a call without its credentials; so does this
+one, every call (the token, `root:<secret>`, comes in its environment, never on its command
+line). Everything else is Milvus Lite's."""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hmac
+import os
 import signal
 import sys
 from concurrent import futures
@@ -20,7 +25,45 @@ from milvus_lite.adapter.grpc.servicer import MilvusServicer
 from milvus_lite.db import MilvusLite
 from pymilvus.grpc_gen import common_pb2, milvus_pb2_grpc
 
+from .milvus import TOKEN
+
 MAX_MESSAGE = 256 * 1024 * 1024  # as Milvus standalone
+# what a Milvus server answers to a call with wrong credentials
+REFUSED = "auth check failure, please check username and password are correct"
+
+
+class TokenCheck(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Every call carries pymilvus's `authorization` (base64 of the token, or of
+    user:password, which for root:<secret> is the same), or is refused."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = base64.b64encode(token.encode())
+
+    def intercept_service(self, continuation: Any, details: Any) -> Any:
+        given = dict(details.invocation_metadata).get("authorization", "")
+        if hmac.compare_digest(given.encode() if isinstance(given, str) else given,
+                               self._expected):
+            return continuation(details)
+        return _refusal(continuation(details))
+
+
+def _refusal(handler: Any) -> Any:
+    def refuse(request: Any, context: Any) -> Any:
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, REFUSED)
+
+    if handler is None:
+        return None
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            refuse, handler.request_deserializer, handler.response_serializer)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            refuse, handler.request_deserializer, handler.response_serializer)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(
+            refuse, handler.request_deserializer, handler.response_serializer)
+    return grpc.stream_stream_rpc_method_handler(
+        refuse, handler.request_deserializer, handler.response_serializer)
 
 
 class ClusterLikeServicer(MilvusServicer):  # type: ignore[misc]
@@ -45,9 +88,13 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     options = parser.parse_args()
+    token = os.environ.pop(TOKEN, "")
+    if not token:
+        sys.exit(f"milvus: no token in {TOKEN}: it would take any client")
     db = MilvusLite(options.data_dir)
     load_what_was_loaded(db)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=10), options=[
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=10), interceptors=[
+        TokenCheck(token)], options=[
         ("grpc.max_receive_message_length", MAX_MESSAGE),
         ("grpc.max_send_message_length", MAX_MESSAGE),
         ("grpc.so_reuseport", 0)])  # a port someone else holds is an error, not shared

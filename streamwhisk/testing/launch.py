@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..actionloop.tree import children
+from ..lifetime import die_with_parent
 
 _SERVING = re.compile(r"streamwhisk serving .* at (http://\S+)")
 _STREAMER = re.compile(r"streamwhisk streamer at (http://\S+),")
@@ -93,7 +94,8 @@ def _launch(arguments: list[str], ready: re.Pattern[str], log_path: Path,
     environment = {**os.environ, **(env or {})}  # a None value unsets the variable
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   env={k: v for k, v in environment.items() if v is not None})
+                                   env={k: v for k, v in environment.items() if v is not None},
+                                   preexec_fn=die_with_parent())
     try:
         url = _wait_for_url(process, log_path, ready, startup_timeout)
         yield RunningServer(url, process, log_path)

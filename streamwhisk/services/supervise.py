@@ -1,0 +1,158 @@
+"""`python -m streamwhisk.services.supervise` (its orders as JSON on stdin): one service's
+keeper, between the server and the service's program.
+
+- It ends the service when the server ends, however the server ends (its own parent-death
+  signal), with the service's own stop signal (Postgres's fast shutdown is SIGINT), and with
+  SIGKILL once the grace is over: a service that ignores its signal never keeps listening.
+- The service's program dies at once if this keeper is killed (its parent-death signal).
+- It holds the data folder's owner lock (an inherited descriptor) for the service's life.
+- With `publish`, the service runs in a network namespace of its own, where its inner ports
+  (SeaweedFS's master, volume, filer, gRPC...) are reachable by nothing outside, and only its
+  one public port is relayed from the server's loopback into it.
+
+Standard library only, and nothing from the server's environment but what the orders give.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import fcntl
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from typing import Any
+
+from ..lifetime import die_with_parent
+
+_CLONE_NEWNET = 0x40000000
+_CLONE_NEWUSER = 0x10000000
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP_LOOPBACK_RUNNING = 0x1 | 0x8 | 0x40
+BUFFER = 256 * 1024
+
+
+def isolate_network() -> bool:
+    """A network namespace of this process's own, its loopback up; False where the kernel
+    refuses one (the service then runs on the server's loopback, as before)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if os.geteuid() == 0:
+        if libc.unshare(_CLONE_NEWNET) != 0:
+            return False
+    else:
+        uid, gid = os.geteuid(), os.getegid()
+        if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
+            return False
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                           ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as file:
+                file.write(text)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as control:
+        fcntl.ioctl(control, _SIOCSIFFLAGS, struct.pack("16sH", b"lo",
+                                                        _IFF_UP_LOOPBACK_RUNNING))
+    return True
+
+
+def _answers(url: str, contains: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return contains.encode() in answer.read()
+    except (OSError, ValueError):
+        return False
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(BUFFER):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except OSError:
+        pass
+    finally:
+        writer.close()
+
+
+async def _relay(public: socket.socket, inner: tuple[str, int]) -> None:
+    async def splice(client_reader: asyncio.StreamReader,
+                     client_writer: asyncio.StreamWriter) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(*inner)
+        except OSError:
+            client_writer.close()
+            return
+        await asyncio.gather(_pipe(client_reader, writer), _pipe(reader, client_writer))
+
+    server = await asyncio.start_server(splice, sock=public)
+    async with server:
+        await server.serve_forever()
+
+
+def _stop(process: subprocess.Popen[bytes], signum: int, grace_s: float) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signum)
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> None:
+    orders: dict[str, Any] = json.loads(sys.stdin.read())
+    publish = orders.get("publish")
+    public = None
+    if publish is not None:  # bound here, before the namespace: it stays on this loopback
+        public = socket.socket()
+        try:
+            public.bind((publish["host"], publish["port"]))
+        except OSError:
+            sys.exit(f"cannot listen on {publish['host']}:{publish['port']}: "
+                     "address already in use")
+        if not isolate_network():
+            print("streamwhisk: this kernel refuses a network namespace: the service's inner "
+                  "ports are on the machine's loopback", flush=True)
+    stop_signal, grace_s = int(orders.get("stop_signal", signal.SIGTERM)), float(
+        orders.get("grace_s", 2.0))
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    process = subprocess.Popen(orders["command"], env=orders["env"], cwd=orders["cwd"],
+                               stdin=subprocess.DEVNULL, pass_fds=tuple(orders.get("keep", ())),
+                               preexec_fn=die_with_parent(signal.SIGKILL))
+    def watch() -> None:
+        process.wait()
+        stopping.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    if public is not None and publish is not None:
+        inner = ("127.0.0.1", int(publish["to"]))
+        ready = publish.get("ready")
+        while not stopping.is_set() and ready and not _answers(ready["url"], ready["contains"]):
+            time.sleep(0.05)
+        public.listen(128)
+        threading.Thread(target=asyncio.run, args=(_relay(public, inner),),
+                         daemon=True).start()
+    while not stopping.wait(0.5):  # a timeout, so that a signal is handled at once
+        pass
+    _stop(process, stop_signal, grace_s)
+    code = process.returncode
+    if code < 0:  # ended by a signal: so does this keeper, for the server to see which
+        if -code != signal.SIGKILL:
+            signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
