@@ -63,6 +63,7 @@ class Keeping:
     stop_signal: int = signal.SIGTERM
     publish_from: int | None = None  # the inner port the public one leads to
     ready_inside: tuple[str, str] | None = None  # (url, text it answers) once it can serve
+    leaves: tuple[str, ...] = ()  # files it makes outside its folder, removed after it ends
 
 
 class Service(Protocol):
@@ -259,7 +260,8 @@ def keeper_orders(service: Service, address: Address, owner: Owner) -> dict[str,
     orders: dict[str, Any] = {
         "command": command,
         "env": service_environment(address, **service.environment(address)),
-        "cwd": str(address.data), "stop_signal": int(keeping.stop_signal), "keep": [owner.fd]}
+        "cwd": str(address.data), "stop_signal": int(keeping.stop_signal), "keep": [owner.fd],
+        "remove_after": list(keeping.leaves)}
     if keeping.publish_from is not None:
         ready = keeping.ready_inside
         orders["publish"] = {"host": address.host, "port": address.port,

@@ -73,7 +73,8 @@ class S3:
         master assigns one a place in a volume."""
         inner = json.loads((address.data / INNER).read_text())
         return Keeping(publish_from=inner["s3"], ready_inside=(
-            f"http://127.0.0.1:{inner['master']}/dir/assign", '"fid"'))
+            f"http://127.0.0.1:{inner['master']}/dir/assign", '"fid"'), leaves=tuple(
+            f"/tmp/seaweedfs-{part}-grpc-{port}.sock" for part, port in inner["grpc"].items()))
 
     def command(self, address: Address) -> list[str]:
         program = weed()
@@ -87,15 +88,17 @@ class S3:
             {"name": "anonymous", "actions": [f"Read:{static}"]}]}))
         config.chmod(0o600)
         # free on this loopback too: where the kernel refuses a namespace, they are used here
-        inner = {"s3": free_port(), "master": free_port()}
+        # SeaweedFS also serves each gRPC port on /tmp/seaweedfs-PART-grpc-PORT.sock (made
+        # 0700 by its keeper, removed when it ends)
+        grpc = {part: free_port() for part in (*PARTS, "s3", "admin")}
+        inner = {"s3": free_port(), "master": free_port(), "grpc": grpc}
         (address.data / INNER).write_text(json.dumps(inner))
         ports = [f"-master.port={inner['master']}"]
         ports += [f"-{part}.port={free_port()}" for part in PARTS if part != "master"]
-        ports += [f"-{part}.port.grpc={free_port()}" for part in PARTS]
+        ports += [f"-{part}.port.grpc={port}" for part, port in grpc.items()]
         return [program, "mini", f"-dir={address.data / 'store'}", "-ip=127.0.0.1",
-                "-ip.bind=127.0.0.1", f"-s3.port={inner['s3']}",
-                f"-s3.port.grpc={free_port()}", *ports, f"-admin.port={free_port()}",
-                f"-admin.port.grpc={free_port()}", "-admin.ui=false", "-webdav=false",
+                "-ip.bind=127.0.0.1", f"-s3.port={inner['s3']}", *ports,
+                f"-admin.port={free_port()}", "-admin.ui=false", "-webdav=false",
                 "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}",
                 f"-s3.allowedOrigins={NO_ORIGIN}", f"-filer.allowedOrigins={NO_ORIGIN}",
                 "-s3.localSocket=s3.sock", "-filer.localSocket=filer.sock",  # in its folder

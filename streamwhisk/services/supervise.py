@@ -108,25 +108,44 @@ def _stop(process: subprocess.Popen[bytes], signum: int, grace_s: float) -> None
             process.wait()
 
 
+def _bind_then_isolate(publish: dict[str, Any]) -> socket.socket:
+    """The public port, bound on the server's loopback before this process leaves it for a
+    network namespace of its own (a socket stays in the namespace it was made in)."""
+    public = socket.socket()
+    try:
+        public.bind((publish["host"], publish["port"]))
+    except OSError:
+        sys.exit(f"cannot listen on {publish['host']}:{publish['port']}: "
+                 "address already in use")
+    if not isolate_network():
+        print("streamwhisk: this kernel refuses a network namespace: the service's inner "
+              "ports are on the machine's loopback", flush=True)
+    return public
+
+
+def _end_as(process: subprocess.Popen[bytes], leftovers: list[str]) -> None:
+    """Exit as the service did: its exit code, or the signal that ended it."""
+    for leftover in leftovers:
+        with contextlib.suppress(OSError):
+            os.unlink(leftover)
+    code = process.returncode
+    if code < 0:  # ended by a signal: so does this keeper, for the server to see which
+        if -code != signal.SIGKILL:
+            signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    sys.exit(code)
+
+
 def main() -> None:
     orders: dict[str, Any] = json.loads(sys.stdin.read())
     publish = orders.get("publish")
-    public = None
-    if publish is not None:  # bound here, before the namespace: it stays on this loopback
-        public = socket.socket()
-        try:
-            public.bind((publish["host"], publish["port"]))
-        except OSError:
-            sys.exit(f"cannot listen on {publish['host']}:{publish['port']}: "
-                     "address already in use")
-        if not isolate_network():
-            print("streamwhisk: this kernel refuses a network namespace: the service's inner "
-                  "ports are on the machine's loopback", flush=True)
+    public = _bind_then_isolate(publish) if publish is not None else None
     stop_signal, grace_s = int(orders.get("stop_signal", signal.SIGTERM)), float(
         orders.get("grace_s", 2.0))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    os.umask(0o077)  # what it makes (SeaweedFS's gRPC sockets in /tmp) is this user's only
     process = subprocess.Popen(orders["command"], env=orders["env"], cwd=orders["cwd"],
                                stdin=subprocess.DEVNULL, pass_fds=tuple(orders.get("keep", ())),
                                preexec_fn=die_with_parent(signal.SIGKILL))
@@ -146,12 +165,7 @@ def main() -> None:
     while not stopping.wait(0.5):  # a timeout, so that a signal is handled at once
         pass
     _stop(process, stop_signal, grace_s)
-    code = process.returncode
-    if code < 0:  # ended by a signal: so does this keeper, for the server to see which
-        if -code != signal.SIGKILL:
-            signal.signal(-code, signal.SIG_DFL)
-        os.kill(os.getpid(), -code)
-    sys.exit(code)
+    _end_as(process, list(orders.get("remove_after", ())))
 
 
 if __name__ == "__main__":
