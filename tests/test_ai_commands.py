@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,3 +203,33 @@ def test_loader_sends_text_markdown_and_pdf_chunks_that_vector_search_then_finds
     stopped = run_streamwhisk("loader", str(notes), "--url", "http://127.0.0.1:9",
                               "--project", str(project), env=env)
     assert stopped.returncode == 1 and "no streamwhisk up answers" in stopped.stderr
+
+
+def test_users_added_at_once_are_all_kept_in_a_private_file(tmp_path: Path) -> None:
+    project = copy_project("starter_project", tmp_path)
+    env = {**os.environ, "HOME": str(tmp_path)}
+    adds = [subprocess.Popen([sys.executable, "-m", "streamwhisk", "user", "add", f"user{n}",
+                              "--project", str(project), "--password-stdin"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env) for n in range(20)]
+    for add in adds:
+        add.communicate(b"secret-password\n", timeout=120)
+        assert add.returncode == 0
+    path = project / "packages" / "mastrogpt" / "login" / "users.json"
+    assert {f"user{n}" for n in range(20)} <= set(json.loads(path.read_text()))
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert not list(path.parent.glob(".users-*"))  # no temporary file left
+
+
+@pytest.mark.parametrize(("name", "password", "said"), [
+    ("", "secret-password", "cannot log in"), ("a:b", "secret-password", "cannot log in"),
+    ("a/b", "secret-password", "cannot log in"), ("a\tb", "secret-password", "cannot log in"),
+    ("ok", "x" * 73, "too long: bcrypt reads 72 bytes")])
+def test_a_user_the_login_cannot_take_is_one_clear_line(tmp_path: Path, name: str,
+                                                         password: str, said: str) -> None:
+    project = copy_project("starter_project", tmp_path)
+    done = run_streamwhisk("user", "add", name, "--project", str(project), "--password-stdin",
+                           env={**os.environ, "HOME": str(tmp_path)}, stdin=password + "\n")
+    assert done.returncode == 1
+    assert said in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
