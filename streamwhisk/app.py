@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from .errors import StreamwhiskError
-from .hosting.origins import OriginPolicy, OwnHostOnly
+from .hosting.origins import CorsOnEveryAnswer, OriginPolicy, OwnHostOnly
 from .hosting.proxy import ReverseProxy
 from .hosting.subdomains import OBJECT_STORE, STREAM, BySubdomain
 from .openwhisk.rest import RestApi, RestSettings
@@ -77,7 +77,10 @@ class Server:
         namespace, api_key = settings.invoker.namespace, settings.invoker.api_key
         self.store = DeployedStore(namespace, settings.store_dir)
         self.invoker = Invoker(project, settings.invoker, store=self.store, guard=guard)
-        origins = OriginPolicy(settings.hosts, settings.cors, OPENWHISK_CORS, REFUSAL)
+        # the object store's name serves what anyone uploaded: its pages are not trusted
+        store_names = frozenset(h for h in settings.hosts if h.startswith(f"{OBJECT_STORE}."))
+        self.origins = origins = OriginPolicy(settings.hosts, settings.cors, OPENWHISK_CORS,
+                                              REFUSAL, store_names)
         self.web = WebActions(self.invoker, origins, WebSettings(
             namespace, api_key, settings.body_limit, settings.stream), self.invoker.redact)
         self.rest = RestApi(self.invoker, self.store, origins,
@@ -135,7 +138,8 @@ def create_app(project: Project, settings: ServerSettings | None = None,
     site = server.settings.site
     routes = [*server.web.routes(), *server.rest.routes(),
               *page_routes(server, at_root=site is None), *(site_routes(site) if site else [])]
-    streamer = Starlette(routes=server.web.stream_routes())
+    streamer = Starlette(routes=server.web.stream_routes(), middleware=[
+        Middleware(CorsOnEveryAnswer, policy=server.origins)])
     app = Starlette(routes=routes, lifespan=server.lifespan, middleware=[
         Middleware(OwnHostOnly, hosts=server.settings.hosts),
         Middleware(BySubdomain, subdomains={STREAM: streamer, OBJECT_STORE: server.object_store})])

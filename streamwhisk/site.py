@@ -1,19 +1,25 @@
 """The project's own site: its `web/` folder served at `/`, as the cluster serves the static
 bucket that `ops ide deploy` fills and `ops ide serve` serves locally: `index.html` for a
 folder, content types from the file names, no listing of a folder, nothing outside `web/`
-(no `..`, no symlink that leads out). Files are read at each request and never cached by the
-browser, so an edit shows at the next reload."""
+(no `..`, no symlink that leads out), and nothing private: a dotfile or anything in a
+dot-folder (`web/.env`, `web/.git/`) is neither served (404) nor deployed. Files are read at
+each request and never cached by the browser, so an edit shows at the next reload."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 SITE_FOLDER = "web"
+
+
+def is_private(relative: str) -> bool:
+    """A dotfile, or a file in a dot-folder, of the site (a path relative to web/)."""
+    return any(part.startswith(".") for part in relative.replace("\\", "/").split("/"))
 
 
 def site_folder(project: Path) -> Path | None:
@@ -29,6 +35,8 @@ class SiteFiles(StaticFiles):
         super().__init__(directory=directory, html=True, check_dir=False)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        if is_private(path):
+            return PlainTextResponse("Not Found", status_code=404)
         response = await super().get_response(path, scope)
         response.headers["Cache-Control"] = "no-cache"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from minio import Minio
 
@@ -60,6 +61,9 @@ def project_with_site(root: Path, values: dict[str, str] | None) -> Path:
     (root / "web" / "index.html").write_text("<h1>mine</h1>")
     (root / "web" / "css" / "site.css").write_text("h1 { color: red }")
     (root / "web" / "empty.txt").write_text("")  # `ops util upload` skips empty files
+    (root / "web" / ".env").write_text("SITE_TOKEN=do-not-publish-me\n")  # private
+    (root / "web" / ".git").mkdir()
+    (root / "web" / ".git" / "config").write_text("[remote] url = secret-place\n")
     if values is not None:
         (root / ".env").write_text("".join(f"{k}={values[k]}\n" for k in (
             "S3_API_URL", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_BUCKET_STATIC")))
@@ -87,6 +91,9 @@ def test_deploy_uploads_web_and_undeploy_removes_only_what_it_uploaded(
     assert plan.returncode == 0, plan.stderr
     assert "would upload web/index.html" in plan.stdout
     assert "would upload web/css/site.css" in plan.stdout and "empty.txt" not in plan.stdout
+    assert "skipped 2 private file(s) of web/ (dotfiles, dot-folders): .env, .git/config" in \
+        plan.stdout
+    assert "would upload web/.env" not in plan.stdout
     assert values["S3_SECRET_KEY"] not in plan.stdout + plan.stderr
     assert not any(o.object_name == "index.html" for o in client.list_objects(name))
 
@@ -135,3 +142,15 @@ def test_devel_uploads_web_again_when_it_changes(
     finally:
         devel.terminate()
         devel.wait(timeout=30)
+
+
+def test_dotfiles_of_web_are_never_served(tmp_path: Path) -> None:
+    project = project_with_site(tmp_path / "project", None)
+    with serve(project, "--services", "none", "--dev-ollama", "never",
+               log_path=tmp_path / "up.log",
+               env={"STREAMWHISK_DATA_DIR": str(tmp_path / "data")}) as up:
+        assert httpx.get(f"{up.url}/index.html", timeout=30).text == "<h1>mine</h1>"
+        for path in ("/.env", "/.git/config", "/.git/", "/css/../.env", "/%2eenv"):
+            answer = httpx.get(f"{up.url}{path}", timeout=30)
+            assert answer.status_code == 404, (path, answer.status_code)
+            assert "do-not-publish-me" not in answer.text and "secret-place" not in answer.text

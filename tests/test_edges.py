@@ -155,6 +155,42 @@ def test_a_page_of_another_origin_cannot_run_an_action(edges: RunningServer, rou
     assert not counter.exists()
 
 
+@pytest.mark.parametrize("route", ACTION_ROUTES)
+def test_a_page_of_the_object_stores_name_is_not_one_of_the_servers(
+        edges: RunningServer, route: str, tmp_path: Path) -> None:
+    """s3.<host> serves what anyone uploaded to the static bucket: its pages are foreign."""
+    counter = tmp_path / "count"
+    port = urlsplit(edges.url).port
+    for store in (f"http://s3.localhost:{port}", f"http://s3.127.0.0.1:{port}"):
+        refused = httpx.post(f"{edges.url}{route}", json={"counter": str(counter)},
+                             headers={"Origin": store}, timeout=30)
+        assert refused.status_code == 403, (store, refused.text)
+    own = httpx.post(f"{edges.url}{route}", json={"counter": str(counter)},
+                     headers={"Origin": f"http://stream.localhost:{port}"}, timeout=30)
+    assert own.status_code == 200, own.text
+    assert counter.read_text() == "1"
+
+
+@pytest.mark.parametrize(("path", "body", "status"), [
+    ("/web/guest/e/nothing", b"{}", 404), ("/web/guest/e/count", b"{not json", 400),
+    ("/web/guest/e/count", b"[" + b" " * (6 * 1024 * 1024) + b"]", 413),
+    ("/nowhere", b"{}", 404)])
+def test_every_answer_of_the_streamer_carries_cors_for_the_servers_page(
+        edges: RunningServer, path: str, body: bytes, status: int) -> None:
+    """The page at localhost:PORT reads the reason of an error at stream.localhost:PORT,
+    not "Failed to fetch"."""
+    port = urlsplit(edges.url).port
+    page = f"http://localhost:{port}"
+    answer = httpx.post(f"{edges.url}{path}", content=body, timeout=30, headers={
+        "Host": f"stream.localhost:{port}", "Origin": page,
+        "Content-Type": "application/json"})
+    assert answer.status_code == status, answer.text
+    assert answer.headers.get("access-control-allow-origin") == page
+    foreign = httpx.post(f"{edges.url}{path}", content=b"{}", timeout=30, headers={
+        "Host": f"stream.localhost:{port}", "Origin": EVIL})
+    assert "access-control-allow-origin" not in foreign.headers
+
+
 def test_the_servers_own_pages_and_other_clients_still_run_actions(
         edges: RunningServer, tmp_path: Path) -> None:
     counter = tmp_path / "count"

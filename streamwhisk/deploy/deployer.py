@@ -33,7 +33,7 @@ from .artifacts import (
 )
 from .client import ClusterError, Collection, OpenWhiskClient, api_base
 from .records import DeployRecord
-from .website import SiteUploader, StaticBucket, site_files
+from .website import SiteUploader, StaticBucket, private_files, site_files
 
 Echo = Callable[[str], None]
 MASK = "********"
@@ -205,6 +205,11 @@ class Deployer:
 
     def _upload_site(self, outcome: Outcome) -> None:
         files = {file.key: file for file in site_files(self.root)}
+        private = private_files(self.root)
+        if private:
+            self.echo(f"  site: skipped {len(private)} private file(s) of {SITE_FOLDER}/ "
+                      f"(dotfiles, dot-folders): {', '.join(private[:5])}"
+                      f"{', ...' if len(private) > 5 else ''}")
         self._site_step(outcome, list(files), "upload",
                         lambda uploader, key: uploader.upload(files[key]), self.record.created)
 

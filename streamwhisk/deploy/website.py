@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..config import Config
-from ..site import SITE_FOLDER
+from ..site import SITE_FOLDER, is_private
 from .client import ClusterError
 
 if TYPE_CHECKING:
@@ -31,10 +31,21 @@ class SiteFile:
 
 def site_files(project: Path) -> list[SiteFile]:
     """The files `ops util upload` sends: regular, non-empty, not through a link that leaves
-    web/; sorted by key."""
+    web/, not private (site.is_private); sorted by key."""
     folder = (project / SITE_FOLDER).resolve()
-    return sorted((SiteFile(p.relative_to(folder).as_posix(), p, p.stat().st_size)
-                   for p in _walk(folder) if p.stat().st_size > 0), key=lambda f: f.key)
+    return sorted((SiteFile(key, p, p.stat().st_size) for p, key in _keyed(folder)
+                   if p.stat().st_size > 0 and not is_private(key)), key=lambda f: f.key)
+
+
+def private_files(project: Path) -> list[str]:
+    """The site's private files (dotfiles, dot-folders), which a deploy leaves out."""
+    folder = (project / SITE_FOLDER).resolve()
+    return sorted(key for _, key in _keyed(folder) if is_private(key))
+
+
+def _keyed(folder: Path) -> Iterator[tuple[Path, str]]:
+    for path in _walk(folder):
+        yield path, path.relative_to(folder).as_posix()
 
 
 def _walk(folder: Path) -> Iterator[Path]:

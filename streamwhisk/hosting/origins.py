@@ -11,8 +11,10 @@ elsewhere: an `Origin` that is not the server's own, or `Sec-Fetch-Site: cross-s
 `same-site` (another port of localhost is the same site, not the same origin). Clients that
 are not browsers send neither and are not affected. The origins given in `cors` (or `*`) are
 let in, with the CORS headers the policy is made with; a route may also let every origin in
-(`admit(..., trusted=True)`) when what it runs decides for itself. The policy knows nothing of
-what the routes run: its owner gives the headers and the words of the refusal.
+(`admit(..., trusted=True)`) when what it runs decides for itself. A name of the server that
+serves content others uploaded (the object store's `s3.<host>`) is no page of the server's:
+its origin is foreign like any other. The policy knows nothing of what the routes run: its
+owner gives the headers and the words of the refusal.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import RequestError
 
@@ -38,6 +40,8 @@ class OriginPolicy:
     # what a refused page is told, with {origin} for its origin
     refusal: str = ("A page of another origin ({origin}) may not call this server; start it "
                     "with --cors ORIGIN to let it.")
+    # own names that serve uploaded content: their pages are not the server's own
+    untrusted: frozenset[str] = frozenset()
 
     def foreign_origin(self, request: Request) -> str | None:
         """The other origin (or site) a browser says this request comes from, if any."""
@@ -50,7 +54,8 @@ class OriginPolicy:
             netloc = parts.netloc.lower()
             if ":" not in netloc.rsplit("]", 1)[-1]:
                 netloc += ":443" if parts.scheme == "https" else ":80"
-            return None if netloc in own and parts.scheme == "http" else origin
+            mine = netloc in own and netloc not in self.untrusted and parts.scheme == "http"
+            return None if mine else origin
         site = request.headers.get("sec-fetch-site")
         return site if site in CROSS_SITE else None
 
@@ -94,6 +99,31 @@ class OriginPolicy:
     def _cors_headers(self, origin: str) -> dict[str, str]:
         return {"Access-Control-Allow-Origin": "*" if "*" in self.cors else origin,
                 **self.allow, "Vary": "Origin"}
+
+
+class CorsOnEveryAnswer:
+    """ASGI middleware: every answer, errors included (a 404, a 413), carries the CORS
+    headers the policy gives the server's own pages, so such a page reads the reason rather
+    than "Failed to fetch". An answer that set its own is left as it is."""
+
+    def __init__(self, app: ASGIApp, policy: OriginPolicy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cors = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in
+                self.policy.own_cross_origin(Request(scope)).items()]
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start" and cors and not any(
+                    k.lower() == b"access-control-allow-origin" for k, _ in message["headers"]):
+                message = {**message, "headers": [*message["headers"], *cors]}
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
 
 
 class OwnHostOnly:
