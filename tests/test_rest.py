@@ -68,6 +68,26 @@ def test_invoking_blocking_returns_the_result_and_non_blocking_an_activation_id(
     assert started.status_code == 202 and started.json()["activationId"]
 
 
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/actions"), ("GET", "/actions/t/echo"), ("POST", "/actions/t/echo?blocking=true"),
+    ("PUT", "/actions/t/new"), ("DELETE", "/actions/t/echo"), ("GET", "/packages"),
+    ("GET", "/packages/t")])
+def test_another_namespace_is_refused_as_openwhisk_refuses_it(
+        keyed_server: RunningServer, method: str, path: str) -> None:
+    answer = httpx.request(method, f"{keyed_server.url}/api/v1/namespaces/someone{path}",
+                           auth=KEY, json={}, timeout=30)
+    assert answer.status_code == 403
+    assert answer.json()["error"] == \
+        "The supplied authentication is not authorized to access 'someone'."
+    assert "echo" not in answer.text
+
+
+def test_the_own_namespace_and_the_default_one_answer_alike(keyed_server: RunningServer) -> None:
+    listed = [httpx.get(f"{keyed_server.url}/api/v1/namespaces/{ns}/actions", auth=KEY,
+                        timeout=30).json() for ns in ("_", "guest")]
+    assert listed[0] == listed[1] and listed[0]
+
+
 def test_packages_are_listed(api: httpx.Client) -> None:
     assert [p["name"] for p in api.get("/packages").json()] == ["t"]
 

@@ -130,7 +130,7 @@ class RestApi:
     @_answering
     async def change_action(self, request: Request) -> Response:
         """PUT (deploy) or DELETE (undeploy) an action in the store."""
-        self._admit(request, namespace=True)
+        self._admit(request)
         name = "/".join(split_action_name(request.path_params["name"]))
         if request.method == "DELETE":
             described = self._deployed(name)
@@ -153,7 +153,7 @@ class RestApi:
     @_answering
     async def package(self, request: Request) -> Response:
         """GET, PUT (create or ?overwrite=true) or DELETE one package."""
-        self._admit(request, namespace=True)
+        self._admit(request)
         name = check_entity_name(request.path_params["package"], "package")
         if request.method == "GET":
             if name not in self._package_names():
@@ -219,8 +219,6 @@ class RestApi:
                                           "success": True}})
 
     def _spec(self, request: Request) -> ActionSpec:
-        if request.path_params["namespace"] not in ("_", self._ns()):
-            raise RequestError(NOT_FOUND, 404)
         try:
             return self.runner.spec("/".join(split_action_name(request.path_params["name"])))
         except ActionNotFound as exc:
@@ -247,11 +245,13 @@ class RestApi:
     def _namespace(self, spec: ActionSpec) -> str:
         return f"{self._ns()}/{spec.package}"
 
-    def _admit(self, request: Request, namespace: bool = False) -> None:
-        """Credentials, no page of another origin (the Host is the middleware's), and, for a
-        change, this server's namespace: else RequestError."""
+    def _admit(self, request: Request) -> None:
+        """Credentials, no page of another origin (the Host is the middleware's), and this
+        server's namespace (or `_`) as the one named: else RequestError, as OpenWhisk's."""
         self.origins.admit(request)
         if not matches(request.headers.get("authorization", ""), self.settings.api_key):
             raise RequestError(UNAUTHORIZED, 401)
-        if namespace and request.path_params["namespace"] not in ("_", self._ns()):
-            raise RequestError(NOT_FOUND, 404)
+        named = request.path_params.get("namespace")
+        if named is not None and named not in ("_", self._ns()):
+            raise RequestError(f"The supplied authentication is not authorized to access "
+                               f"'{named}'.", 403)
