@@ -345,3 +345,20 @@ def test_names_given_with_allow_host_are_answered_too(tmp_path: Path) -> None:
         other = raw(lan, f"GET /api/my/e/headers HTTP/1.1\r\nHost: other.lan.test:{port}\r\n"
                          "Connection: close\r\n\r\n".encode())
         assert other.startswith(b"HTTP/1.1 421 ")
+
+
+def test_a_header_given_as_a_list_is_one_header_per_value_and_none_is_no_header(
+        edges: RunningServer) -> None:
+    given = {"Set-Cookie": ["a=1; Path=/", "b=2; Path=/"], "X-None": None,
+             "X-Flags": [True, 3], "X-Plain": "one"}
+    answer = raw(edges, b"GET /api/my/e/headers?headers=" + quote(json.dumps(given)).encode()
+                 + f" HTTP/1.1\r\nHost: 127.0.0.1:{urlsplit(edges.url).port}\r\n"
+                   "Connection: close\r\n\r\n".encode())
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower().splitlines()
+    assert head[0].startswith("http/1.1 200")
+    assert [line for line in head if line.startswith("set-cookie:")] == [
+        "set-cookie: a=1; path=/", "set-cookie: b=2; path=/"]
+    assert [line for line in head if line.startswith("x-flags:")] == ["x-flags: true",
+                                                                     "x-flags: 3"]
+    assert "x-plain: one" in head
+    assert not [line for line in head if line.startswith("x-none")]

@@ -72,17 +72,21 @@ _FIELD_VALUE_OFFENDER = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
 WITHOUT_BODY = frozenset({204, 205, 304})
 
 
-def _checked_headers(given: dict[Any, Any]) -> dict[str, str]:
-    """The action's headers, as HTTP allows them; ValueError names the one that is not."""
-    checked = {}
+def _checked_headers(given: dict[Any, Any]) -> list[tuple[str, str]]:
+    """The action's headers, as HTTP allows them, as OpenWhisk sends them: a list is one
+    header per value (several Set-Cookie), None is no header; ValueError names the one that
+    HTTP does not allow."""
+    checked = []
     for key, raw in given.items():
         name = str(key)
-        value = str(raw).lower() if isinstance(raw, bool) else str(raw)
         if not _TOKEN.match(name):
             raise ValueError(f"The action returned an invalid header name {name!r}.")
         if name.lower() in SERVERS_HEADERS:
             continue
-        checked[name] = _checked_value(name, value)
+        for one in raw if isinstance(raw, list) else [raw]:
+            if one is not None:
+                value = str(one).lower() if isinstance(one, bool) else str(one)
+                checked.append((name, _checked_value(name, value)))
     return checked
 
 
@@ -137,14 +141,20 @@ def _http_response(shape: dict[str, Any], default_status: int = 200) -> Response
         return error_response("The action returned headers that are not an object.", 502)
     body = shape.get("body")
     try:
-        headers = _checked_headers(headers)
+        fields = _checked_headers(headers)
         code = _status_of(shape)
         if body is None or body == "" or code in WITHOUT_BODY:
-            return Response(status_code=code or 204, headers=headers)
-        media = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+            return _with(Response(status_code=code or 204), fields)
+        media = next((v for k, v in fields if k.lower() == "content-type"), None)
         payload = _payload_of(body, media)
     except ValueError as exc:
         return error_response(str(exc), 502)
     default_media = "text/html; charset=utf-8" if isinstance(body, str) else "application/json"
-    return Response(payload, status_code=code or default_status, headers=headers,
-                    media_type=None if media else default_media)
+    return _with(Response(payload, status_code=code or default_status,
+                          media_type=None if media else default_media), fields)
+
+
+def _with(response: Response, fields: list[tuple[str, str]]) -> Response:
+    response.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                             for k, v in fields]
+    return response
