@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from conftest import copy_project
+from minio import Minio
 
 from streamwhisk.testing import serve, wait_until
 
@@ -71,3 +75,51 @@ def test_a_damaged_data_folder_is_one_line_naming_the_reset_and_the_rest_serves(
         assert "`streamwhisk services reset postgres` empties it" in again.log()
         assert httpx.get(again.url + "/api/my/cache/plain", timeout=30).text == \
             "needs no service"
+
+
+def test_presigned_urls_through_the_s3_name_work_for_any_key(tmp_path: Path) -> None:
+    """The s3.<host> relay forwards the path byte for byte: a signature covers its exact
+    encoding."""
+    project = copy_project("services_project", tmp_path)
+    env: dict[str, str | None] = {"REDIS_URL": None, "S3_HOST": None,
+                                  "STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
+    with serve(project, "--services", "s3", log_path=tmp_path / "up.log", env=env) as up:
+        assert wait_until(lambda: "service s3 ready in" in up.log(), timeout=60), up.log()
+        store = up.log().split("service s3 at ", 1)[1].split(",", 1)[0]
+        secret = next((tmp_path / "data" / "services").rglob("s3/.secret")).read_text().strip()
+        access = access_key_of(secret)
+        direct = Minio(store, access, secret, secure=False, region="us-east-1")
+        port = urlsplit(up.url).port
+        public = Minio(f"s3.localhost:{port}", access, secret, secure=False, region="us-east-1")
+        for key in ("100%41.txt", "a+b.txt", "semi;colon.txt", "with space.txt",
+                    "città/naïve.txt", "plain/file.txt"):
+            direct.put_object("guest-data", key, io.BytesIO(key.encode()), len(key.encode()))
+            url = urlsplit(public.presigned_get_object("guest-data", key))
+            answer = httpx.get(f"{up.url}{url.path}?{url.query}", timeout=30,
+                               headers={"Host": f"s3.localhost:{port}"})
+            assert answer.status_code == 200, (key, answer.text)
+            assert answer.content == key.encode()
+        bad = raw_request(up.url, f"GET /guest-data/\x01x HTTP/1.1\r\nHost: s3.localhost:{port}"
+                                  "\r\nConnection: close\r\n\r\n")
+        assert bad.startswith(b"HTTP/1.1 400"), bad[:200]
+        nul = httpx.get(f"{up.url}/guest-data/a%00b", headers={"Host": f"s3.localhost:{port}"},
+                        timeout=30)
+        assert nul.status_code < 500, nul.text
+        assert "Traceback" not in up.log()
+
+
+def access_key_of(secret: str) -> str:
+    from streamwhisk.services.base import Address
+    from streamwhisk.services.s3 import access_key
+
+    return access_key(Address("127.0.0.1", 0, Path("."), secret))
+
+
+def raw_request(url: str, request: str) -> bytes:
+    address = urlsplit(url)
+    with socket.create_connection((address.hostname, address.port), timeout=15) as sock:
+        sock.sendall(request.encode("latin-1"))
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer

@@ -5,7 +5,9 @@ The Host header goes through unchanged: an S3 URL presigned for the public addre
 (`S3_API_URL`) is signed for that Host. A URL presigned for the store's own address and then
 moved to the public one (the course's way of making "external" URLs) is signed for the store's
 Host instead: a GET or HEAD the store refuses (403) with a presigned signature is asked once
-more with the store's own Host, as the cluster's ingress would have sent it.
+more with the store's own Host, as the cluster's ingress would have sent it. The path goes
+through as it was received, byte for byte (a signature covers its exact encoding: `%41`,
+`+`, `;`); one that is not a plain ASCII path is a 400.
 """
 
 from __future__ import annotations
@@ -52,14 +54,19 @@ class ReverseProxy:
         upstream = self.upstream
         if upstream is None:
             return JSONResponse({"error": self.missing}, 503, headers=cors)
+        path = raw_path(request)
+        if path is None:
+            return JSONResponse({"error": "The path is not a plain ASCII URL path: encode it "
+                                          "(RFC 3986)."}, 400, headers=cors)
         # an upload streams through as it comes (never whole in memory); only a GET or HEAD,
         # which has no body, is ever asked again
         body = request.stream() if request.method not in ("GET", "HEAD") else b""
         try:
-            answer = await self._send(request, upstream, body, request.headers.get("host"))
+            answer = await self._send(request, upstream + path, body,
+                                      request.headers.get("host"))
             if self._signed_elsewhere(request, answer):
                 await answer.aclose()
-                answer = await self._send(request, upstream, b"", None)
+                answer = await self._send(request, upstream + path, b"", None)
         except httpx.HTTPError:
             return JSONResponse({"error": UNREACHABLE.format(upstream=upstream)}, 502,
                                 headers=cors)
@@ -72,12 +79,12 @@ class ReverseProxy:
                                  headers={**headers, **cors},
                                  background=BackgroundTask(answer.aclose))
 
-    async def _send(self, request: Request, upstream: str, body: bytes | AsyncIterator[bytes],
+    async def _send(self, request: Request, target: str, body: bytes | AsyncIterator[bytes],
                     host: str | None) -> httpx.Response:
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         if host is not None:
             headers.append(("host", host))
-        url = httpx.URL(upstream + request.url.path, query=request.url.query.encode())
+        url = httpx.URL(target, query=request.url.query.encode())
         sent = self.client.build_request(request.method, url, headers=headers, content=body)
         return await self.client.send(sent, stream=True)
 
@@ -88,6 +95,18 @@ class ReverseProxy:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def raw_path(request: Request) -> str | None:
+    """The path as the client sent it (percent-escapes kept), None when it is not one."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    try:
+        path = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if not path.startswith("/") or any(not 0x21 <= ord(c) <= 0x7E for c in path):
+        return None
+    return path
 
 
 async def _relay(answer: httpx.Response) -> AsyncIterator[bytes]:
