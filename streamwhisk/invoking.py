@@ -15,6 +15,7 @@ from .annotations import parse_value
 from .cli_common import DEV_OLLAMA, PROJECT, SCOPE, UserError
 from .logsetup import configure_logging
 from .startup import project_and_llm
+from .terminal import shown, shown_json
 
 if TYPE_CHECKING:
     from .project import ActionSpec
@@ -67,9 +68,9 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], param_file: TextIO 
 
     result = asyncio.run(run())
     if result:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        click.echo(shown_json(result, indent=2))
     if isinstance(result, dict) and "error" in result:  # the action's own error, as on OpenWhisk
-        raise UserError(f"{action} answered an error: {_one_line(result['error'])}")
+        raise UserError(f"{action} answered an error: {shown(_one_line(result['error']))}")
 
 
 def _params_file(source: TextIO | None) -> dict[str, Any]:

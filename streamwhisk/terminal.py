@@ -1,9 +1,14 @@
 """A stream printed in a terminal, as `streamwhisk invoke --stream` shows it: the text deltas on
-stdout as they come, reasoning and problems on stderr; with `--json`, each message as it is."""
+stdout as they come, reasoning and problems on stderr; with `--json`, each message as it is.
+
+What a model or an action says is shown, never obeyed: its terminal control characters (an
+escape that sets the clipboard, a link, a screen clear) are printed in caret notation (`^[`),
+and in JSON as `\\u` escapes."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +19,26 @@ from .errors import StreamError
 from .stream.schema import DONE, ERROR, OUTPUT, RESULT, THINKING
 
 Event = dict[str, Any] | None  # None: a quiet spell
+# C0 controls but tab and newline, DEL, and the C1 controls (U+0080-U+009F, CSI among them)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_C1_OR_DEL = re.compile(r"[\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """`text` with its terminal control characters made visible, not obeyed."""
+    return _CONTROL.sub(_caret, text.replace("\r\n", "\n"))
+
+
+def _caret(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"^{chr(code ^ 0x40)}" if code < 0x80 else f"<U+{code:04X}>"
+
+
+def shown_json(value: Any, indent: int | None = None) -> str:
+    """JSON of `value`, non-ASCII kept readable, and no control character raw (JSON escapes
+    C0 controls itself; DEL and C1 become `\\u` escapes, still valid JSON)."""
+    return _C1_OR_DEL.sub(lambda m: f"\\u{ord(m.group()):04x}",
+                          json.dumps(value, ensure_ascii=False, indent=indent))
 
 
 async def print_stream(events: AsyncIterator[Event], as_json: bool) -> dict[str, Any]:
@@ -24,7 +49,7 @@ async def print_stream(events: AsyncIterator[Event], as_json: bool) -> dict[str,
         if event is None:
             continue
         if as_json:
-            click.echo(json.dumps(event, ensure_ascii=False))
+            click.echo(shown_json(event))
         else:
             printed = _show(event) or printed
         if DONE in event:
@@ -36,13 +61,13 @@ def _show(event: dict[str, Any]) -> str:
     """Show one message; the text it printed on stdout, if any."""
     if OUTPUT in event:
         text = str(event[OUTPUT])
-        click.echo(text, nl=False)
+        click.echo(shown(text), nl=False)
         sys.stdout.flush()
         return text
     if THINKING in event:
-        click.echo(str(event[THINKING]), nl=False, err=True)
+        click.echo(shown(str(event[THINKING])), nl=False, err=True)
     elif ERROR in event and DONE not in event:
-        click.echo(f"error: {event[ERROR]}", err=True)
+        click.echo(shown(f"error: {event[ERROR]}"), err=True)
     return ""
 
 

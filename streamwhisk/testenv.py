@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .config import Config, wskprops_file
 from .devca import trust_dev_ca
-from .lifetime import die_with_parent
+from .lifetime import tied
 from .project import DEFAULT_KIND
 from .runtime.environments import TEST_TOOLS, TEST_TOOLS_NAMES, RuntimeEnvironment
 from .runtime.runtimes import Runtimes
@@ -137,8 +137,8 @@ def run_tests(project: Path, pytest_args: Sequence[str],
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scratch),
                                                               env.get("PYTHONPATH")]))
             plugin = ["-p", "streamwhisk_always"]
-        return subprocess.call([runtime.python, "-m", "pytest", *plugin, *pytest_args],
-                               cwd=project, env=env, preexec_fn=die_with_parent())
+        return subprocess.call(tied([runtime.python, "-m", "pytest", *plugin, *pytest_args]),
+                               cwd=project, env=env)
 
 
 def _start_extras(stack: contextlib.ExitStack, project: Path, options: TestOptions,
@@ -182,6 +182,5 @@ def run_shell(project: Path, options: TestOptions | None = None) -> int:
               "tests/.env are in os.environ", file=sys.stderr)
         # IPython at a terminal; plain Python when fed a script, whose output is its own
         repl = ["-m", "IPython", "--no-banner"] if sys.stdin.isatty() else ["-i", "-q"]
-        return subprocess.call([runtime.python, *repl], cwd=project,
-                               env=run_environment(values, None, runtime),
-                               preexec_fn=die_with_parent())
+        return subprocess.call(tied([runtime.python, *repl]), cwd=project,
+                               env=run_environment(values, None, runtime))

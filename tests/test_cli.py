@@ -85,3 +85,29 @@ def test_invoke_with_no_ollama_host_uses_the_dev_ollama(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Rome" in result.stdout
     assert "streamwhisk dev ollama (scripted replies, not an LLM)" in result.stderr
+
+
+HOSTILE = "\x1b]52;c;ZXZpbA==\x07\x1b]8;;http://evil.example\x07link\x1b]8;;\x07\x1b[2J\x9b31m"
+
+
+def test_model_output_is_shown_never_obeyed_by_the_terminal(tmp_path: Path) -> None:
+    """Clipboard writes (OSC 52), links (OSC 8), screen clears, C1 controls: printed as
+    caret notation in text, as \\u escapes in JSON."""
+    action = tmp_path / "packages" / "say" / "it.py"
+    action.parent.mkdir(parents=True)
+    action.write_text(
+        "import json, socket\n\n"
+        "def main(args):\n"
+        "    text = args['text']\n"
+        "    if 'STREAM_HOST' in args:\n"
+        "        with socket.create_connection((args['STREAM_HOST'], int(args['STREAM_PORT'])))"
+        " as out:\n"
+        "            out.sendall(json.dumps({'output': text}).encode())\n"
+        "    return {'body': {'output': text}}\n")
+    for mode in ([], ["--stream"], ["--stream", "--json"]):
+        result = _invoke(tmp_path, "say/it", "-p", "text", json.dumps(HOSTILE), *mode)
+        assert result.returncode == 0, result.stderr
+        printed = result.stdout + result.stderr
+        assert "\x1b" not in printed and "\x07" not in printed and "\x9b" not in printed
+        assert ("^[]52;c;ZXZpbA==^G" in printed) or ("\\u001b]52;c;ZXZpbA==" in printed), (
+            mode, printed)

@@ -79,3 +79,18 @@ def test_a_killed_streamwhisk_test_leaves_nothing(tmp_path: Path, signum: int) -
             os.kill(pid, signal.SIGKILL)
         if run.poll() is None:
             run.kill()
+
+
+def test_serve_starts_from_a_test_process_busy_with_grpc_threads(tmp_path: Path) -> None:
+    """A test process that used pymilvus has gRPC's threads and fork handlers: starting a
+    server from it runs no Python between fork and exec (which could abort the child)."""
+    import grpc
+
+    with grpc.insecure_channel("127.0.0.1:9") as channel:
+        future = grpc.channel_ready_future(channel)
+        for _ in range(5):
+            with serve(copy_project("runtime_project", tmp_path / str(_)), "--services", "none",
+                       log_path=tmp_path / f"up{_}.log",
+                       env={"STREAMWHISK_DATA_DIR": str(tmp_path / "data")}) as up:
+                assert httpx.get(f"{up.url}/api/my/t/echo", timeout=60).status_code == 200
+        future.cancel()

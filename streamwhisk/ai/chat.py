@@ -25,6 +25,7 @@ import httpx
 from ..errors import StreamwhiskError
 from ..services.manager import statuses
 from ..stream.schema import DONE, ERROR, OUTPUT, RESULT, STATE, THINKING
+from ..terminal import shown, shown_json
 from .forms import ask_form
 from .server import RunningUp
 
@@ -97,7 +98,7 @@ class Chat:
         try:
             for message in self.server.stream(self.action, request, self.client):
                 if self.as_json:
-                    click.echo(json.dumps(message, ensure_ascii=False))
+                    click.echo(shown_json(message))
                 if STATE in message and DONE not in message:
                     self.state = message[STATE]
                 if DONE in message:
@@ -111,18 +112,18 @@ class Chat:
     @staticmethod
     def _show(message: dict[str, Any]) -> str:
         if isinstance(message.get(OUTPUT), str):
-            click.echo(message[OUTPUT], nl=False)
+            click.echo(shown(message[OUTPUT]), nl=False)
             return str(message[OUTPUT])
         if isinstance(message.get(THINKING), str):
-            click.secho(message[THINKING], nl=False, dim=True, err=True)
+            click.secho(shown(message[THINKING]), nl=False, dim=True, err=True)
         elif ERROR in message:
-            click.secho(f"error: {message[ERROR]}", fg="red", err=True)
+            click.secho(shown(f"error: {message[ERROR]}"), fg="red", err=True)
         return ""
 
     def _finish(self, done: dict[str, Any], streamed: str) -> dict[str, Any] | None:
         if ERROR in done:
             click.secho(f"{'' if streamed.endswith(chr(10)) or not streamed else chr(10)}"
-                        f"error: {done[ERROR]}", fg="red", err=True)
+                        f"error: {shown(str(done[ERROR]))}", fg="red", err=True)
             return None
         result = done.get(RESULT) or {}
         body = result.get("body", result) if isinstance(result, dict) else result
@@ -134,7 +135,7 @@ class Chat:
             return body
         if not streamed and isinstance(body.get("output"), str):
             streamed = body["output"]
-            click.echo(streamed, nl=False)
+            click.echo(shown(streamed), nl=False)
         if streamed and not streamed.endswith("\n"):
             click.echo()
         self._show_fields(body)
@@ -151,9 +152,9 @@ class Chat:
         if isinstance(options, dict):
             options = options.get("options")
         if isinstance(options, list) and options:
-            click.secho("options: " + " | ".join(map(str, options)), fg="cyan")
+            click.secho("options: " + shown(" | ".join(map(str, options))), fg="cyan")
         others = {k: v for k, v in body.items() if k not in OWN_FIELDS}
         if others:
-            click.secho("display: " + json.dumps(others, ensure_ascii=False), fg="cyan")
+            click.secho("display: " + shown_json(others), fg="cyan")
         if body.get("error"):
-            click.secho(f"error: {body['error']}", fg="red", err=True)
+            click.secho(shown(f"error: {body['error']}"), fg="red", err=True)

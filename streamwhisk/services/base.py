@@ -30,7 +30,6 @@ from typing import Any, Protocol
 import streamwhisk
 
 from ..errors import ServiceUnavailable
-from ..lifetime import die_with_parent
 
 # how long a start may take on an idle machine; a busy one gets more, in proportion to its
 # load per core (measured while waiting), and a start that still does not answer is tried
@@ -261,6 +260,7 @@ def keeper_orders(service: Service, address: Address, owner: Owner) -> dict[str,
         "command": command,
         "env": service_environment(address, **service.environment(address)),
         "cwd": str(address.data), "stop_signal": int(keeping.stop_signal), "keep": [owner.fd],
+        "parent": os.getpid(),
         "remove_after": list(keeping.leaves)}
     if keeping.publish_from is not None:
         ready = keeping.ready_inside
@@ -277,7 +277,7 @@ def _start_once(service: Service, address: Address, owner: Owner) -> Running:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamwhisk.services.supervise"], stdin=subprocess.PIPE,
             stdout=out, stderr=subprocess.STDOUT, cwd=address.data, pass_fds=(owner.fd,),
-            env=service_environment(address), preexec_fn=die_with_parent())
+            env=service_environment(address))  # it asks for its parent-death signal itself
     assert process.stdin is not None
     with contextlib.suppress(BrokenPipeError):
         process.stdin.write(orders)

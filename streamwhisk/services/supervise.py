@@ -31,7 +31,7 @@ import time
 import urllib.request
 from typing import Any
 
-from ..lifetime import die_with_parent
+from ..lifetime import ask_parent_death, die_with_parent
 
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
@@ -138,6 +138,7 @@ def _end_as(process: subprocess.Popen[bytes], leftovers: list[str]) -> None:
 
 def main() -> None:
     orders: dict[str, Any] = json.loads(sys.stdin.read())
+    ask_parent_death(int(orders["parent"]), signal.SIGTERM)  # the server, however it ends
     publish = orders.get("publish")
     public = _bind_then_isolate(publish) if publish is not None else None
     stop_signal, grace_s = int(orders.get("stop_signal", signal.SIGTERM)), float(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..actionloop.tree import children
-from ..lifetime import die_with_parent
+from ..lifetime import tied
 
 _SERVING = re.compile(r"streamwhisk serving .* at (http://\S+)")
 _STREAMER = re.compile(r"streamwhisk streamer at (http://\S+),")
@@ -90,12 +90,11 @@ def serve_dev_ollama(
 def _launch(arguments: list[str], ready: re.Pattern[str], log_path: Path,
             env: dict[str, str | None] | None, startup_timeout: float,
             program: list[str] | None = None) -> Iterator[RunningServer]:
-    command = [*(program or [sys.executable, "-m", "streamwhisk"]), *arguments]
+    command = tied([*(program or [sys.executable, "-m", "streamwhisk"]), *arguments])
     environment = {**os.environ, **(env or {})}  # a None value unsets the variable
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   env={k: v for k, v in environment.items() if v is not None},
-                                   preexec_fn=die_with_parent())
+                                   env={k: v for k, v in environment.items() if v is not None})
     try:
         url = _wait_for_url(process, log_path, ready, startup_timeout)
         yield RunningServer(url, process, log_path)
