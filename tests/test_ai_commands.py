@@ -4,10 +4,12 @@ the project's vector search in the local Milvus)."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -233,3 +235,45 @@ def test_a_user_the_login_cannot_take_is_one_clear_line(tmp_path: Path, name: st
     assert done.returncode == 1
     assert said in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_the_run_key_goes_only_to_the_runs_own_up(runtime_project: Path,
+                                                   tmp_path: Path) -> None:
+    """`up` keeps the key it made for its run; `loader --url` sends it to that up (by any of
+    its loopback names), never to another host that has the same port."""
+    env = {**os.environ, "STREAMWHISK_DATA_DIR": str(tmp_path / "data"),
+           "STREAMWHISK_LOGIN_FILE": str(tmp_path / "no-login.env")}
+    env.pop("AUTH", None)
+    text = tmp_path / "notes.txt"
+    text.write_text("some words")
+    seen: list[str | None] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.headers.get("authorization"))
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"output": "ok"}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serve(runtime_project, "--services", "none", log_path=tmp_path / "up.log",
+               env={"STREAMWHISK_DATA_DIR": env["STREAMWHISK_DATA_DIR"], "AUTH": None}) as up:
+        port = int(up.url.rsplit(":", 1)[1])
+        other = http.server.HTTPServer(("127.0.0.2", port), Recorder)
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        try:
+            elsewhere = run_streamwhisk("loader", str(text), "--action", "t/echo", "--url",
+                                        f"http://127.0.0.2:{port}", "--project",
+                                        str(runtime_project), env=env)
+            assert elsewhere.returncode == 0, elsewhere.stderr
+            assert seen and seen == [None] * len(seen)  # no key went there
+            own = run_streamwhisk("loader", str(text), "--action", "t/echo", "--url",
+                                  f"http://localhost:{port}", "--project",
+                                  str(runtime_project), env=env)
+            assert own.returncode == 0, own.stderr  # its own up took its key
+        finally:
+            other.shutdown()

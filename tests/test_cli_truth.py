@@ -89,7 +89,7 @@ def test_up_says_where_the_rest_api_is_and_where_its_key_is(runtime_project: Pat
                                "actions: HTTP basic auth with a key made for this run, in ")
         key_file = Path(line.rsplit(" in ", 1)[1])
         assert key_file.stat().st_mode & 0o077 == 0
-        user, key = key_file.read_text().strip().split(":", 1)
+        user, key = key_file.read_text().splitlines()[0].split(":", 1)  # then its address
         assert httpx.get(f"{up.url}/api/v1/namespaces/_/actions", auth=(user, key),
                          timeout=30).status_code == 200
         assert key not in up.log()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -22,6 +23,28 @@ DEFAULT_URL = "http://127.0.0.1:8080"  # where `up` listens unless told otherwis
 
 class ServerUnreachable(StreamwhiskError):
     pass
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def same_server(one: str, other: str) -> bool:
+    """Whether two URLs name the same server: same port, and the same host, or both this
+    machine's loopback."""
+    a, b = urlsplit(one), urlsplit(other)
+    if a.port != b.port or a.scheme != b.scheme:
+        return False
+    return a.hostname == b.hostname or {a.hostname, b.hostname} <= LOOPBACK
+
+
+def _run_key_for(url: str) -> str:
+    """The key an `up` made for its run, when `url` is that up's own address; else ""."""
+    kept = data_root() / "run-keys" / url.rsplit(":", 1)[-1]
+    try:
+        key, _, owner = kept.read_text().partition("\n")
+    except OSError:
+        return ""
+    return key.strip() if same_server(owner.strip(), url) else ""
 
 
 @dataclass(frozen=True)
@@ -39,8 +62,7 @@ class RunningUp:
             login = Config.load(project, "packages").get("AUTH")
             key = login if login and not is_blank(login) else ""
         if not key:
-            kept = data_root() / "run-keys" / url.rsplit(":", 1)[-1]
-            key = kept.read_text().strip() if kept.is_file() else ""
+            key = _run_key_for(url)
         return cls(url, key)
 
     def stream(self, action: str, body: dict[str, Any],
