@@ -3,8 +3,12 @@ itself is started again once, then named by the actions that need it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -52,3 +56,42 @@ def test_a_service_that_stops_is_started_again_once_then_named_by_the_actions_th
         assert refused.json()["error"].startswith(
             "the redis service this action uses is not running (it stopped (exit -9)")
         assert httpx.get(up.url + "/api/my/cache/plain", timeout=30).text == "needs no service"
+
+
+def test_data_survives_up_killed_again_and_again(tmp_path: Path) -> None:
+    """S3, Postgres and Milvus keep what was written, whatever the run that wrote it became;
+    Postgres with a client still connected stops with its server, and its lock file is no
+    obstacle to the next start."""
+    project = copy_project("services_project", tmp_path)
+    env: dict[str, str | None] = {"STREAMWHISK_DATA_DIR": str(tmp_path / "data"),
+                                  "S3_HOST": None, "POSTGRES_URL": None, "MILVUS_HOST": None}
+    for run in range(3):
+        with serve(project, "--services", "s3,postgres,milvus", log_path=tmp_path / f"{run}.log",
+                   env=env) as up:
+            assert wait_until(lambda up=up: up.log().count(" ready in ") == 3, timeout=120), \
+                up.log()
+            kept = httpx.get(f"{up.url}/api/my/files/store", timeout=60).json()["listed"]
+            assert kept == [f"run{n}.txt" for n in range(run)]
+            notes = httpx.get(f"{up.url}/api/my/db/notes", params={"add": f"run{run}"},
+                              timeout=60).json()["notes"]
+            assert notes == [f"run{n}" for n in range(run + 1)]
+            found = httpx.post(f"{up.url}/api/my/vector/search", timeout=120,
+                               json={"add": [f"run {run}"], "search": "run 0"}).json()
+            assert found["count"] == run + 1, found
+            httpx.get(f"{up.url}/api/my/files/store", params={"put": f"run{run}.txt",
+                                                             "text": "x"}, timeout=60)
+            holding = threading.Thread(target=lambda up=up: _quietly(
+                lambda: httpx.get(f"{up.url}/api/my/db/notes", params={"hold": "60"},
+                                  timeout=90)), daemon=True)
+            holding.start()
+            time.sleep(1)  # its connection is open
+            services = [service_pid(up, program) for program in (b"postgres", b"weed")]
+            up.process.send_signal(signal.SIGKILL)
+            up.process.wait()
+            assert wait_until(lambda services=services: not any(alive(p) for p in services),
+                              timeout=5), "a service outlived its killed server"
+
+
+def _quietly(call: Callable[[], object]) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        call()
