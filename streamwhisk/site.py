@@ -19,7 +19,8 @@ SITE_FOLDER = "web"
 
 def is_private(relative: str) -> bool:
     """A dotfile, or a file in a dot-folder, of the site (a path relative to web/)."""
-    return any(part.startswith(".") for part in relative.replace("\\", "/").split("/"))
+    return any(part.startswith(".") for part in relative.replace("\\", "/").split("/")
+               if part not in ("", "."))  # "." is the folder itself: web/
 
 
 def site_folder(project: Path) -> Path | None:

@@ -150,6 +150,7 @@ def test_dotfiles_of_web_are_never_served(tmp_path: Path) -> None:
                log_path=tmp_path / "up.log",
                env={"STREAMWHISK_DATA_DIR": str(tmp_path / "data")}) as up:
         assert httpx.get(f"{up.url}/index.html", timeout=30).text == "<h1>mine</h1>"
+        assert httpx.get(f"{up.url}/", timeout=30).text == "<h1>mine</h1>"  # web/ itself
         for path in ("/.env", "/.git/config", "/.git/", "/css/../.env", "/%2eenv"):
             answer = httpx.get(f"{up.url}{path}", timeout=30)
             assert answer.status_code == 404, (path, answer.status_code)
