@@ -33,7 +33,8 @@ def test_what_actions_left_behind_ends_with_a_killed_up(tmp_path: Path, run: int
     pids.mkdir()
     with serve(project, "--services", "none", log_path=tmp_path / "up.log",
                env={"STREAMWHISK_DATA_DIR": str(tmp_path / "data")}) as up:
-        answer = httpx.get(f"{up.url}/api/my/t/daemon", params={"pids": str(pids)}, timeout=60)
+        answer = httpx.get(f"{up.url}/api/my/t/escapes", params={"pids": str(pids), "leave": 1},
+                           timeout=60)
         assert answer.status_code == 200, answer.text
         left = [int((pids / name).read_text()) for name in ("setsid", "daemon")]
         started = descendants(up.pid) + left

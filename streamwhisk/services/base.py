@@ -275,7 +275,7 @@ def _start_once(service: Service, address: Address, owner: Owner) -> Running:
     log = address.data / f"{service.name}.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamwhisk.services.supervise"], stdin=subprocess.PIPE,
+            [sys.executable, "-S", "-m", "streamwhisk.services.supervise"], stdin=subprocess.PIPE,
             stdout=out, stderr=subprocess.STDOUT, cwd=address.data, pass_fds=(owner.fd,),
             env=service_environment(address))  # it asks for its parent-death signal itself
     assert process.stdin is not None
