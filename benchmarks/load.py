@@ -1,0 +1,151 @@
+"""Many users at once: requests/s, p50, p99 and the server's memory at concurrency 1, 10, 100
+and 200, for a warm web action, a 20-message stream, and the HTTP floor (a request the server
+answers without running anything: a 401 from the REST API), all in one run.
+
+    make bench        (or: .venv/bin/python benchmarks/load.py [--requests N])
+
+Each of C clients keeps one connection open and sends its requests one after another (a
+stream's on a connection of its own each time, as a browser's chat does), N requests per
+level in all. The client is asyncio on raw sockets with httptools, so it costs little of the
+2 cores it shares with the server. Memory: the resident set of the server's whole process
+tree (server, fork server, workers) at the end of each level. Read the ratios: at 100 and
+200 users, requests/s should stay at least 0.9x the best of 1 and 10, and p99 within 4x p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httptools
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _stats import percentile, table
+
+from streamwhisk.actionloop.tree import descendants
+from streamwhisk.testing import serve
+
+PROJECT = Path(__file__).parent / "project"
+LEVELS = (1, 10, 100, 200)
+TARGETS = {  # name: (method, path, expected status, a connection per request)
+    "HTTP floor (401)": ("GET", "/api/v1/namespaces/_/actions", 401, False),
+    "warm action": ("GET", "/api/v1/web/guest/bench/noop?name=x", 200, False),
+    "20-message stream": ("POST", "/web/guest/bench/stream20", 200, True),
+}
+
+
+class _Answer:
+    def __init__(self) -> None:
+        self.complete = False
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+class Client:
+    """One user: a keep-alive connection, a request at a time."""
+
+    def __init__(self, address: tuple[str, int], request: bytes, status: int,
+                 fresh: bool) -> None:
+        self.address, self.request, self.status, self.fresh = address, request, status, fresh
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def once(self) -> float:
+        started = time.perf_counter()
+        if self.streams is None:
+            self.streams = await asyncio.open_connection(*self.address)
+        reader, writer = self.streams
+        writer.write(self.request)
+        answer = _Answer()
+        parser = httptools.HttpResponseParser(answer)
+        while not answer.complete:
+            data = await reader.read(65536)
+            if not data:
+                raise ConnectionError("the server closed the connection under the client")
+            parser.feed_data(data)
+        if parser.get_status_code() != self.status:
+            raise AssertionError(f"status {parser.get_status_code()}, not {self.status}")
+        if self.fresh:
+            writer.close()
+            self.streams = None
+        return time.perf_counter() - started
+
+
+def request_bytes(method: str, path: str, host: str) -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
+    if method == "POST":
+        head += "Content-Type: application/json\r\nContent-Length: 2\r\n"
+    return head.encode() + b"\r\n" + (b"{}" if method == "POST" else b"")
+
+
+async def level(url: str, target: tuple[str, str, int, bool], users: int,
+                requests: int) -> tuple[float, list[float]]:
+    """Requests/s and the latencies of `requests` requests from `users` at once."""
+    parts = urlsplit(url)
+    address = (parts.hostname or "127.0.0.1", parts.port or 80)
+    method, path, status, fresh = target
+    request = request_bytes(method, path, parts.netloc)
+    left = requests
+    samples: list[float] = []
+
+    async def user() -> None:
+        nonlocal left
+        client = Client(address, request, status, fresh)
+        while left > 0:
+            left -= 1
+            samples.append(await client.once())
+        if client.streams is not None:
+            client.streams[1].close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user() for _ in range(users)))
+    return len(samples) / (time.perf_counter() - started), samples
+
+
+def resident_mib(root: int) -> float:
+    total = 0
+    for pid in [root, *descendants(root)]:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000)
+    options = parser.parse_args()
+    rows = [("target", "users", "requests/s", "p50", "p99", "p99/p50", "server RSS",
+             "vs best of 1, 10")]
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(shutil.copytree(PROJECT, Path(scratch) / "project"))
+        with serve(project, "--log-level", "warning", "--dev-ollama", "never",
+                   log_path=Path(scratch) / "log") as server:
+            for name, target in TARGETS.items():
+                asyncio.run(level(server.url, target, 10, 200))  # warm: workers, code paths
+                rates: dict[int, float] = {}
+                for users in LEVELS:
+                    rate, samples = asyncio.run(level(server.url, target, users,
+                                                      options.requests))
+                    rates[users] = rate
+                    p50, p99 = percentile(samples, 50), percentile(samples, 99)
+                    best = max(rates.get(1, 0), rates.get(10, 0))
+                    rows.append((name, str(users), f"{rate:,.0f}", f"{p50 * 1000:.1f} ms",
+                                 f"{p99 * 1000:.1f} ms", f"{p99 / p50:.1f}x",
+                                 f"{resident_mib(server.pid):.0f} MiB",
+                                 f"{rate / best:.2f}x" if users > 10 else ""))
+    print(f"load, {options.requests} requests per level; 2 cores shared by client and server")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
