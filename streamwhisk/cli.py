@@ -47,7 +47,7 @@ def main() -> None:
 @click.option("--port", default=8080, show_default=True, help="Port; 0 picks a free one.")
 @click.option("--namespace", default="guest", show_default=True, help="The local namespace.")
 @click.option("--max-workers", default=32, show_default=True, help="Worker processes per action.")
-@click.option("--queue-size", default=64, show_default=True,
+@click.option("--queue-size", default=1000, show_default=True,
               help="Requests that may wait for a worker, per action; beyond it: 503.")
 @click.option("--idle-timeout", default=600.0, show_default=True,
               help="Seconds an idle worker stays warm.")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
-from streamwhisk.testing import RunningServer
+from streamwhisk.testing import RunningServer, serve
 
 
 def _parallel(url: str, paths: list[str]) -> list[httpx.Response]:
@@ -101,3 +102,22 @@ def test_idle_workers_are_live_processes_of_the_server(small_server: RunningServ
     workers = small_server.workers()
     assert workers
     assert all(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_requests_waiting_for_a_worker_are_served_in_arrival_order(
+        runtime_project: Path, tmp_path: Path) -> None:
+    """One worker, a line of requests: each runs in the order it arrived (none waits while
+    a later one runs)."""
+    with serve(runtime_project, "--max-workers", "1", log_path=tmp_path / "log") as one:
+        httpx.get(one.url + "/api/my/t/slow?seconds=0", timeout=30)  # its warm worker
+        finished: dict[int, float] = {}
+
+        def request(n: int) -> None:
+            time.sleep(n * 0.03)  # they arrive one after another
+            assert httpx.get(one.url + "/api/my/t/slow?seconds=0.15",
+                             timeout=60).status_code == 200
+            finished[n] = time.monotonic()
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(request, range(8)))
+    assert sorted(finished, key=finished.__getitem__) == list(range(8))
