@@ -110,6 +110,7 @@ bench: setup
 	$(BIN)/python benchmarks/page_first_token.py
 	$(BIN)/python benchmarks/first_use.py
 	$(BIN)/python benchmarks/services.py
+	$(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) $(WEB)/node_modules $(INTEROP)/node_modules .pytest_cache .mypy_cache .ruff_cache artifacts

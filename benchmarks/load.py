@@ -111,6 +111,27 @@ async def level(url: str, target: tuple[str, str, int, bool], users: int,
     return len(samples) / (time.perf_counter() - started), samples, refused
 
 
+async def sequences(url: str, runs: int, requests: int) -> int:
+    """`runs` connections one after another, `requests` warm requests each in sequence;
+    how many requests found their connection closed under them."""
+    parts = urlsplit(url)
+    method, path, status, _ = TARGETS["warm action"]
+    request = request_bytes(method, path, parts.netloc)
+    closed = 0
+    for _ in range(runs):
+        client = Client((parts.hostname or "127.0.0.1", parts.port or 80), request, status,
+                        fresh=False)
+        for _ in range(requests):
+            try:
+                await client.once()
+            except ConnectionError:
+                closed += 1
+                client.streams = None
+        if client.streams is not None:
+            client.streams[1].close()
+    return closed
+
+
 def resident_mib(root: int) -> float:
     total = 0
     for pid in [root, *descendants(root)]:
@@ -146,8 +167,11 @@ def main() -> None:
                                  f"{p99 * 1000:.1f} ms", f"{p99 / p50:.1f}x",
                                  f"{resident_mib(server.pid):.0f} MiB",
                                  f"{rate / best:.2f}x" if users > 10 else "", str(refused)))
+            closed = asyncio.run(sequences(server.url, 10, options.requests))
     print(f"load, {options.requests} requests per level; 2 cores shared by client and server")
     print(table(rows))
+    print(f"keep-alive: 10 connections x {options.requests} sequential requests, "
+          f"{closed} found their connection closed")
 
 
 if __name__ == "__main__":
