@@ -43,16 +43,32 @@ class RawHttp:
         return b"\r\n".join(head) + b"\r\n\r\n" + body
 
     def get(self, path: str) -> tuple[int, bytes]:
-        """One request on a kept-alive connection."""
+        """One request on a kept-alive connection. A connection the server closed while it
+        was idle (its keep-alive timeout, 5 s) is opened again and the GET sent again, as
+        HTTP clients do (RFC 9112 9.3.1); closed under a request it had begun, it is an
+        error."""
+        reused = self._sock is not None
         if self._sock is None:
             self._sock = _connect(self.address)
-        self._sock.sendall(self._request("GET", path))
+        sock = self._sock
+        try:
+            sock.sendall(self._request("GET", path))
+        except (BrokenPipeError, ConnectionResetError):
+            if not reused:
+                raise
+            self.close()
+            return self.get(path)
         response = _Response()
         parser = httptools.HttpResponseParser(response)
+        answered = False
         while not response.complete:
-            data = self._sock.recv(65536)
+            data = sock.recv(65536)
             if not data:
+                self.close()
+                if reused and not answered:
+                    return self.get(path)
                 raise ConnectionError("the server closed the connection")
+            answered = True
             parser.feed_data(data)
         return parser.get_status_code(), b"".join(response.body)
 
@@ -81,6 +97,7 @@ class RawHttp:
     def close(self) -> None:
         if self._sock is not None:
             self._sock.close()
+            self._sock = None
 
 
 def _connect(address: tuple[str, int]) -> socket.socket:

@@ -4,10 +4,10 @@ answers without running anything: a 401 from the REST API), all in one run.
 
     make bench        (or: .venv/bin/python benchmarks/load.py [--requests N])
 
-Each of C clients keeps one connection open and sends its requests one after another (a
-stream's on a connection of its own each time, as a browser's chat does), N requests per
-level in all. The client is asyncio on raw sockets with httptools, so it costs little of the
-2 cores it shares with the server. Memory: the resident set of the server's whole process
+Each of C clients keeps one connection open and sends its requests one after another, as a
+browser's page does, N requests per level in all. The client is uvloop on raw sockets with
+httptools (uvicorn's own loop and parser), so it costs little of the 2 cores it shares with
+the server. Memory: the resident set of the server's whole process
 tree (server, fork server, workers) at the end of each level. Read the ratios: at 100 and
 200 users, requests/s should stay at least 0.9x the best of 1 and 10, and p99 within 4x p50.
 """
@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httptools
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _stats import percentile, table
@@ -33,10 +34,10 @@ from streamwhisk.testing import serve
 
 PROJECT = Path(__file__).parent / "project"
 LEVELS = (1, 10, 100, 200)
-TARGETS = {  # name: (method, path, expected status, a connection per request)
-    "HTTP floor (401)": ("GET", "/api/v1/namespaces/_/actions", 401, False),
-    "warm action": ("GET", "/api/v1/web/guest/bench/noop?name=x", 200, False),
-    "20-message stream": ("POST", "/web/guest/bench/stream20", 200, True),
+TARGETS = {  # name: (method, path, expected status)
+    "HTTP floor (401)": ("GET", "/api/v1/namespaces/_/actions", 401),
+    "warm action": ("GET", "/api/v1/web/guest/bench/noop?name=x", 200),
+    "20-message stream": ("POST", "/web/guest/bench/stream20", 200),
 }
 
 
@@ -51,9 +52,8 @@ class _Answer:
 class Client:
     """One user: a keep-alive connection, a request at a time."""
 
-    def __init__(self, address: tuple[str, int], request: bytes, status: int,
-                 fresh: bool) -> None:
-        self.address, self.request, self.status, self.fresh = address, request, status, fresh
+    def __init__(self, address: tuple[str, int], request: bytes, status: int) -> None:
+        self.address, self.request, self.status = address, request, status
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self.refused = 0  # answers other than the expected one (a 503 when overloaded)
 
@@ -71,9 +71,6 @@ class Client:
                 raise ConnectionError("the server closed the connection under the client")
             parser.feed_data(data)
         self.refused += parser.get_status_code() != self.status
-        if self.fresh:
-            writer.close()
-            self.streams = None
         return time.perf_counter() - started
 
 
@@ -84,13 +81,13 @@ def request_bytes(method: str, path: str, host: str) -> bytes:
     return head.encode() + b"\r\n" + (b"{}" if method == "POST" else b"")
 
 
-async def level(url: str, target: tuple[str, str, int, bool], users: int,
+async def level(url: str, target: tuple[str, str, int], users: int,
                 requests: int) -> tuple[float, list[float], int]:
     """Requests/s, the latencies of `requests` requests from `users` at once, and how many
     were not answered as expected."""
     parts = urlsplit(url)
     address = (parts.hostname or "127.0.0.1", parts.port or 80)
-    method, path, status, fresh = target
+    method, path, status = target
     request = request_bytes(method, path, parts.netloc)
     left = requests
     samples: list[float] = []
@@ -98,7 +95,7 @@ async def level(url: str, target: tuple[str, str, int, bool], users: int,
 
     async def user() -> None:
         nonlocal left, refused
-        client = Client(address, request, status, fresh)
+        client = Client(address, request, status)
         while left > 0:
             left -= 1
             samples.append(await client.once())
@@ -115,12 +112,11 @@ async def sequences(url: str, runs: int, requests: int) -> int:
     """`runs` connections one after another, `requests` warm requests each in sequence;
     how many requests found their connection closed under them."""
     parts = urlsplit(url)
-    method, path, status, _ = TARGETS["warm action"]
+    method, path, status = TARGETS["warm action"]
     request = request_bytes(method, path, parts.netloc)
     closed = 0
     for _ in range(runs):
-        client = Client((parts.hostname or "127.0.0.1", parts.port or 80), request, status,
-                        fresh=False)
+        client = Client((parts.hostname or "127.0.0.1", parts.port or 80), request, status)
         for _ in range(requests):
             try:
                 await client.once()
@@ -155,10 +151,10 @@ def main() -> None:
         with serve(project, "--log-level", "warning", "--dev-ollama", "never",
                    log_path=Path(scratch) / "log") as server:
             for name, target in TARGETS.items():
-                asyncio.run(level(server.url, target, 10, 200))  # warm: workers, code paths
+                uvloop.run(level(server.url, target, 10, 200))  # warm: workers, code paths
                 rates: dict[int, float] = {}
                 for users in LEVELS:
-                    rate, samples, refused = asyncio.run(level(server.url, target, users,
+                    rate, samples, refused = uvloop.run(level(server.url, target, users,
                                                                options.requests))
                     rates[users] = rate
                     p50, p99 = percentile(samples, 50), percentile(samples, 99)
@@ -167,7 +163,7 @@ def main() -> None:
                                  f"{p99 * 1000:.1f} ms", f"{p99 / p50:.1f}x",
                                  f"{resident_mib(server.pid):.0f} MiB",
                                  f"{rate / best:.2f}x" if users > 10 else "", str(refused)))
-            closed = asyncio.run(sequences(server.url, 10, options.requests))
+            closed = uvloop.run(sequences(server.url, 10, options.requests))
     print(f"load, {options.requests} requests per level; 2 cores shared by client and server")
     print(table(rows))
     print(f"keep-alive: 10 connections x {options.requests} sequential requests, "
