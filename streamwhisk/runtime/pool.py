@@ -81,7 +81,8 @@ class ActionPool:
             if worker is not None:
                 self._hand(worker, activation)
                 return
-        waiter = _Waiter(activation, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(activation, loop.create_future())
         self._line.append(waiter)
         self._grow()
         # a starting worker takes `concurrency` waiters: a burst that fits the workers being
@@ -90,18 +91,23 @@ class ActionPool:
                 self.settings.queue_size:
             self._line.remove(waiter)
             raise Overloaded(self.spec.qualified)
+        # a timer, not wait_for: nearly every request waits in line under load, and wait_for
+        # costs a task of its own each time
+        expiry = loop.call_at(loop.time() + activation.remaining_s(), self._expire, waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter.served), activation.remaining_s())
-        except (TimeoutError, asyncio.CancelledError) as stopped:
-            if waiter.served.done() and not waiter.served.cancelled():
-                waiter.served.result()  # served at the last moment, or its start failed
-                return
-            waiter.served.cancel()  # the line skips it from now on
-            if waiter in self._line:
+            await waiter.served
+        except asyncio.CancelledError:
+            if waiter in self._line:  # the client went away while it waited
                 self._line.remove(waiter)
-            if isinstance(stopped, asyncio.CancelledError):
-                raise
-            raise Overloaded(self.spec.qualified) from None
+            raise
+        finally:
+            expiry.cancel()
+
+    def _expire(self, waiter: _Waiter) -> None:
+        """Its deadline came before a worker did: out of the line, and a 503."""
+        if not waiter.served.done():
+            self._line.remove(waiter)
+            waiter.served.set_exception(Overloaded(self.spec.qualified))
 
     def _free_worker(self) -> Worker | None:
         limit = self.spec.limits.concurrency
