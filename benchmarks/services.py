@@ -89,7 +89,9 @@ def main() -> None:
             searches = timed_requests(http, "/api/v1/web/guest/bench/milvussearch", SEARCHES,
                                       warm=2)
             time.sleep(1)
-            memory = {_service_of(pid): rss_mib(pid) for pid in children(process.pid)
+            # each service runs below its keeper, below up
+            memory = {_service_of(pid): rss_mib(pid) for keeper in children(process.pid)
+                      for pid in children(keeper)
                       if _service_of(pid)}
             http.close()
         finally:
