@@ -1,8 +1,11 @@
-"""Percentiles and a side-by-side table for the benchmark scripts."""
+"""Percentiles, a side-by-side table and a process tree's memory for the benchmark scripts."""
 
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
+
+from streamwhisk.actionloop.tree import descendants
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -23,3 +26,16 @@ def ms(seconds: float) -> str:
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
+
+
+def tree_rss_mib(root: int) -> float:
+    """The resident memory of a process and all its descendants, in MiB."""
+    total = 0
+    for pid in [root, *descendants(root)]:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024

@@ -27,9 +27,8 @@ import httptools
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _stats import percentile, table
+from _stats import percentile, table, tree_rss_mib
 
-from streamwhisk.actionloop.tree import descendants
 from streamwhisk.testing import serve
 
 PROJECT = Path(__file__).parent / "project"
@@ -128,18 +127,6 @@ async def sequences(url: str, runs: int, requests: int) -> int:
     return closed
 
 
-def resident_mib(root: int) -> float:
-    total = 0
-    for pid in [root, *descendants(root)]:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
@@ -161,7 +148,7 @@ def main() -> None:
                     best = max(rates.get(1, 0), rates.get(10, 0))
                     rows.append((name, str(users), f"{rate:,.0f}", f"{p50 * 1000:.1f} ms",
                                  f"{p99 * 1000:.1f} ms", f"{p99 / p50:.1f}x",
-                                 f"{resident_mib(server.pid):.0f} MiB",
+                                 f"{tree_rss_mib(server.pid):.0f} MiB",
                                  f"{rate / best:.2f}x" if users > 10 else "", str(refused)))
             closed = uvloop.run(sequences(server.url, 10, options.requests))
     print(f"load, {options.requests} requests per level; 2 cores shared by client and server")

@@ -23,27 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _rawhttp import RawHttp, served_url, timed_requests
-from _stats import ms, percentile, table
+from _stats import ms, percentile, table, tree_rss_mib
 
-from streamwhisk.actionloop.tree import children, descendants
+from streamwhisk.actionloop.tree import children
 
 PROJECT = Path(__file__).parent / "services_project"
 VECTORS = 10_000
 SEARCHES = 20  # each takes most of a second (Milvus Lite's search, not the relay)
 TARGETS = {"redis": 2.0, "postgres": 2.0, "s3": 3.0, "milvus": 10.0}
 _READY = re.compile(r"service (\w+) ready in ([\d.]+) s")
-
-
-def rss_mib(pid: int) -> float:
-    total = 0
-    for each in [pid, *descendants(pid)]:
-        try:
-            for line in Path(f"/proc/{each}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
 
 
 def main() -> None:
@@ -90,8 +78,8 @@ def main() -> None:
                                       warm=2)
             time.sleep(1)
             # each service runs below its keeper, below up
-            memory = {_service_of(pid): rss_mib(pid) for keeper in children(process.pid)
-                      for pid in children(keeper)
+            memory = {_service_of(pid): tree_rss_mib(pid)
+                      for keeper in children(process.pid) for pid in children(keeper)
                       if _service_of(pid)}
             http.close()
         finally:

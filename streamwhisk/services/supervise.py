@@ -161,6 +161,7 @@ def main() -> None:
     process = subprocess.Popen(orders["command"], env=orders["env"], cwd=orders["cwd"],
                                stdin=subprocess.DEVNULL, pass_fds=tuple(orders.get("keep", ())),
                                preexec_fn=die_with_parent(signal.SIGKILL))
+
     def watch() -> None:
         process.wait()
         stopping.set()
