@@ -69,6 +69,7 @@ class ActionPool:
         self._cap = min(settings.max_workers, _fits_in_memory(spec.limits.memory_mb))
         self._retired = False
         self._closing: set[asyncio.Task[None]] = set()
+        self._recheck: asyncio.TimerHandle | None = None
 
     @property
     def workers(self) -> list[Worker]:
@@ -146,6 +147,15 @@ class ActionPool:
             task = asyncio.get_running_loop().create_task(self._start_worker())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+        if self._line and self._recheck is None and not self._retired:
+            # what the running activations have taken grows while they run: a line not worth
+            # a worker now may be soon (the second user of a chat that streams for minutes)
+            self._recheck = asyncio.get_running_loop().call_later(self._start_cost_s,
+                                                                  self._grow_again)
+
+    def _grow_again(self) -> None:
+        self._recheck = None
+        self._grow()
 
     def _pace_s(self) -> float:
         """How long an activation takes: the running average, or longer when the ones
@@ -224,6 +234,8 @@ class ActionPool:
                 self._remove(worker)
 
     async def close(self) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
         for worker in self.workers:
             self._remove(worker)
         while self._closing:
