@@ -2,7 +2,7 @@
 
     data   $STREAMWHISK_DATA_DIR, or $XDG_DATA_HOME/streamwhisk, or ~/.local/share/streamwhisk:
            the dev CA (ca/), what `up` was deployed (deployed/), what deploy created
-           (deployments/)
+           (deployments/), the key each `up` made for its run (run-keys/PORT)
     cache  $STREAMWHISK_CACHE_DIR, or $XDG_CACHE_HOME/streamwhisk, or ~/.cache/streamwhisk:
            runtime environments (runtimes/, layers/) and deploy virtualenvs (deploy/)
 """
@@ -27,3 +27,8 @@ def cache_root() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "streamwhisk"
+
+
+def run_key_file(url: str) -> Path:
+    """Where the `up` at `url` keeps the key it made for its run (with its address)."""
+    return data_root() / "run-keys" / url.rsplit(":", 1)[-1]

@@ -276,9 +276,9 @@ def rest_api_key(actions: Project, given: str, url: str) -> tuple[str, str]:
 def _keep_run_key(key: str, url: str) -> Path:
     """Where this run's REST API key is, for its user only (never printed: logs keep it),
     with the address it belongs to: `chat` and `loader` send it only there."""
-    from .paths import data_root
+    from .paths import run_key_file
 
-    path = data_root() / "run-keys" / url.rsplit(":", 1)[-1]
+    path = run_key_file(url)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.touch(mode=0o600)
     path.write_text(f"{key}\n{url}\n")

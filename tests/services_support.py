@@ -28,7 +28,10 @@ def service_pid(server: RunningServer, program: bytes = b"redis-server") -> int:
     from streamwhisk.actionloop.tree import descendants
 
     for pid in descendants(server.pid):
-        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        try:
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # it ended since it was listed (a Postgres backend, a worker's child)
         if program in arguments[0] and b"streamwhisk.services.supervise" not in arguments:
             return pid
     raise AssertionError(f"no {program!r} below the server")

@@ -16,7 +16,7 @@ import httpx
 from ..basicauth import is_blank
 from ..config import Config
 from ..errors import StreamwhiskError
-from ..paths import data_root
+from ..paths import run_key_file
 
 DEFAULT_URL = "http://127.0.0.1:8080"  # where `up` listens unless told otherwise
 
@@ -39,9 +39,8 @@ def same_server(one: str, other: str) -> bool:
 
 def _run_key_for(url: str) -> str:
     """The key an `up` made for its run, when `url` is that up's own address; else ""."""
-    kept = data_root() / "run-keys" / url.rsplit(":", 1)[-1]
     try:
-        key, _, owner = kept.read_text().partition("\n")
+        key, _, owner = run_key_file(url).read_text().partition("\n")
     except OSError:
         return ""
     return key.strip() if same_server(owner.strip(), url) else ""

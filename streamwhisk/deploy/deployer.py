@@ -33,7 +33,7 @@ from .artifacts import (
 )
 from .client import ClusterError, Collection, OpenWhiskClient, api_base
 from .records import DeployRecord
-from .website import SiteUploader, StaticBucket, private_files, site_files
+from .website import SiteUploader, StaticBucket, site_files
 
 Echo = Callable[[str], None]
 MASK = "********"
@@ -204,8 +204,8 @@ class Deployer:
         self.echo(f"  deleted {label}" if gone else f"  {label} was already gone")
 
     def _upload_site(self, outcome: Outcome) -> None:
-        files = {file.key: file for file in site_files(self.root)}
-        private = private_files(self.root)
+        public, private = site_files(self.root)
+        files = {file.key: file for file in public}
         if private:
             self.echo(f"  site: skipped {len(private)} private file(s) of {SITE_FOLDER}/ "
                       f"(dotfiles, dot-folders): {', '.join(private[:5])}"

@@ -29,23 +29,19 @@ class SiteFile:
     size: int
 
 
-def site_files(project: Path) -> list[SiteFile]:
+def site_files(project: Path) -> tuple[list[SiteFile], list[str]]:
     """The files `ops util upload` sends: regular, non-empty, not through a link that leaves
-    web/, not private (site.is_private); sorted by key."""
+    web/, not private (site.is_private); and the keys of the private ones, which a deploy
+    leaves out; both sorted by key."""
     folder = (project / SITE_FOLDER).resolve()
-    return sorted((SiteFile(key, p, p.stat().st_size) for p, key in _keyed(folder)
-                   if p.stat().st_size > 0 and not is_private(key)), key=lambda f: f.key)
-
-
-def private_files(project: Path) -> list[str]:
-    """The site's private files (dotfiles, dot-folders), which a deploy leaves out."""
-    folder = (project / SITE_FOLDER).resolve()
-    return sorted(key for _, key in _keyed(folder) if is_private(key))
-
-
-def _keyed(folder: Path) -> Iterator[tuple[Path, str]]:
+    public, private = [], []
     for path in _walk(folder):
-        yield path, path.relative_to(folder).as_posix()
+        key = path.relative_to(folder).as_posix()
+        if is_private(key):
+            private.append(key)
+        elif path.stat().st_size > 0:
+            public.append(SiteFile(key, path, path.stat().st_size))
+    return sorted(public, key=lambda f: f.key), sorted(private)
 
 
 def _walk(folder: Path) -> Iterator[Path]:

@@ -184,15 +184,13 @@ class ActionPool:
         head = self._line[0].activation if self._line else None
         try:
             await worker.start(head.deadline if head else began + 60)
-        except (StreamwhiskError, OSError) as exc:
+        except BaseException as exc:
             await worker.close()
             self._starting -= 1
+            if not isinstance(exc, StreamwhiskError | OSError):
+                raise  # cancelled: the pool is closing
             self._fail_oldest(exc)
             return
-        except BaseException:
-            await worker.close()
-            self._starting -= 1
-            raise
         self._starting -= 1
         self._start_cost_s = _averaged(self._start_cost_s, time.monotonic() - began)
         self._workers.append(worker)

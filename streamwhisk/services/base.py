@@ -122,14 +122,19 @@ def _ephemeral_ports_start() -> int:
         return 32768  # Linux's default
 
 
+def write_private(path: Path, text: str) -> None:
+    """`text` into `path`, readable by this user only from its first byte (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+
+
 def secret_of(folder: Path) -> str:
     """The service's secret, made on its first start and kept (0600) beside its data."""
     path = folder / ".secret"
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(os.urandom(18).hex())
+        write_private(path, os.urandom(18).hex())
     return path.read_text().strip()
 
 

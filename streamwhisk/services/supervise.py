@@ -40,6 +40,7 @@ _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
 _SIOCSIFFLAGS = 0x8914
 _IFF_UP_LOOPBACK_RUNNING = 0x1 | 0x8 | 0x40
+GRACE_S = 2.0  # from the service's stop signal to its SIGKILL
 BUFFER = 256 * 1024
 
 
@@ -152,8 +153,7 @@ def main() -> None:
     ask_parent_death(int(orders["parent"]), signal.SIGTERM)  # the server, however it ends
     publish = orders.get("publish")
     public = _bind_then_isolate(publish) if publish is not None else None
-    stop_signal, grace_s = int(orders.get("stop_signal", signal.SIGTERM)), float(
-        orders.get("grace_s", 2.0))
+    stop_signal = int(orders.get("stop_signal", signal.SIGTERM))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
@@ -176,7 +176,7 @@ def main() -> None:
         threading.Thread(target=_relay, args=(public, inner), daemon=True).start()
     while not stopping.wait(0.5):  # a timeout, so that a signal is handled at once
         pass
-    _stop(process, stop_signal, grace_s)
+    _stop(process, stop_signal, GRACE_S)
     _end_as(process, list(orders.get("remove_after", ())))
 
 
