@@ -5,10 +5,12 @@ answers without running anything: a 401 from the REST API), all in one run.
     make bench        (or: .venv/bin/python benchmarks/load.py [--requests N])
 
 Each of C clients keeps one connection open and sends its requests one after another, as a
-browser's page does, N requests per level in all. The client is uvloop on raw sockets with
-httptools (uvicorn's own loop and parser), so it costs little of the 2 cores it shares with
-the server. Memory: the resident set of the server's whole process
-tree (server, fork server, workers) at the end of each level. Read the ratios: at 100 and
+browser's page does, N requests per level in all. The levels are run in turn, R rounds, and
+each level's requests/s is its median round (the machine is shared: a slow spell then falls
+on every level alike); p50 and p99 are over all its rounds' requests. The client is uvloop on
+raw sockets with httptools (uvicorn's own loop and parser), so it costs little of the 2 cores
+it shares with the server. Memory: the largest resident set of the server's whole process
+tree (server, fork server, workers) seen at the end of the level's rounds. Read the ratios: at 100 and
 200 users, requests/s should stay at least 0.9x the best of 1 and 10, and p99 within 4x p50.
 """
 
@@ -27,7 +29,7 @@ import httptools
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _stats import percentile, table, tree_rss_mib
+from _stats import median, percentile, table, tree_rss_mib
 
 from streamwhisk.testing import serve
 
@@ -129,7 +131,8 @@ async def sequences(url: str, runs: int, requests: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=2000, help="per level and round")
+    parser.add_argument("--rounds", type=int, default=5)
     options = parser.parse_args()
     rows = [("target", "users", "requests/s", "p50", "p99", "p99/p50", "server RSS",
              "vs best of 1, 10", "refused")]
@@ -139,19 +142,32 @@ def main() -> None:
                    log_path=Path(scratch) / "log") as server:
             for name, target in TARGETS.items():
                 uvloop.run(level(server.url, target, 10, 200))  # warm: workers, code paths
-                rates: dict[int, float] = {}
+                rates: dict[int, list[float]] = {users: [] for users in LEVELS}
+                latencies: dict[int, list[float]] = {users: [] for users in LEVELS}
+                refusals = dict.fromkeys(LEVELS, 0)
+                memory: dict[int, float] = {}
+                # the levels in turn, several rounds: a slow spell of the shared machine
+                # falls on every level alike instead of on one
+                for _ in range(options.rounds):
+                    for users in LEVELS:
+                        rate, samples, refused = uvloop.run(level(
+                            server.url, target, users, options.requests))
+                        rates[users].append(rate)
+                        latencies[users] += samples
+                        refusals[users] += refused
+                        memory[users] = max(memory.get(users, 0), tree_rss_mib(server.pid))
+                best = max(median(rates[1]), median(rates[10]))
                 for users in LEVELS:
-                    rate, samples, refused = uvloop.run(level(server.url, target, users,
-                                                               options.requests))
-                    rates[users] = rate
+                    rate, samples = median(rates[users]), latencies[users]
                     p50, p99 = percentile(samples, 50), percentile(samples, 99)
-                    best = max(rates.get(1, 0), rates.get(10, 0))
                     rows.append((name, str(users), f"{rate:,.0f}", f"{p50 * 1000:.1f} ms",
                                  f"{p99 * 1000:.1f} ms", f"{p99 / p50:.1f}x",
-                                 f"{tree_rss_mib(server.pid):.0f} MiB",
-                                 f"{rate / best:.2f}x" if users > 10 else "", str(refused)))
+                                 f"{memory[users]:.0f} MiB",
+                                 f"{rate / best:.2f}x" if users > 10 else "",
+                                 str(refusals[users])))
             closed = uvloop.run(sequences(server.url, 10, options.requests))
-    print(f"load, {options.requests} requests per level; 2 cores shared by client and server")
+    print(f"load, {options.rounds} rounds of {options.requests} requests per level "
+          "(requests/s: the median round); 2 cores shared by client and server")
     print(table(rows))
     print(f"keep-alive: 10 connections x {options.requests} sequential requests, "
           f"{closed} found their connection closed")

@@ -89,3 +89,29 @@ def _stalled(progress: Path) -> bool:
     before = progress.read_text()
     time.sleep(0.5)
     return progress.read_text() == before
+
+
+def test_a_finished_stream_leaves_no_port_waiting_behind_the_action(
+    stream_server: RunningServer,
+) -> None:
+    """Answered with a reset, the action's closed socket ends at once: in TIME_WAIT it would
+    hold its port for a minute, and a busy server ran out of ports (every stream's connect and
+    bind slowed down, then the whole server)."""
+    for _ in range(3):
+        with httpx.Client(timeout=30) as client:
+            lines = client.post(f"{stream_server.url}/web/guest/s/brief").text.splitlines()
+        done = json.loads(lines[-1])
+        port = done["result"]["body"]["port"]
+        assert [json.loads(line)["output"] for line in lines[:-1]] == ["one ", "two ", "three"]
+        time.sleep(0.2)  # the relay's answer to the action's FIN has long arrived
+        assert _tcp_state(port) is None, f"port {port} is still held after the stream"
+
+
+def _tcp_state(local_port: int) -> str | None:
+    """The state of the loopback TCP socket bound to `local_port`, from /proc/net/tcp."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        address, state = fields[1], fields[3]
+        if int(address.split(":")[1], 16) == local_port:
+            return {"06": "TIME_WAIT", "05": "FIN_WAIT2"}.get(state, state)
+    return None
