@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from streamwhisk.testing import RunningServer, serve
+from streamwhisk.testing import RunningServer, serve, wait_until
 
 
 def _parallel(url: str, paths: list[str]) -> list[httpx.Response]:
@@ -117,3 +117,26 @@ def test_a_second_long_activation_gets_a_worker_of_its_own_soon(
         responses = _parallel(two.url, ["/api/my/t/slow?seconds=2"] * 2)
         assert len({r.json()["pid"] for r in responses}) == 2
         assert time.monotonic() - started < 3.5  # side by side, not one after the other
+
+
+def test_requests_waiting_for_a_worker_run_in_the_order_they_came(
+        runtime_project: Path, tmp_path: Path) -> None:
+    """One worker, held by a first request; five more arrive one by one and wait in line.
+    When the worker is free they run first come, first served."""
+    log, gate = tmp_path / "ran", tmp_path / "gate"
+    with serve(runtime_project, "--max-workers", "1", log_path=tmp_path / "server.log") as one:
+        def run(n: int, **extra: str) -> int:
+            params = {"n": str(n), "log": str(log), **extra}
+            return httpx.get(f"{one.url}/api/my/t/inline", params=params,
+                             timeout=60).status_code
+
+        with ThreadPoolExecutor(6) as threads:
+            holder = threads.submit(run, 0, gate=str(gate))
+            assert wait_until(lambda: log.exists() and log.read_text() == "0\n", timeout=30)
+            waiting = []
+            for n in range(1, 6):
+                waiting.append(threads.submit(run, n))
+                time.sleep(0.3)  # each one in line before the next is sent
+            gate.touch()
+            assert [f.result() for f in [holder, *waiting]] == [200] * 6
+    assert log.read_text().split() == ["0", "1", "2", "3", "4", "5"]
