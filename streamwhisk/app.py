@@ -99,7 +99,9 @@ class Server:
     def platform_origins(self) -> list[str]:
         """The origins of the server's other names (stream., s3.), and the object store's own
         address: what the page may fetch from beside itself."""
-        origins = [f"http://{name}" for name in self.settings.hosts]
+        # not an IPv6 literal: CSP has no syntax for one (Chromium refuses the whole source
+        # with a console error on every load), and the page at [::1] has it as 'self'
+        origins = [f"http://{name}" for name in self.settings.hosts if not name.startswith("[")]
         return origins + ([self.settings.object_store] if self.settings.object_store else [])
 
     def preparations(self) -> list[dict[str, Any]]:

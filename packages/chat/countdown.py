@@ -52,6 +52,8 @@ def _number(value, default, highest):
 
 def main(args):
     inp = args.get("input", "")
+    if str(inp).strip() == "":  # the chat's opening: say what it does
+        return {"body": {"output": f"Type a number up to {MAX_COUNT}: I count down from it."}}
     n = int(_number(inp, 10, MAX_COUNT))
     delay = _number(args.get("delay"), 1.0, MAX_DELAY)
     out = stream(args, count_to_zero(n, delay))

@@ -60,3 +60,7 @@ def test_countdown_through_the_streamer(streamwhisk_server):
     assert events[:-1] == [{"output": line} for line in LINES]
     assert events[-1] == {"done": True,
                           "result": {"body": {"output": "".join(LINES), "streaming": True}}}
+
+
+def test_an_empty_input_answers_with_the_usage_and_streams_nothing():
+    assert countdown.main({})["body"] == {"output": "Type a number up to 100: I count down from it."}

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, Route, expect, sync_playwright
 
 # what a page may reach: the server by address, and by the names every browser resolves to
 # loopback (the platform's stream.localhost and s3.localhost among them)
@@ -48,6 +48,9 @@ class RecordingPage:
         self.requested: list[str] = []
         self.errors: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.console_errors: list[str] = []  # a refused CSP source, a failed load
+        page.on("console", lambda message: message.type == "error"
+                and self.console_errors.append(message.text))
         page.route("**/*", self._route)
 
     def _route(self, route: Route) -> None:
@@ -57,6 +60,40 @@ class RecordingPage:
             route.continue_()
         else:
             route.abort()
+
+
+class ChatPage:
+    """The chat page, as a user works it: pick a chat, type, wait for the whole reply."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def settled(self) -> None:
+        """The chat's opening (its answer to an empty invocation) has come."""
+        expect(self.page.locator("#stop")).to_be_hidden()
+
+    def choose(self, name: str) -> None:
+        self.page.get_by_role("button", name=name, exact=True).click()
+        self.settled()
+
+    def type_and_enter(self, text: str) -> None:
+        self.page.fill("#input", text)
+        self.page.press("#input", "Enter")
+
+    def replies(self) -> Locator:
+        """The replies to what the user sent (not the chat's opening)."""
+        return self.page.locator(".log:not([hidden]) .reply:not(.opening)")
+
+    def opening(self) -> Locator:
+        return self.page.locator(".log:not([hidden]) .reply.opening")
+
+    def send(self, text: str) -> Locator:
+        """Send, wait for the whole reply, return it."""
+        before = self.replies().count()
+        self.type_and_enter(text)
+        reply = self.replies().nth(before)
+        expect(reply.locator(".meta")).not_to_be_empty()
+        return reply
 
 
 @pytest.fixture

@@ -17,34 +17,19 @@ from playwright.sync_api import Locator, Page, expect
 
 from streamwhisk.testing import RunningServer, serve
 
-from .conftest import RecordingPage
+from conftest import copy_project
+
+from .conftest import ChatPage, RecordingPage
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-class ChatUI:
+class ChatUI(ChatPage):
     def __init__(self, page: Page, url: str) -> None:
-        self.page = page
+        super().__init__(page)
         page.goto(url + "/")
         expect(page.locator("button.chat").first).to_be_visible()
-
-    def choose(self, name: str) -> None:
-        self.page.get_by_role("button", name=name, exact=True).click()
-
-    def type_and_enter(self, text: str) -> None:
-        self.page.fill("#input", text)
-        self.page.press("#input", "Enter")
-
-    def replies(self) -> Locator:
-        return self.page.locator(".log:not([hidden]) .reply")
-
-    def send(self, text: str) -> Locator:
-        """Send, wait for the whole reply, return it."""
-        before = self.replies().count()
-        self.type_and_enter(text)
-        reply = self.replies().nth(before)
-        expect(reply.locator(".meta")).not_to_be_empty()
-        return reply
+        self.settled()
 
 
 @pytest.fixture
@@ -290,14 +275,66 @@ def test_model_output_makes_the_browser_fetch_nothing_by_itself(
     assert reply.locator("video, iframe, svg, [ping], [style], [poster]").count() == 0
 
 
-def test_a_new_conversation_welcomes_with_things_to_try(ui: ChatUI, artifacts: Path) -> None:
+def test_a_chat_opens_with_its_answer_to_an_empty_message(ui: ChatUI, artifacts: Path) -> None:
+    """As the platform's page opens a chat: an empty invocation first, its answer shown."""
     ui.choose("Stateless")
-    welcome = ui.page.locator(".log:not([hidden]) .welcome")
-    expect(welcome).to_contain_text("This is Stateless")
+    expect(ui.opening()).to_have_text(re.compile("^Welcome to the stateless chat"))
     ui.page.screenshot(path=str(artifacts / "chat-welcome.png"))
+    reply = ui.send("Capital of Italy")
+    expect(reply).to_contain_text("Rome")
+    ui.page.reload()  # kept with the conversation, not asked again
+    ui.choose("Stateless")
+    expect(ui.opening()).to_have_count(1)
+    expect(ui.replies()).to_have_count(1)
+
+
+@pytest.fixture(scope="module")
+def starter2024_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    project = copy_project("starter2024_project", tmp_path_factory.mktemp("s2024"))
+    with serve(project, log_path=project / "server.log") as server:
+        yield server
+
+
+def test_a_2024_starters_flat_index_lists_its_chats_each_opened_with_its_usage(
+        chat_page: RecordingPage, starter2024_server: RunningServer) -> None:
+    ui = ChatUI(chat_page.page, starter2024_server.url)
+    expect(ui.page.locator("button.chat")).to_have_text(["Demo", "Quiet"])
+    expect(ui.opening()).to_contain_text("This is the demo: type something and I repeat it.")
+    expect(ui.send("hi")).to_contain_text("You said: hi")
+
+
+def test_a_chat_that_answers_nothing_to_an_empty_message_gets_things_to_try(
+        chat_page: RecordingPage, starter2024_server: RunningServer) -> None:
+    ui = ChatUI(chat_page.page, starter2024_server.url)
+    ui.choose("Quiet")
+    welcome = ui.page.locator(".log:not([hidden]) .welcome")
+    expect(welcome).to_contain_text("This is Quiet")
+    expect(ui.opening()).to_have_count(0)
     welcome.get_by_role("button", name="Capital of Italy").click()
-    expect(ui.replies().first).to_contain_text("Rome")
+    expect(ui.replies().first).to_contain_text("Quiet heard: Capital of Italy")
     expect(welcome).to_have_count(0)
+
+
+def test_an_index_the_page_cannot_read_is_shown_in_one_line(
+        chat_page: RecordingPage, tmp_path: Path) -> None:
+    project = copy_project("starter2024_project", tmp_path)
+    (project / "packages" / "mastrogpt" / "index.py").write_text(
+        "#--web true\ndef main(args):\n    return {'body': {'services': [['Demo', 'x']]}}\n")
+    with serve(project, log_path=tmp_path / "log") as server:
+        chat_page.page.goto(server.url + "/")
+        expect(chat_page.page.locator("#chat-list p.error")).to_have_text(
+            'The index lists no chat this page can read: it answered [["Demo","x"]]')
+
+
+def test_the_page_loads_without_a_console_error(chat_page: RecordingPage,
+                                                 streamwhisk_server: RunningServer) -> None:
+    """No refused CSP source (Chromium has no syntax for an IPv6 literal), no failed load."""
+    ChatUI(chat_page.page, streamwhisk_server.url)
+    chat_page.page.reload()
+    expect(chat_page.page.locator("button.chat").first).to_be_visible()
+    assert chat_page.console_errors == []
+    attach = chat_page.page.locator("#attach")
+    assert attach.locator("svg").count() == 1 and attach.inner_text().strip() == ""
 
 
 def test_a_conversation_survives_a_reload_and_is_listed(ui: ChatUI) -> None:
@@ -316,7 +353,7 @@ def test_new_chat_starts_afresh_and_the_old_one_reopens_from_the_list(ui: ChatUI
     ui.send("Capital of Italy")
     ui.page.click("#new-chat")
     expect(ui.replies()).to_have_count(0)
-    expect(ui.page.locator(".log:not([hidden]) .welcome")).to_be_visible()
+    expect(ui.opening()).to_contain_text("Welcome to the stateless chat")
     ui.page.locator("#history button.past", has_text="Capital of Italy").first.click()
     expect(ui.replies().first).to_contain_text("Rome")
 

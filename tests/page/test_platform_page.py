@@ -19,7 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from streamwhisk.testing import RunningServer, serve, wait_until
 
-from .conftest import RecordingPage
+from .conftest import ChatPage, RecordingPage
 
 PIXEL = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5Erk"
@@ -59,9 +59,9 @@ def public(server: RunningServer, prefix: str = "") -> str:
     return f"http://{prefix}localhost:{server.url.rsplit(':', 1)[1]}"
 
 
-class StarterUI:
+class StarterUI(ChatPage):
     def __init__(self, page: Page, server: RunningServer, user: str | None = "demo") -> None:
-        self.page = page
+        super().__init__(page)
         page.goto(public(server) + "/_streamwhisk/")
         if user is not None:
             self.log_in(user)
@@ -72,20 +72,7 @@ class StarterUI:
         self.page.get_by_role("button", name="Log in").click()
         if password is None:
             expect(self.page.locator("button.chat").first).to_be_visible()
-
-    def choose(self, name: str) -> None:
-        self.page.get_by_role("button", name=name, exact=True).click()
-
-    def replies(self) -> Locator:
-        return self.page.locator(".log:not([hidden]) .reply")
-
-    def send(self, text: str) -> Locator:
-        before = self.replies().count()
-        self.page.fill("#input", text)
-        self.page.press("#input", "Enter")
-        reply = self.replies().nth(before)
-        expect(reply.locator(".meta")).not_to_be_empty()
-        return reply
+            self.settled()
 
 
 def test_the_projects_site_is_served_at_root_and_picks_up_edits(
@@ -151,9 +138,10 @@ def test_replies_stream_from_stream_localhost_and_keep_streamed_state(
     expect(ui.send("again")).to_contain_text("Turn 2: you said again")  # the streamed state
     streamed = [u for u in chat_page.requested if "/web/_/demo/stream" in u]
     assert streamed and all(u.startswith(public(starter_server, "stream.")) for u in streamed)
-    ui.choose("Fields")
-    expect(ui.send("one")).to_contain_text("request 1")
-    expect(ui.send("two")).to_contain_text("request 2")  # the state of the result
+    ui.choose("Fields")  # opened with an empty invocation: its request 1
+    expect(ui.opening()).to_contain_text("request 1")
+    expect(ui.send("one")).to_contain_text("request 2")
+    expect(ui.send("two")).to_contain_text("request 3")  # the state of the result
 
 
 def test_the_streamer_and_store_names_answer_cors_for_the_servers_own_origins_only(

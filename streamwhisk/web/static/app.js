@@ -4,12 +4,14 @@
 // and rendered as they arrive, then their other fields: a form, options, images, and what the
 // project's mastrogpt/display makes of the rest (fields.js). With a mastrogpt/login, the page
 // asks to log in first and sends the token with every request (login.js). While a runtime
-// environment is being built, a line above the composer says so.
+// environment is being built, a line above the composer says so, the chat list shows its
+// progress and fills itself when it is ready. A chat opens as the platform's page opens it:
+// with an empty invocation, whose answer (a welcome, a usage, a form) comes before the user types.
 import * as history from "./history.js";
 import * as session from "./login.js";
-import { groupsOf, visibleTo } from "./menu.js";
+import { groupsOf, sample, visibleTo } from "./menu.js";
 import { ReplyView } from "./render.js";
-import { watchRuntimes } from "./status.js";
+import { building, progressOf, watchRuntimes } from "./status.js";
 import { DONE, ERROR, OUTPUT, RESULT, STATE, THINKING, readMessages } from "./stream.js";
 import { takeAttachment, thumbnail } from "./attachments.js";
 import { display, showPage } from "./display.js";
@@ -22,7 +24,7 @@ const ACTIONS = "/_streamwhisk/actions"; // the server's own list, when there is
 const $ = (id) => document.getElementById(id);
 const chats = new Map(); // action -> {action, name, description, log, conversation}
 let current = null;
-let running = null; // {controller, view} while a reply streams
+let running = null; // {controller, view, opening} while a reply streams
 let project = { actions: [] }; // what the server says the project has
 let streamer = ""; // where replies stream from: the index's streamer, or this server
 
@@ -36,15 +38,35 @@ function say(log, role, text) {
 
 const has = (action) => project.actions.includes(action);
 
-async function fetchIndex() {
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// While a runtime is built, the index cannot answer: say how the build goes, and wait for it
+async function waitForRuntimes(list) {
+  for (let now = await building(); now.length; now = await building()) {
+    list.replaceChildren();
+    for (const runtime of now) say(list, "building", `Preparing ${progressOf(runtime)}`);
+    say(list, "note", "The chats appear here when it is ready.");
+    await pause(1000);
+  }
+}
+
+async function fetchIndex(list) {
   if (!has("mastrogpt/index")) {
     return { ...project, note: "This project has no mastrogpt/index: these are its web actions." };
   }
-  const response = await fetch(INDEX, { method: "POST", headers: { "content-type": "application/json" },
-                                        body: JSON.stringify(session.withToken({})) });
-  const index = await response.json().catch(() => ({}));
-  if (!response.ok || index.error) throw new Error(index.error || `HTTP ${response.status}`);
-  return index;
+  for (;;) {
+    await waitForRuntimes(list);
+    const response = await fetch(INDEX, { method: "POST", headers: { "content-type": "application/json" },
+                                          body: JSON.stringify(session.withToken({})) });
+    const index = await response.json().catch(() => ({}));
+    if (response.status === 503 && response.headers.has("retry-after")) {
+      await pause(1000 * Math.min(10, Number(response.headers.get("retry-after")) || 1));
+      continue; // still being prepared, or busy: ask again
+    }
+    if (!response.ok || index.error) throw new Error(index.error || `HTTP ${response.status}`);
+    list.replaceChildren();
+    return index;
+  }
 }
 
 // The streamer the index names (the platform's stream.<host>), when it is an http(s) URL
@@ -80,7 +102,7 @@ async function loadChats() {
   const list = $("chat-list");
   list.replaceChildren();
   try {
-    const index = await fetchIndex();
+    const index = await fetchIndex(list);
     const groups = groupsOf(index.services);
     const user = session.current()?.username || "";
     $("username").textContent = user || (typeof index.username === "string" ? index.username : "");
@@ -99,8 +121,12 @@ async function loadChats() {
       if (section.childElementCount > 1) list.append(section);
     }
     const first = list.querySelector("button");
+    const listed = Array.isArray(index.services) ? index.services.length
+      : Object.keys(index.services).length;
     if (first) first.click();
-    else say(list, "none", "No web actions yet: add #--web true to an action in packages/.");
+    else if (listed && !groups.some((g) => g.entries.length)) {
+      say(list, "error", `The index lists no chat this page can read: it answered ${sample(index.services)}`);
+    } else say(list, "none", "No web actions yet: add #--web true to an action in packages/.");
   } catch (error) {
     say(list, "error", `Cannot list the chats (${error.message}): is mastrogpt/index deployed?`);
   }
@@ -143,13 +169,14 @@ function open(chat, conversation) {
   chat.conversation = conversation;
   history.makeCurrent(conversation);
   chat.log.replaceChildren();
-  if (!conversation.messages.length) welcome(chat);
+  if (!conversation.messages.length) opening(chat);
   for (const message of conversation.messages) {
     if (message.role === "user") {
       say(chat.log, "user", message.text);
       continue;
     }
     const view = new ReplyView(chat.log);
+    view.element.classList.toggle("opening", Boolean(message.opening));
     if (message.thinking) view.appendThinking(message.thinking);
     view.appendOutput(message.text || "");
     view.finish();
@@ -161,7 +188,14 @@ function open(chat, conversation) {
   listHistory();
 }
 
-function welcome(chat) {
+// The chat's own first words: the answer to an empty invocation (as the platform's page and
+// `ops ai chat` open a chat). When it has none, or fails, the page's welcome stands in.
+function opening(chat) {
+  if (running) return welcome(chat); // another chat is replying: do not cut it
+  replying(chat, requestBody(chat.conversation, undefined, null), { opening: true });
+}
+
+function welcome(chat, trouble = "") {
   const box = document.createElement("div");
   box.className = "welcome";
   const intro = document.createElement("p");
@@ -176,6 +210,7 @@ function welcome(chat) {
     button.addEventListener("click", () => send(text));
     box.append(button);
   }
+  if (trouble) say(box, "note", trouble);
   chat.log.append(box);
 }
 
@@ -227,6 +262,7 @@ function hint(text) {
 // True when the message went (or is going); false leaves it in the box.
 async function send(text, input = text) {
   const chat = current;
+  if (running?.opening) stopReply(); // the user does not wait for a welcome
   if (!text.trim() || running) return false;
   if (!chat) {
     hint("Pick a chat on the left first: the message is still in the box.");
@@ -239,7 +275,7 @@ async function send(text, input = text) {
 
 // What goes with a message: the text (or a form's values), the state, the token, a file
 function requestBody(conversation, input, file) {
-  const body = { input };
+  const body = input === undefined ? {} : { input };
   if (conversation.state !== undefined) body.state = conversation.state;
   if (file) body.file = { name: file.name, type: file.type, data: file.data };
   return session.withToken(body);
@@ -258,6 +294,22 @@ async function sending(chat, text, input = text) {
   sayWithFile(chat.log, text, file);
   conversation.messages.push({ role: "user", text });
   conversation.title ||= text.slice(0, 60);
+  await replying(chat, requestBody(conversation, input, file));
+}
+
+// Until a reply's first message: if a runtime is being built, the reply says it waits for it
+function waitingNote(view, signal) {
+  const check = async () => {
+    const now = await building();
+    if (signal.aborted || view.answered) return;
+    view.setMeta(now.length ? `Waiting for the runtime: ${now.map(progressOf).join("; ")}` : "");
+    setTimeout(check, 1000);
+  };
+  setTimeout(check, 500);
+}
+
+async function replying(chat, body, { opening = false } = {}) {
+  const conversation = chat.conversation;
   const scroller = $("conversations");
   const follow = () => {
     if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120) {
@@ -265,9 +317,11 @@ async function sending(chat, text, input = text) {
     }
   };
   const view = new ReplyView(chat.log, follow);
+  view.element.classList.toggle("opening", opening);
   scroller.scrollTop = scroller.scrollHeight;
   const controller = new AbortController();
-  setRunning({ controller, view });
+  setRunning({ controller, view, opening });
+  waitingNote(view, controller.signal);
   const started = performance.now();
   let first = null;
   let last = null;
@@ -276,9 +330,10 @@ async function sending(chat, text, input = text) {
     const response = await fetch(`${streamer}/web/_/${chat.action}`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/x-ndjson" },
-      body: JSON.stringify(requestBody(conversation, input, file)),
+      body: JSON.stringify(body),
       signal: controller.signal,
     });
+    view.answered = true;
     if (!response.ok) {
       const problem = await response.json().catch(() => ({}));
       throw new Error(problem.error || `the server answered ${response.status}`);
@@ -291,11 +346,18 @@ async function sending(chat, text, input = text) {
         view.appendOutput(message[OUTPUT]);
       }
       if (typeof message[THINKING] === "string") view.appendThinking(message[THINKING]);
-      if (message[STATE] !== undefined && !message[DONE]) conversation.state = message[STATE];
+      if (message[STATE] !== undefined && !message[DONE]) {
+        conversation.state = message[STATE];
+      }
       if (message[ERROR] && !message[DONE]) view.showError(String(message[ERROR]));
       if (message[DONE]) finishWith(chat, view, message, tokens > 0);
     }
   } catch (error) {
+    view.answered = true;
+    if (opening && controller.signal.aborted) {
+      view.element.remove(); // the user wrote first: no welcome, no trace of it
+      return;
+    }
     if (controller.signal.aborted) view.showError("Stopped.");
     else view.showError(`The stream was cut: ${error.message}`);
   } finally {
@@ -305,8 +367,18 @@ async function sending(chat, text, input = text) {
     const meta = first !== null ? `first token ${Math.round(first - started)} ms${rate}`
       : `answered in ${elapsed} ms (not streamed)`;
     view.setMeta(meta);
-    conversation.messages.push({ role: "assistant", text: view.text, thinking: view.thinkingText,
-                                 errors: [...view.shownErrors], meta, fields: view.fields });
+    const said = view.text.trim() || view.fields || view.thinkingText;
+    if (opening && !controller.signal.aborted && (!said || view.shownErrors.size)) {
+      // nothing to show, or an error: the page's welcome, saying what the action answered
+      const trouble = view.shownErrors.size
+        ? `(Its answer to an empty message was an error: ${[...view.shownErrors][0]})` : "";
+      view.element.remove();
+      if (chat.conversation === conversation && !conversation.messages.length) welcome(chat, trouble);
+    } else if (!(opening && controller.signal.aborted)) {
+      conversation.messages.push({ role: "assistant", text: view.text, thinking: view.thinkingText,
+                                   errors: [...view.shownErrors], meta, fields: view.fields,
+                                   opening });
+    }
     history.save(conversation);
     listHistory();
     if (chat === current) showTitle();
@@ -322,7 +394,9 @@ function finishWith(chat, view, done, streamed) {
   const result = done[RESULT] || {};
   const body = result.body !== undefined ? result.body : result;
   if (body && typeof body === "object" && !Array.isArray(body)) {
-    if (body.state !== undefined) chat.conversation.state = body.state;
+    // as the platform's page: a final state replaces the state only when it has one (the
+    // 2025 starter streams the chosen model and ends with "state": "")
+    if (body.state) chat.conversation.state = body.state;
     showReplyFields(view, body, { streamed, send, display: has("mastrogpt/display") ? display : null });
     const { output, state, error, ...kept } = body; // what a reopened conversation shows again
     if (Object.keys(kept).length) view.fields = kept;
@@ -357,12 +431,14 @@ $("clear-chat").addEventListener("click", () => {
   open(current, history.newConversation(current));
   showTitle();
 });
-$("stop").addEventListener("click", () => {
+function stopReply() {
   if (running) {
     running.controller.abort();
     setRunning(null); // a new message can go at once
   }
-});
+}
+
+$("stop").addEventListener("click", stopReply);
 setRunning(null);
 start();
 watchRuntimes();

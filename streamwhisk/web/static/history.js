@@ -21,7 +21,9 @@ export function conversations() {
 export function save(conversation) {
   conversation.updated = Date.now();
   const others = conversations().filter((c) => c.id !== conversation.id);
-  const kept = conversation.messages.length ? [conversation, ...others] : others;
+  // a conversation is kept once the user has said something (not for a chat's opening alone)
+  const said = conversation.messages.some((message) => message.role === "user");
+  const kept = said ? [conversation, ...others] : others;
   localStorage.setItem(LIST, JSON.stringify(kept.slice(0, KEEP)));
 }
 
