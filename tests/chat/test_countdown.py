@@ -63,4 +63,5 @@ def test_countdown_through_the_streamer(streamwhisk_server):
 
 
 def test_an_empty_input_answers_with_the_usage_and_streams_nothing():
-    assert countdown.main({})["body"] == {"output": "Type a number up to 100: I count down from it."}
+    usage = "Type a number up to 100: I count down from it."
+    assert countdown.main({})["body"] == {"output": usage}

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from conftest import copy_project
+from playwright.sync_api import Page, expect
 
 from streamwhisk.testing import RunningServer, serve
-
-from conftest import copy_project
 
 from .conftest import ChatPage, RecordingPage
 

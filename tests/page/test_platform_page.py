@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import copy_project
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from streamwhisk.testing import RunningServer, serve, wait_until
 
