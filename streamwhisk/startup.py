@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
+from . import runs
 from .basicauth import is_blank
 from .cli_common import require_packages, stop_on_signals
 from .config import Scope, references
@@ -106,10 +107,12 @@ def serve_project(options: UpOptions) -> None:
     services.start_in_background()
     app = create_app(actions, settings, guard=lambda spec: services.check(
         name for _, raw in spec.annotations.params for name in references(raw)))
+    runs.note(project, url)
     try:
         run(Served(app, sock, on_exit=app.state.close_streams), companions, options.log_level,
             limits)
     finally:
+        runs.forget(project)
         services.stop()
 
 

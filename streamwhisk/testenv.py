@@ -28,6 +28,7 @@ from pathlib import Path
 from .config import Config, wskprops_file
 from .devca import trust_dev_ca
 from .lifetime import tied
+from .paths import data_root, project_key
 from .project import DEFAULT_KIND
 from .runtime.environments import TEST_TOOLS, TEST_TOOLS_NAMES, RuntimeEnvironment
 from .runtime.runtimes import Runtimes
@@ -66,25 +67,38 @@ def run_environment(values: Mapping[str, str], ops_folder: Path | None,
     return env
 
 
-def write_ops(folder: Path, values: Mapping[str, str]) -> Path:
-    """An `ops` for one run: `-config -dump` prints the values; anything else says what it is."""
+def platform_values(url: str | None) -> dict[str, str]:
+    """What the platform tells tests of itself, under its names and Nuvolaris's older ones
+    (tests of that era read NUVDEV_HOST and NUVDEV_USERNAME)."""
+    values = {"OPSDEV_USERNAME": NAMESPACE}
+    if url is not None:
+        values |= {"OPSDEV_HOST": url, "OPSDEV_APIHOST": url}
+    return values | {key.replace("OPSDEV_", "NUVDEV_"): value for key, value in values.items()}
+
+
+def write_ops(folder: Path, values: Mapping[str, str]) -> None:
+    """An `ops`, and Nuvolaris's `nuv`, for one run: `-config -dump` prints the values;
+    anything else says what it is."""
     dump = "".join(f"{key}={value}\n" for key, value in values.items())
     (folder / "config.dump").write_text(dump)
-    script = folder / "ops"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'if [ "$1" = "-config" ] && [ "$2" = "-dump" ]; then exec cat '
-        f"{shlex.quote(str(folder / 'config.dump'))}; fi\n"
-        'echo "streamwhisk test: this ops answers only -config -dump (streamwhisk has the '
-        'rest: streamwhisk --help)" >&2\nexit 2\n')
-    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return script
+    for name in ("ops", "nuv"):
+        script = folder / name
+        script.write_text(
+            "#!/bin/sh\n"
+            f'if [ "$1" = "-config" ] && [ "$2" = "-dump" ]; then exec cat '
+            f"{shlex.quote(str(folder / 'config.dump'))}; fi\n"
+            f'echo "streamwhisk: this {name} answers only -config -dump (streamwhisk has the '
+            'rest: streamwhisk --help)" >&2\nexit 2\n')
+        script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
 # A pytest plugin for one run: values that win over every layer (`--services always`,
-# `--dev-ollama always`) win over what a course conftest loads from tests/.env too, before
-# each module is imported and each test runs.
+# `--dev-ollama always`) win over what a course conftest loads from tests/.env too: before
+# each module is imported, after each fixture is set up (a session fixture that reloads
+# tests/.env runs inside the first test's setup) and before each test runs.
 ALWAYS_PLUGIN = """import json, os
+import pytest
+
 _ALWAYS = json.load(open(os.environ.pop("STREAMWHISK_ALWAYS")))
 
 def _always():
@@ -93,7 +107,13 @@ def _always():
 def pytest_collectstart(collector):
     _always()
 
-def pytest_runtest_setup(item):
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    yield
+    _always()
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
     _always()
 """
 
@@ -117,16 +137,16 @@ def run_tests(project: Path, pytest_args: Sequence[str],
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(
             prefix="streamwhisk-test-")))
-        always = _start_extras(stack, project, options, scratch)
+        logs = test_logs(project)
+        always = _start_extras(stack, project, options, logs)
         server = stack.enter_context(serve(
             project, "--scope", "tests", "--namespace", NAMESPACE, "--log-level", "warning",
             "--services", "none", "--dev-ollama", "never" if always.get("OLLAMA_HOST")
-            else options.dev_ollama, log_path=scratch / "server.log",
+            else options.dev_ollama, log_path=logs / "server.log",
             env=dict(always)))
-        print(f"streamwhisk test: actions served at {server.url} (OPSDEV_HOST); log in "
-              f"{scratch / 'server.log'}", file=sys.stderr)
-        platform = {"OPSDEV_HOST": server.url, "OPSDEV_APIHOST": server.url,
-                    "OPSDEV_USERNAME": NAMESPACE}
+        print(f"streamwhisk test: actions served at {server.url} (OPSDEV_HOST); its log "
+              f"(kept after the run) in {logs / 'server.log'}", file=sys.stderr)
+        platform = platform_values(server.url)
         write_ops(scratch, {**layered(project, platform), **always})
         env = run_environment({**platform, **always}, scratch, runtime)
         plugin = []
@@ -141,12 +161,19 @@ def run_tests(project: Path, pytest_args: Sequence[str],
                                cwd=project, env=env)
 
 
+def test_logs(project: Path) -> Path:
+    """Where a project's test runs keep their servers' logs: the last run's, after it ends."""
+    folder = data_root() / "test-logs" / project_key(project)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
 def _start_extras(stack: contextlib.ExitStack, project: Path, options: TestOptions,
-                  scratch: Path) -> dict[str, str]:
+                  logs: Path) -> dict[str, str]:
     """Start the services (the tests' own data: a scope of their own) and the dev Ollama
     that `options` ask for, stopped with the stack; the values that must win over every
     layer."""
-    platform = {"OPSDEV_USERNAME": NAMESPACE}
+    platform = platform_values(None)
     services = Services.plan(project, "tests", options.services, NAMESPACE, platform)
     stack.callback(services.stop)
     for line in services.describe():
@@ -161,7 +188,7 @@ def _start_extras(stack: contextlib.ExitStack, project: Path, options: TestOptio
     wants_llm = options.dev_ollama == "always" or (
         options.dev_ollama == "auto" and configured is None)
     if wants_llm:
-        dev = stack.enter_context(serve_dev_ollama("--auth", "", log_path=scratch / "ollama.log"))
+        dev = stack.enter_context(serve_dev_ollama("--auth", "", log_path=logs / "ollama.log"))
         always["OLLAMA_HOST"] = dev.url.removeprefix("http://")
         print(f"streamwhisk test: dev Ollama at {dev.url} (OLLAMA_HOST)", file=sys.stderr)
     return always
@@ -176,11 +203,12 @@ def run_shell(project: Path, options: TestOptions | None = None) -> int:
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(
             prefix="streamwhisk-shell-")))
-        always = _start_extras(stack, project, options, scratch)
-        values = {**layered(project, {"OPSDEV_USERNAME": NAMESPACE}), **always}
+        always = _start_extras(stack, project, options, test_logs(project))
+        values = {**layered(project, platform_values(None)), **always}
+        write_ops(scratch, values)
         print(f"streamwhisk shell: {len(values)} settings from the login config, .env and "
-              "tests/.env are in os.environ", file=sys.stderr)
+              "tests/.env are in os.environ (and in `ops -config -dump`)", file=sys.stderr)
         # IPython at a terminal; plain Python when fed a script, whose output is its own
         repl = ["-m", "IPython", "--no-banner"] if sys.stdin.isatty() else ["-i", "-q"]
         return subprocess.call(tied([runtime.python, *repl]), cwd=project,
-                               env=run_environment(values, None, runtime))
+                               env=run_environment(values, scratch, runtime))

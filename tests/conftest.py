@@ -31,7 +31,28 @@ DEV_OLLAMA_TOKEN_RATE = "1000"
 _session = contextlib.ExitStack()
 
 
+# The user's own files, which no test may write (nor read: their deployed actions)
+USERS_WSKPROPS = Path(os.environ.get("WSK_CONFIG_FILE") or Path.home() / ".wskprops")
+_users_files_before: tuple[object, ...] = ()
+
+
+def _users_files() -> tuple[object, ...]:
+    with contextlib.suppress(OSError):
+        found = USERS_WSKPROPS.stat()
+        return (found.st_mtime_ns, found.st_size)
+    return ()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    global _users_files_before
+    _users_files_before = _users_files()
+    sandbox = Path(_session.enter_context(tempfile.TemporaryDirectory(prefix="sandbox-")))
+    # every command a test runs finds these, not the user's: the login (`streamwhisk login`
+    # writes ~/.wskprops and its own file), the data folder (deployed actions, run keys,
+    # services' data, a chat's history)
+    os.environ["WSK_CONFIG_FILE"] = str(sandbox / "wskprops")
+    os.environ["STREAMWHISK_LOGIN_FILE"] = str(sandbox / "login.env")
+    os.environ["STREAMWHISK_DATA_DIR"] = str(sandbox / "data")
     logs = Path(_session.enter_context(tempfile.TemporaryDirectory(prefix="dev-ollama-")))
     # the dev CA of this run, not the user's: every server the tests start makes or reads it
     os.environ["STREAMWHISK_CA_DIR"] = str(logs / "ca")
@@ -45,6 +66,13 @@ def pytest_configure(config: pytest.Config) -> None:
     assert trust_dev_ca(), "the dev Ollama made no CA"
     os.environ["OLLAMA_HOST"] = dev.url.removeprefix("http://")
     os.environ.pop("AUTH", None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _users_files() != _users_files_before:
+        print(f"\nthe tests changed the user's {USERS_WSKPROPS}: a test escaped its sandbox",
+              file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

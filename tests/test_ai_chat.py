@@ -89,9 +89,9 @@ def test_replies_stream_and_the_state_is_kept_streamed_or_returned(
     say(session, "hello", "demo/stream", "Turn 1: you said hello")
     say(session, "again", "demo/stream", "Turn 2: you said again")
     leave(session)
-    fields = chat(starter_up, "demo/fields")
-    say(fields, "one", "demo/fields", "request 1")
-    say(fields, "two", "demo/fields", "request 2")
+    fields = chat(starter_up, "demo/fields")  # opened with an empty invocation: request 1
+    say(fields, "one", "demo/fields", "request 2")
+    say(fields, "two", "demo/fields", "request 3")
     say(fields, "options", "demo/fields", "Pick one.", "options: red | green")
     say(fields, "chess", "demo/fields", 'display: {"chess": "rnbqkbnr/pp1ppppp/8/2p5/')
     leave(fields)
@@ -130,7 +130,7 @@ def test_a_file_goes_to_the_object_store_or_inline(
         starter_up: tuple[RunningServer, Path, dict[str, str]], picture: Path) -> None:
     stored = chat(starter_up, "demo/fields")
     say(stored, f"describe @{picture}", "demo/fields",
-        f"got pixel.png (image/png, {len(PIXEL)} bytes): describe uploads/pixel.png")
+        f"got pixel.png (image/png, {len(PIXEL)} bytes): describe @uploads/pixel.png")
     leave(stored)
     inline = chat(starter_up, "demo/fields", "--inline")
     say(inline, f"describe @{picture}", "demo/fields",
@@ -171,3 +171,41 @@ def test_words_after_the_action_are_the_first_message(
     session.expect_exact("Turn 1: you said first words")
     session.expect_exact("demo/stream> ")
     leave(session)
+
+
+@pytest.fixture(scope="module")
+def starter2024_up(tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[tuple[RunningServer, Path, dict[str, str]]]:
+    """A 2024 starter with a chat named as its package (hello/hello), its `up` on a port of
+    its own choosing, noted in this test's data folder."""
+    root = tmp_path_factory.mktemp("chat2024")
+    project = copy_project("starter2024_project", root)
+    (project / "packages" / "hello").mkdir()
+    (project / "packages" / "hello" / "hello.py").write_text(
+        "#--web true\ndef main(args):\n"
+        "    return {'body': {'output': 'hello: ' + str(args.get('input', '(opening)'))}}\n")
+    env = {**os.environ, "STREAMWHISK_DATA_DIR": str(root / "data"), "TERM": "dumb",
+           "HOME": str(root)}
+    with serve(project, log_path=root / "up.log",
+               env={"STREAMWHISK_DATA_DIR": env["STREAMWHISK_DATA_DIR"]}) as up:
+        yield up, project, {k: v for k, v in env.items() if k != "STREAMWHISK_URL"}
+
+
+def test_a_chat_opens_with_its_answer_to_an_empty_message_at_the_projects_own_up(
+        starter2024_up: tuple[RunningServer, Path, dict[str, str]]) -> None:
+    """No --url: the chat finds the `up` serving the project, whatever its port; a bare NAME
+    is NAME/NAME, as `ops ai chat NAME` has it."""
+    up, project, env = starter2024_up
+    session = pexpect.spawn(sys.executable, ["-m", "streamwhisk", "chat", "hello"],
+                            cwd=str(project), env=env, encoding="utf-8", timeout=60,
+                            dimensions=(40, 200))
+    session.expect_exact(f"chatting with hello/hello at {up.url}")
+    session.expect_exact("hello: (opening)")
+    session.expect_exact("hello/hello> ")
+    say(session, "there", "hello/hello", "hello: there")
+    leave(session)
+    demo = pexpect.spawn(sys.executable, ["-m", "streamwhisk", "chat", "mastrogpt/demo"],
+                         cwd=str(project), env=env, encoding="utf-8", timeout=60)
+    demo.expect_exact("This is the demo: type something and I repeat it.")
+    demo.expect_exact("mastrogpt/demo> ")
+    leave(demo)

@@ -62,12 +62,17 @@ def test_the_shell_has_the_tests_configuration_and_trusts_the_dev_ca(
 ) -> None:
     logged_in = user_bundle_env(logged_in, bundle and system_bundle())
     project = copy_project("course_project", tmp_path)
-    typed = ("import os, requests\n"
-             "print(os.getenv('COURSE_TEST_MODEL'))\n"
+    typed = ("import os, requests, subprocess\n"
+             "print(os.getenv('COURSE_TEST_MODEL'), os.getenv('NUVDEV_USERNAME'))\n"
              "print(requests.get(f\"https://{os.getenv('AUTH')}@{os.getenv('OLLAMA_HOST')}\""
-             ", timeout=30).text)\n")
+             ", timeout=30).text)\n"
+             "for tool in ('ops', 'nuv'):\n"
+             "    dump = subprocess.run([tool, '-config', '-dump'], capture_output=True,\n"
+             "                          text=True).stdout.splitlines()\n"
+             "    print(tool, 'COURSE_TEST_MODEL=phi4:14b' in dump)\n")
     result = streamwhisk("shell", "--project", str(project), env=logged_in, stdin=typed)
-    assert result.stdout.splitlines() == ["phi4:14b", "Ollama is running"], result.stderr
+    assert result.stdout.splitlines() == ["phi4:14b guest", "Ollama is running", "ops True",
+                                          "nuv True"], result.stderr
 
 
 def test_the_users_bundle_is_kept_beside_the_dev_ca(logged_in: dict[str, str],
@@ -91,3 +96,48 @@ def test_the_users_bundle_is_kept_beside_the_dev_ca(logged_in: dict[str, str],
     assert "BEGIN CERTIFICATE" in trusted.split(company.read_text().strip())[1]  # the dev CA
     tests = streamwhisk("test", "--project", str(project), "-p", "no:cacheprovider", env=env)
     assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+def test_dev_ollama_always_holds_from_the_first_test(logged_in: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    """A course conftest's session fixture reloads tests/.env (the cluster's Ollama) inside
+    the first test's setup: `--dev-ollama always` must still win there, not from the second."""
+    project = copy_project("course_project", tmp_path)
+    (project / "tests" / ".env").write_text("OLLAMA_HOST=ollama.cluster.example:11434\n")
+    (project / "tests" / "conftest.py").write_text(
+        "import pytest\nfrom dotenv import load_dotenv\n\n\n"
+        "@pytest.fixture(scope='session', autouse=True)\ndef configuration():\n"
+        "    load_dotenv('tests/.env', override=True)\n")
+    (project / "tests" / "test_first.py").write_text(
+        "import os\n\n\ndef test_the_first_test_sees_the_dev_ollama():\n"
+        "    host = os.environ['OLLAMA_HOST']\n"
+        "    assert host.startswith('127.0.0.1:'), host\n")
+    result = streamwhisk("test", "--project", str(project), "--dev-ollama", "always",
+                         "--services", "none", "-p", "no:cacheprovider", "tests/test_first.py",
+                         env=logged_in)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_nuvolaris_era_tests_find_nuv_and_the_nuvdev_names(logged_in: dict[str, str],
+                                                           tmp_path: Path) -> None:
+    project = copy_project("course_project", tmp_path)
+    (project / "tests" / "conftest.py").write_text(
+        "import os, subprocess\n"
+        "dump = subprocess.run(['nuv', '-config', '-dump'], capture_output=True, text=True,\n"
+        "                      check=True)\n"
+        "for line in dump.stdout.splitlines():\n"
+        "    key, _, value = line.partition('=')\n"
+        "    os.environ[key] = value\n")
+    (project / "tests" / "test_nuv.py").write_text(
+        "import json, os, urllib.request\n\n\ndef test_echo_at_nuvdev_host():\n"
+        "    url = (os.environ['NUVDEV_HOST'] + '/api/v1/web/' + os.environ['NUVDEV_USERNAME']\n"
+        "           + '/chat/echo?input=hi')\n"
+        "    with urllib.request.urlopen(url) as answer:\n"
+        "        assert json.load(answer)['output'] == 'you said: hi'\n")
+    result = streamwhisk("test", "--project", str(project), "-p", "no:cacheprovider",
+                         "tests/test_nuv.py", env=logged_in)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+    log = next(line for line in result.stderr.splitlines() if "kept after the run" in line)
+    assert Path(log.rsplit(" in ", 1)[1]).is_file()  # the server's log, still there

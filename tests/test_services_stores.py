@@ -123,3 +123,36 @@ def raw_request(url: str, request: str) -> bytes:
         while chunk := sock.recv(65536):
             answer += chunk
     return answer
+
+
+MINIO_ACTION = '''#--web true
+#--param MINIO_HOST $MINIO_HOST
+#--param MINIO_PORT $MINIO_PORT
+#--param MINIO_ACCESS_KEY $MINIO_ACCESS_KEY
+#--param MINIO_SECRET_KEY $MINIO_SECRET_KEY
+#--param MINIO_BUCKET_DATA $MINIO_BUCKET_DATA
+#--param MINIO_BUCKET_STATIC $MINIO_BUCKET_STATIC
+import boto3
+
+
+def main(args):
+    s3 = boto3.client("s3", endpoint_url=f"http://{args['MINIO_HOST']}:{args['MINIO_PORT']}",
+                      aws_access_key_id=args["MINIO_ACCESS_KEY"],
+                      aws_secret_access_key=args["MINIO_SECRET_KEY"], region_name="us-east-1")
+    s3.put_object(Bucket=args["MINIO_BUCKET_DATA"], Key="doc.txt", Body=b"chunk")
+    got = s3.get_object(Bucket=args["MINIO_BUCKET_DATA"], Key="doc.txt")["Body"].read()
+    return {"body": {"got": got.decode(), "static": args["MINIO_BUCKET_STATIC"]}}
+'''
+
+
+def test_the_operators_minio_names_start_the_store_and_reach_it(tmp_path: Path) -> None:
+    """A RAG demo's storage action reads only MINIO_*: `auto` starts the S3 store for it."""
+    project = tmp_path / "rag"
+    (project / "packages" / "rag").mkdir(parents=True)
+    (project / "packages" / "rag" / "store.py").write_text(MINIO_ACTION)
+    env: dict[str, str | None] = {"S3_HOST": None, "MINIO_HOST": None,
+                                  "STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
+    with serve(project, log_path=tmp_path / "log", env=env) as up:
+        assert wait_until(lambda: "service s3 ready in" in up.log(), timeout=60), up.log()
+        answer = httpx.get(up.url + "/api/my/rag/store", timeout=60)
+        assert answer.json() == {"got": "chunk", "static": "guest-web"}, answer.text

@@ -1,9 +1,12 @@
 """`streamwhisk chat ACTION`: a terminal chat with a running `up`, as `ops ai chat` is with the
-cluster. Each message goes to the streamer, as the page sends it (`input`, the `state` the
-last reply gave, a file), and the reply is printed as it streams; a reply's `form` is asked
-field by field, its `options` listed, what only a display shows printed as JSON. `@path` in a
-message sends that file: into the project's object store when its S3 service runs (the
-message then names the key), else inline in base64, as the page attaches one.
+cluster. The chat opens as `ops ai chat` and the platform's page open it: with an empty
+invocation (`{}`), whose answer (a welcome, a usage, a form) comes first. Each message goes to
+the streamer, as the page sends it (`input`, the `state` the last reply gave, a file), and the
+reply is printed as it streams; a reply's `form` is asked field by field, its `options`
+listed, what only a display shows printed as JSON. `@path` in a message sends that file: into
+the project's object store when its S3 service runs (the message then names it `@key`, as
+`ops ai chat` does), else inline in base64, as the page attaches one. A `state` streamed during
+a reply is kept unless the result brings a non-empty one (the platform page's rule).
 
 Ctrl-C stops the reply being streamed (the connection closes, so the action's next send
 fails and its LLM request ends); Ctrl-C or Ctrl-D at the prompt leaves."""
@@ -69,7 +72,7 @@ class Files:
         Minio(f"{self.store['S3_HOST']}:{self.store['S3_PORT']}", self.store["S3_ACCESS_KEY"],
               self.store["S3_SECRET_KEY"], secure=False, region="us-east-1").fput_object(
             bucket, key, str(path), content_type=media)
-        message = text[:found[0].start()] + key + text[found[0].end():]
+        message = text[:found[0].start()] + "@" + key + text[found[0].end():]
         return message, {"name": path.name, "type": media, "bucket": bucket, "key": key}
 
 
@@ -83,10 +86,17 @@ class Chat:
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=httpx.Timeout(
         None, connect=5.0)))
 
+    def open(self, ask: Ask) -> None:
+        """The chat's opening: an empty invocation, and the form its answer may ask for."""
+        self._follow(self._reply_to({}), ask)
+
     def send(self, text: str, ask: Ask) -> None:
         """One turn, and the turns a form in its reply asks for."""
         message, file = self.files.attach(text)
-        body = self._reply_to({"input": message, **({"file": file} if file else {})})
+        self._follow(self._reply_to({"input": message, **({"file": file} if file else {})}),
+                     ask)
+
+    def _follow(self, body: dict[str, Any] | None, ask: Ask) -> None:
         while body is not None and isinstance(body.get("form"), list):
             values = ask_form(body["form"], ask)
             body = self._reply_to({"input": {"form": values}})
@@ -129,7 +139,7 @@ class Chat:
         body = result.get("body", result) if isinstance(result, dict) else result
         if not isinstance(body, dict):
             body = {"output": body}
-        if "state" in body:
+        if body.get("state"):  # an empty or absent one keeps what was streamed
             self.state = body["state"]
         if self.as_json:
             return body

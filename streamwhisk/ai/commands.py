@@ -13,7 +13,8 @@ from ..cli_common import PROJECT, require_packages
 from ..paths import data_root
 
 URL = click.option("--url", metavar="URL", help="The running `streamwhisk up` (default: "
-                   "STREAMWHISK_URL, else http://127.0.0.1:8080).")
+                   "STREAMWHISK_URL, else the project's running up, else "
+                   "http://127.0.0.1:8080).")
 AUTH = click.option("--auth", metavar="UUID:KEY", help="Its REST API's key (default: AUTH "
                     "from the layers, else the key up made for a run on that port).")
 
@@ -28,14 +29,17 @@ AUTH = click.option("--auth", metavar="UUID:KEY", help="Its REST API's key (defa
 @click.argument("first", nargs=-1)
 def chat(action: str, url: str | None, project: Path, as_json: bool, inline: bool,
          first: tuple[str, ...]) -> None:
-    """Chat with ACTION (package/action) through a running `streamwhisk up`, in the terminal,
-    as the page does: replies stream in, `state` is kept across turns, a form is asked field
-    by field, `@path` sends a file. Words after ACTION are sent as the first message.
+    """Chat with ACTION (package/action; a bare NAME is NAME/NAME) through the project's
+    running `streamwhisk up`, in the terminal, as the page does: the chat opens with its
+    answer to an empty message, replies stream in, `state` is kept across turns, a form is
+    asked field by field, `@path` sends a file. Words after ACTION are sent as the first
+    message.
 
     \b
     Ctrl-C stops a reply; Ctrl-C or Ctrl-D at the prompt leaves.
     Examples:
       streamwhisk chat chat/stateless
+      streamwhisk chat pinocchio         (pinocchio/pinocchio)
       streamwhisk chat vision/form "what is in @cat.jpg"
     """
     from prompt_toolkit import PromptSession
@@ -47,15 +51,20 @@ def chat(action: str, url: str | None, project: Path, as_json: bool, inline: boo
     # Ctrl-C at this terminal is the user's "stop the reply", also when the chat was started
     # from a process that ignores SIGINT (a shell's background job, an IDE's task runner).
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    action = action if "/" in action else f"{action}/{action}"  # as `ops ai chat NAME`
     server = RunningUp.find(project, url, None)
     talk = Chat(server, action, Files.of(project, inline), as_json)
     history = data_root() / "chat-history"
     history.parent.mkdir(parents=True, exist_ok=True)
     session: PromptSession[str] = PromptSession(history=FileHistory(str(history)))
-    if first:
-        talk.send(" ".join(first), session.prompt)
     click.echo(f"chatting with {action} at {server.url}; Ctrl-C stops a reply, Ctrl-D leaves",
                err=True)
+    try:
+        talk.open(session.prompt)
+    except KeyboardInterrupt:
+        click.echo("\n(stopped)", err=True)
+    if first:
+        talk.send(" ".join(first), session.prompt)
     while True:
         try:
             text = session.prompt(f"{action}> ")

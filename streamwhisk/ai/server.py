@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .. import runs
 from ..basicauth import is_blank
 from ..config import Config
 from ..errors import StreamwhiskError
@@ -53,9 +54,11 @@ class RunningUp:
 
     @classmethod
     def find(cls, project: Path, url: str | None, auth: str | None) -> RunningUp:
-        """`url`, else STREAMWHISK_URL, else up's default; its key: `auth`, else AUTH from
-        the layers (up takes the login's), else the key up made for a run on that port."""
-        url = (url or os.environ.get("STREAMWHISK_URL") or DEFAULT_URL).rstrip("/")
+        """`url`, else STREAMWHISK_URL, else the project's running up, else up's default;
+        its key: `auth`, else AUTH from the layers (up takes the login's), else the key up
+        made for a run on that port."""
+        url = (url or os.environ.get("STREAMWHISK_URL") or runs.running_url(project)
+               or DEFAULT_URL).rstrip("/")
         key = auth or ""
         if is_blank(key):
             login = Config.load(project, "packages").get("AUTH")

