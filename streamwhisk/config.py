@@ -24,8 +24,10 @@ from .errors import ConfigError, UnsetVariableError
 Scope = Literal["packages", "tests"]
 
 _SECRET_NAME = re.compile(r"AUTH|KEY|SECRET|TOKEN|PASSW|CREDENTIAL|PRIVATE", re.IGNORECASE)
+# $VAR, ${VAR}, ${VAR:-default}, ${VAR:?message} (an error when unset or empty), and $$
 _REFERENCE = re.compile(
-    r"\$(?:\$|\{(?P<braced>[A-Za-z_]\w*)(?::-(?P<default>[^}]*))?\}|(?P<plain>[A-Za-z_]\w*))"
+    r"\$(?:\$|\{(?P<braced>[A-Za-z_]\w*)(?::-(?P<default>[^}]*)|:\?(?P<required>[^}]*))?\}"
+    r"|(?P<plain>[A-Za-z_]\w*))"
 )
 MASK = "********"
 # Access key IDs: named like keys, but every presigned S3 URL carries one in the clear (the
@@ -157,17 +159,21 @@ class Config:
                 and match.group("default") is None and self.get(name) is None]
 
     def expand(self, text: str, where: Path | str) -> str:
+        """`text` with its variables' values, as `ops ide deploy` expands them: an unset
+        variable is an empty string (`unset` names them, for a warning), a default stands in
+        for an unset or empty one, and `${VAR:?message}` makes an unset or empty one an
+        error (UnsetVariableError)."""
         def replace(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
             name = match.group("braced") or match.group("plain")
             value = self.get(name)
-            default = match.group("default")
+            default, required = match.group("default"), match.group("required")
             if default is not None and not value:
                 return default
-            if value is None:
-                raise UnsetVariableError(name, where)
-            return value
+            if required is not None and not value:
+                raise UnsetVariableError(name, where, required)
+            return value or ""
 
         return _REFERENCE.sub(replace, text)
 

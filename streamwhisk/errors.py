@@ -2,7 +2,7 @@
 
     StreamwhiskError
     ├── ConfigError            a setting, `.env` file or annotation is wrong
-    │   └── UnsetVariableError an annotation names a variable no layer sets
+    │   └── UnsetVariableError a ${VAR:?} annotation names a variable no layer sets
     ├── ProjectError           an action cannot be found or its name is invalid
     │   ├── InvalidName        a package or action name OpenWhisk refuses
     │   └── ActionNotFound
@@ -40,11 +40,14 @@ class ConfigError(StreamwhiskError):
 
 
 class UnsetVariableError(ConfigError):
-    def __init__(self, variable: str, where: Path | str) -> None:
+    """A `${VAR:?message}` whose variable no layer sets (or sets empty)."""
+
+    def __init__(self, variable: str, where: Path | str, message: str = "") -> None:
         self.variable = variable
         self.where = str(where)
+        because = f" ({message})" if message else ""
         super().__init__(
-            f"{self.where} uses ${variable}, but no configuration layer sets it: "
+            f"{self.where} requires ${variable}{because}, but no configuration layer sets it: "
             f"add {variable}=... to .env or packages/.env, export it, or run "
             f"'streamwhisk login' if it is a credential."
         )

@@ -22,7 +22,6 @@ from .errors import (
     InvalidName,
     ProjectError,
     StreamwhiskError,
-    UnsetVariableError,
 )
 from .names import check_entity_name
 
@@ -58,6 +57,7 @@ class ActionSpec:
     entry: str
     watched: tuple[str, ...]  # the files and folders whose stamps make the fingerprint
     fingerprint: Stamp
+    unset: tuple[str, ...] = ()  # variables its params name that no layer sets: ""
 
     @property
     def qualified(self) -> str:
@@ -203,24 +203,18 @@ class Project:
         return used
 
     def survey(self) -> list[ActionSurvey]:
-        """Every action, loaded now, with what is wrong with it: unset variables (all of
-        them, not only the first), a bad annotation. Syntax is the runtime's to check: only
-        the kind's interpreter knows what its Python accepts."""
+        """Every action, loaded now, with what is wrong with it: the variables it names that
+        no layer sets (all of them, not only the first), a bad annotation. Syntax is the
+        runtime's to check: only the kind's interpreter knows what its Python accepts."""
         found = []
         for name in self.action_names():
             try:
                 spec = self.load(*split_action_name(name))
-            except UnsetVariableError as exc:
-                notes = parse_annotations(Path(self.root / exc.where).read_text(), exc.where)
-                unset = sorted({v for _, raw in notes.params for v in self.config.unset(raw)})
-                found.append(ActionSurvey(name, notes.kind or DEFAULT_KIND, notes.web,
-                                          tuple(unset)))
-                continue
-            except StreamwhiskError as exc:
+            except StreamwhiskError as exc:  # a ${VAR:?} unset among them
                 found.append(ActionSurvey(name, error=str(exc)))
                 continue
             found.append(ActionSurvey(name, spec.annotations.kind or DEFAULT_KIND,
-                                      spec.annotations.web, spec=spec))
+                                      spec.annotations.web, spec.unset, spec=spec))
         return found
 
     def load(self, package: str, name: str) -> ActionSpec:
@@ -272,6 +266,7 @@ class Project:
                 f"{where}: kind {notes.kind!r} cannot run here; streamwhisk runs python actions"
             )
         params = {key: parse_value(config.expand(raw, where)) for key, raw in notes.params}
+        unset = tuple(sorted({name for _, raw in notes.params for name in config.unset(raw)}))
         limits = Limits(
             timeout_ms=min(notes.timeout_ms or DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS),
             memory_mb=notes.memory_mb or DEFAULT_MEMORY_MB,
@@ -289,6 +284,7 @@ class Project:
             entry=notes.main or "main",
             watched=watched,
             fingerprint=fingerprint,
+            unset=unset,
         )
 
 

@@ -164,7 +164,8 @@ def report_actions(actions: Project, runtimes: Runtimes | None = None,
                    "OpenServerless, which deploys nothing of it)", err=True)
     for variable, names in sorted(needs.items()):
         if unset:
-            click.echo(f"unset: ${variable}, needed by {', '.join(names)}: set it in .env or "
+            click.echo(f"unset: ${variable}, needed by {', '.join(names)}: passed as an empty "
+                       f"string, as `ops ide deploy` does; set it in .env or "
                        f"{actions.scope}/.env, or export it", err=True)
     return [a.spec for a in survey if a.spec is not None and a.name not in problems]
 

@@ -59,13 +59,25 @@ def test_variables_expand_from_the_layers(
     assert config.expand(text, "x.py") == expanded
 
 
-def test_an_unset_variable_is_an_error_naming_it_and_the_file(
+def test_an_unset_variable_is_an_empty_string_as_ops_expands_it(
     layered: tuple[Path, Path],
 ) -> None:
     project, login = layered
-    with pytest.raises(UnsetVariableError) as raised:
-        Config.load(project, "packages", {}, login).expand("$NOPE", "packages/chat/a.py")
-    assert "packages/chat/a.py uses $NOPE" in str(raised.value)
+    config = Config.load(project, "packages", {}, login)
+    assert config.expand("key=$NOPE;${NOPE}.", "packages/chat/a.py") == "key=;."
+    assert config.unset("$NOPE ${NOPE:-x} $SHARED") == ["NOPE"]
+
+
+def test_a_required_variable_unset_or_empty_is_an_error_naming_it_and_the_file(
+    layered: tuple[Path, Path],
+) -> None:
+    project, login = layered
+    config = Config.load(project, "packages", {"EMPTY": ""}, login)
+    for text in ("${NOPE:?}", "${EMPTY:?the key}"):
+        with pytest.raises(UnsetVariableError) as raised:
+            config.expand(text, "packages/chat/a.py")
+        assert "packages/chat/a.py requires $" in str(raised.value)
+    assert "(the key)" in str(raised.value)
 
 
 def test_login_file_is_private_to_its_owner(layered: tuple[Path, Path]) -> None:

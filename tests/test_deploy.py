@@ -400,3 +400,18 @@ def test_an_unchanged_requirements_txt_is_not_installed_again(
         "would update action tools/greet" in done.stdout
     assert "building the virtualenv" not in done.stderr
     assert not [path for path in package_index.requested if "greeting" in path]
+
+
+def test_an_unset_variable_is_deployed_as_an_empty_string_with_a_warning(
+        tmp_path: Path, proxy: RecordingProxy, deployer_env: dict[str, str]) -> None:
+    """As `ops ide deploy` expands it (a vision action's $S3_EXTERNAL_URL only some set)."""
+    project = copy_project("deploy_project", tmp_path)
+    (project / "packages" / "chat" / "vision.py").write_text(
+        "#--web true\n#--param EXTERNAL $S3_EXTERNAL_URL_NOT_SET\n"
+        "def main(args):\n    return {}\n")
+    done = streamwhisk("deploy", "chat/vision", "--project", str(project), "--apihost",
+                       proxy.url, "--dry-run", env=deployer_env)
+    assert done.returncode == 0, done.stderr
+    assert "would create action chat/vision (python:default; " in done.stdout
+    assert "warning: chat/vision: $S3_EXTERNAL_URL_NOT_SET unset in every layer: deployed " \
+        "as an empty string" in done.stdout + done.stderr

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from streamwhisk.project import Project, split_action_name
-from streamwhisk.testing import RunningServer, serve
+from streamwhisk.testing import RunningServer, serve, wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 ACTIONS = Project(REPO).action_names()
@@ -63,12 +63,16 @@ def test_with_ollama_host_set_up_leaves_it_alone(tmp_path: Path) -> None:
         assert "dev ollama not started: OLLAMA_HOST is 127.0.0.1:" in server.log()
 
 
-def test_never_starting_the_dev_ollama_makes_an_unset_host_a_clear_error(
+def test_never_starting_the_dev_ollama_leaves_an_unset_host_empty_and_says_so(
     tmp_path: Path,
 ) -> None:
     env: dict[str, str | None] = {"OLLAMA_HOST": None,
                                   "STREAMWHISK_LOGIN_FILE": str(tmp_path / "none.env")}
     with serve(REPO, "--dev-ollama", "never", log_path=tmp_path / "log", env=env) as server:
+        assert "unset: $OLLAMA_HOST, needed by chat/simple, chat/stateless: passed as an " \
+            "empty string" in server.log()
         response = httpx.post(server.url + "/api/my/chat/simple", json={"input": "hi"})
-        assert response.status_code == 500
-        assert "uses $OLLAMA_HOST, but no configuration layer sets it" in response.json()["error"]
+        assert response.status_code == 200  # as on the cluster: the action says what is wrong
+        assert response.json()["output"].startswith("Cannot reach Ollama")
+        assert wait_until(lambda: "chat/simple" in server.log() and "$OLLAMA_HOST unset in "
+                          "every layer: passed as an empty string" in server.log())

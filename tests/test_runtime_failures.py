@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from streamwhisk.testing import RunningServer
+from streamwhisk.testing import RunningServer, wait_until
 
 SECRET = "tok-very-secret-123"
 
@@ -85,14 +85,25 @@ def test_code_that_fails_to_load_is_reported(client: httpx.Client) -> None:
     assert "failed to load: SyntaxError" in response.json()["error"]
 
 
-def test_unset_variable_in_an_annotation_names_the_variable_and_the_file(
+def test_an_unset_variable_in_a_param_is_an_empty_string_with_a_warning_in_the_log(
+    client: httpx.Client, server: RunningServer,
+) -> None:
+    """As `ops ide deploy` expands it; the activation's log line names the variable."""
+    response = client.get("/api/my/t/unset")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"API_KEY": ""}
+    assert wait_until(lambda: "t/unset" in server.log() and
+                      "$NOT_SET_ANYWHERE unset in every layer: passed as an empty string"
+                      in server.log())
+
+
+def test_a_required_variable_unset_is_an_error_naming_it_and_the_file(
     client: httpx.Client,
 ) -> None:
-    response = client.get("/api/my/t/unset")
+    response = client.get("/api/my/t/required")
     assert response.status_code == 500
     error = response.json()["error"]
-    assert "$NOT_SET_ANYWHERE" in error
-    assert "packages/t/unset.py" in error
+    assert "packages/t/required.py requires $NOT_SET_ANYWHERE (the upstream key)" in error
 
 
 @pytest.mark.parametrize("garbage", [

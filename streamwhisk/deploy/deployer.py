@@ -1,8 +1,9 @@
 """Deploy and undeploy: the project's packages, then its actions, one line per artifact and a
 summary at the end; a deploy of the whole project uploads its web/ site too (website.py).
-An action that cannot go (a syntax error, an unset variable, a name
-OpenWhisk refuses, a requirements.txt that does not install, the cluster's refusal) is reported
-and the others still go; the exit status says whether all did.
+An action that cannot go (a syntax error, a `${VAR:?}` variable unset, a name OpenWhisk
+refuses, a requirements.txt that does not install, the cluster's refusal) is reported and the
+others still go; the exit status says whether all did. A plain `$VAR` that no layer sets is
+deployed as an empty string, as `ops ide deploy` does, with a warning naming it.
 
 Where to: `APIHOST` and `AUTH` from the deployment layers (login config < `.env` <
 `packages/.env` < environment), `--apihost` over them. The parameters of actions are expanded
@@ -152,9 +153,14 @@ class Deployer:
         specs = []
         for name in names:
             try:
-                specs.append(project.load(*split_action_name(name)))
+                spec = project.load(*split_action_name(name))
             except StreamwhiskError as exc:
                 self._fail(outcome, name, str(exc))
+                continue
+            specs.append(spec)
+            if spec.unset:
+                self.echo(f"warning: {name}: {', '.join('$' + v for v in spec.unset)} unset "
+                          "in every layer: deployed as an empty string")
         broken = _syntax_problems(specs, self.root)
         artifacts = []
         for spec in specs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from .processes import Zygote
 from .runtimes import Runtimes
 
 REAP_INTERVAL_S = 30.0
+action_log = logging.getLogger("streamwhisk.action")  # where the activations' own lines go
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,10 @@ class Invoker:
         )
         if on_stream_from is not None:
             activation.on_stream_from = on_stream_from
+        if spec.unset:
+            action_log.warning("%s %s: %s unset in every layer: passed as an empty string",
+                               spec.qualified, activation.activation_id,
+                               ", ".join(f"${name}" for name in spec.unset))
         # a runtime still being built is waited for within the activation's own time
         zygote = await self.runtimes.prepare(spec, activation.remaining_s())
         await self._pool(spec, zygote).dispatch(activation)
