@@ -24,7 +24,7 @@ from .hosting.subdomains import OBJECT_STORE, STREAM, BySubdomain
 from .openwhisk.rest import RestApi, RestSettings
 from .openwhisk.store import DeployedStore
 from .openwhisk.webroutes import WebActions, WebSettings
-from .page import page_routes
+from .page import page_response, page_routes
 from .project import ActionSpec, Project
 from .redact import RedactingFilter, Redactor
 from .runtime import Invoker, InvokerSettings
@@ -139,7 +139,8 @@ def create_app(project: Project, settings: ServerSettings | None = None,
     server = Server(project, settings or ServerSettings(), guard)
     site = server.settings.site
     routes = [*server.web.routes(), *server.rest.routes(),
-              *page_routes(server, at_root=site is None), *(site_routes(site) if site else [])]
+              *page_routes(server, at_root=site is None),
+              *(site_routes(site, lambda: page_response(server)) if site else [])]
     streamer = Starlette(routes=server.web.stream_routes(), middleware=[
         Middleware(CorsOnEveryAnswer, policy=server.origins)])
     app = Starlette(routes=routes, lifespan=server.lifespan, middleware=[

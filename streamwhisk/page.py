@@ -68,6 +68,11 @@ class PageFacts(Protocol):
     def platform_origins(self) -> list[str]: ...
 
 
+def page_response(facts: PageFacts) -> Response:
+    """The page itself (its links are absolute: it works at any path)."""
+    return FileResponse(STATIC / "index.html", headers=security_headers(facts.platform_origins()))
+
+
 def page_routes(facts: PageFacts, at_root: bool) -> list[BaseRoute]:
     """The page at /_streamwhisk/ (and at `/` when `at_root`), its files, its libraries, and
     what it asks the server."""
@@ -77,7 +82,7 @@ def page_routes(facts: PageFacts, at_root: bool) -> list[BaseRoute]:
     policy = security_headers(facts.platform_origins())
 
     async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers=policy)
+        return page_response(facts)
 
     async def vendor(request: Request) -> Response:
         path = VENDOR.get(request.path_params["name"])

@@ -2,13 +2,18 @@
 bucket that `ops ide deploy` fills and `ops ide serve` serves locally: `index.html` for a
 folder, content types from the file names, no listing of a folder, nothing outside `web/`
 (no `..`, no symlink that leads out), and nothing private: a dotfile or anything in a
-dot-folder (`web/.env`, `web/.git/`) is neither served (404) nor deployed. Files are read at
-each request and never cached by the browser, so an edit shows at the next reload."""
+dot-folder (`web/.env`, `web/.git/`) is neither served (404) nor deployed. A path with no file
+and no extension is a client-side route of a single-page app: it gets the site's `index.html`,
+as the cluster's static server's `@spa` rule answers (Pinocchio's display frame loads
+`/display`); a site without `index.html` shows the chat page at `/`. Files are read at each
+request and never cached by the browser, so an edit shows at the next reload."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 
+from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
@@ -30,19 +35,31 @@ def site_folder(project: Path) -> Path | None:
 
 class SiteFiles(StaticFiles):
     """StaticFiles (which already refuses `..` and links that lead out) with `index.html` for
-    folders and revalidation at every load."""
+    folders and client-side routes, `page` where the site has no index, and revalidation at
+    every load."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, page: Callable[[], Response]) -> None:
         super().__init__(directory=directory, html=True, check_dir=False)
+        self.folder = directory
+        self.page = page
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if is_private(path):
             return PlainTextResponse("Not Found", status_code=404)
-        response = await super().get_response(path, scope)
+        has_index = (self.folder / "index.html").is_file()
+        if path in ("", ".") and not has_index:
+            return self.page()
+        try:
+            response = await super().get_response(path, scope)
+        except HTTPException as missing:
+            if (missing.status_code != 404 or not has_index or PurePosixPath(path).suffix
+                    or (self.folder / path).is_dir()):  # a folder: still no listing
+                raise
+            response = await super().get_response("index.html", scope)  # a client route
         response.headers["Cache-Control"] = "no-cache"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
 
-def site_routes(folder: Path) -> list[BaseRoute]:
-    return [Mount("/", SiteFiles(folder), name="site")]
+def site_routes(folder: Path, page: Callable[[], Response]) -> list[BaseRoute]:
+    return [Mount("/", SiteFiles(folder, page), name="site")]
