@@ -21,6 +21,7 @@ from .cli_common import (
 )
 from .config import Config, Scope, login_file, write_login, write_wskprops
 from .deploy.commands import deploy, devel, streamer, undeploy
+from .deploy.wsk import action, url_of
 from .invoking import invoke
 from .ollama.commands import ollama
 from .services.commands import services
@@ -96,6 +97,8 @@ main.add_command(streamer)
 main.add_command(ollama)
 main.add_command(services)
 main.add_command(invoke)
+main.add_command(action)
+main.add_command(url_of)
 for command in (chat, new, user, loader):  # what `ops ai` gives a learner
     main.add_command(command)
 

@@ -11,6 +11,9 @@ import re
 
 from .errors import InvalidName
 
+# where an action created without a package lives: OpenWhisk's web URLs name it so
+# (/api/v1/web/guest/default/reverse)
+DEFAULT_PACKAGE = "default"
 _ENTITY = re.compile(r"\A(\w|\w[\w@ .-]*[\w@.-]+)\Z", re.ASCII)
 MAX_LENGTH = 256
 

@@ -23,7 +23,7 @@ from .errors import (
     ProjectError,
     StreamwhiskError,
 )
-from .names import check_entity_name
+from .names import DEFAULT_PACKAGE, check_entity_name
 
 DEFAULT_TIMEOUT_MS = 60_000
 DEFAULT_MEMORY_MB = 256
@@ -113,12 +113,15 @@ def validate_name(part: str) -> str:
 
 
 def split_action_name(name: str) -> tuple[str, str]:
-    """`pkg/action` (a leading `/ns/` or `/` is allowed) into its package and action."""
+    """`pkg/action` (a leading `/ns/` or `/` is allowed) into its package and action; an
+    action with no package (`reverse`) is in OpenWhisk's default package."""
     parts = [p for p in name.strip("/").split("/") if p]
     if len(parts) == 3:
         parts = parts[1:]
+    if len(parts) == 1:
+        parts = [DEFAULT_PACKAGE, *parts]
     if len(parts) != 2:
-        raise InvalidName(f"name the action as package/action, not {name!r}")
+        raise InvalidName(f"name the action as package/action (or action), not {name!r}")
     return validate_name(parts[0]), validate_name(parts[1])
 
 

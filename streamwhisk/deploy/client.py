@@ -68,10 +68,17 @@ class OpenWhiskClient:
             raise
         return found if isinstance(found, dict) else None
 
-    def put(self, collection: Collection, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    def put(self, collection: Collection, name: str, body: dict[str, Any],
+            overwrite: bool = True) -> dict[str, Any]:
+        """Create it, or with `overwrite` create or replace it (409 when it exists and not)."""
         answer = self._request("PUT", f"namespaces/_/{collection}/{name}", name,
-                               params={"overwrite": "true"}, json=body)
+                               params={"overwrite": str(overwrite).lower()}, json=body)
         return answer if isinstance(answer, dict) else {}
+
+    def list(self, collection: Collection) -> list[dict[str, Any]]:
+        found = self._request("GET", f"namespaces/_/{collection}", collection,
+                              params={"limit": 200})
+        return found if isinstance(found, list) else []
 
     def delete(self, collection: Collection, name: str) -> bool:
         """True when it was there and is gone; False when there was nothing to delete."""
@@ -83,9 +90,12 @@ class OpenWhiskClient:
             raise
         return True
 
-    def invoke(self, name: str, args: dict[str, Any]) -> Any:
+    def invoke(self, name: str, args: dict[str, Any], blocking: bool = True,
+               result: bool = True) -> Any:
+        """The result (blocking, result); the activation (blocking); else its id."""
         return self._request("POST", f"namespaces/_/actions/{name}", name,
-                             params={"blocking": "true", "result": "true"}, json=args)
+                             params={"blocking": str(blocking).lower(),
+                                     "result": str(result and blocking).lower()}, json=args)
 
     def _request(self, method: str, path: str, artifact: str, **kwargs: Any) -> Any:
         try:

@@ -34,7 +34,7 @@ from ..basicauth import matches
 from ..errors import ActionNotFound, DeployConflict, RequestError, StreamwhiskError
 from ..hosting.origins import OriginPolicy
 from ..hosting.primitives import failure_response, read_json_object
-from ..names import check_entity_name
+from ..names import DEFAULT_PACKAGE, check_entity_name
 from ..project import ActionSpec, split_action_name
 from ..runtime.activation import Activation
 from . import NOT_FOUND
@@ -173,8 +173,8 @@ class RestApi:
         return JSONResponse([self._ns()])
 
     def _package_names(self) -> list[str]:
-        return sorted({name.split("/")[0] for name in self.runner.action_names()}
-                      | set(self.store.packages()))
+        packages = {name.split("/")[0] for name in self.runner.action_names()}
+        return sorted((packages - {DEFAULT_PACKAGE}) | set(self.store.packages()))
 
     def _package(self, name: str, brief: bool) -> dict[str, Any]:
         described: dict[str, Any] = {"name": name, "namespace": self._ns(), "publish": False,
@@ -243,7 +243,8 @@ class RestApi:
         return described
 
     def _namespace(self, spec: ActionSpec) -> str:
-        return f"{self._ns()}/{spec.package}"
+        """Where OpenWhisk says an action is: `ns/package`, or `ns` in the default package."""
+        return self._ns() if spec.package == DEFAULT_PACKAGE else f"{self._ns()}/{spec.package}"
 
     def _admit(self, request: Request) -> None:
         """Credentials, no page of another origin (the Host is the middleware's), and this

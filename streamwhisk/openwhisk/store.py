@@ -35,6 +35,7 @@ from ..errors import (
     RuntimeUnavailable,
     TooLargeToDeploy,
 )
+from ..names import DEFAULT_PACKAGE
 from ..paths import data_root
 from ..project import DEFAULT_KIND, ActionSpec, Limits, stamp
 from ..runtime.kinds import wanted_version
@@ -90,7 +91,7 @@ class DeployedStore:
 
     def actions(self, package: str | None = None) -> list[str]:
         found = []
-        for name in [package] if package else self.packages():
+        for name in [package] if package else [*self.packages(), DEFAULT_PACKAGE]:
             folder = self.folder / folder_name(name)
             if folder.is_dir():
                 found += sorted(f"{name}/{_named(a, 'action.json')}" for a in folder.iterdir()
@@ -111,9 +112,12 @@ class DeployedStore:
 
     def put_action(self, qualified: str, body: dict[str, Any]) -> dict[str, Any]:
         package, name = qualified.split("/")
-        if self.package(package) is None:
+        if package != DEFAULT_PACKAGE and self.package(package) is None:
             raise NotDeployed(NOT_FOUND)
         exec_ = body.get("exec")
+        existing = self.action(qualified)
+        if exec_ is None and existing is not None:  # an update of its other fields
+            return self._update_fields(qualified, existing, body)
         if not isinstance(exec_, dict) or not isinstance(exec_.get("code"), str):
             raise DeployRefused("exec.code is required: streamwhisk up runs code actions.")
         kind = str(exec_.get("kind") or DEFAULT_KIND)
@@ -134,6 +138,7 @@ class DeployedStore:
                 "parameters": _key_values(body.get("parameters")),
                 "limits": _limits(body.get("limits"))}
         parent = self.folder / folder_name(package)
+        parent.mkdir(parents=True, exist_ok=True)  # the default package has no package.json
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=parent))
         retired = parent / f".retired-{staging.name}"
         try:
@@ -153,6 +158,18 @@ class DeployedStore:
             shutil.rmtree(retired, ignore_errors=True)
         return kept
 
+    def _update_fields(self, qualified: str, existing: dict[str, Any],
+                       body: dict[str, Any]) -> dict[str, Any]:
+        """As OpenWhisk's PUT with no `exec`: the code stays, the fields given change."""
+        kept = dict(existing)
+        for field in ("annotations", "parameters"):
+            if body.get(field) is not None:
+                kept[field] = _key_values(body.get(field))
+        if body.get("limits") is not None:
+            kept["limits"] = _limits(body.get("limits"))
+        _write_json(self._action_folder(qualified) / "action.json", kept)
+        return kept
+
     def delete_action(self, qualified: str) -> bool:
         folder = self._action_folder(qualified)
         if not (folder / "action.json").is_file():
@@ -169,6 +186,8 @@ class DeployedStore:
         if cached is not None and stamp(watched) == cached.fingerprint:
             return cached
         kept, parent = _read_json(Path(watched[0])), _read_json(Path(watched[1]))
+        if parent is None and package == DEFAULT_PACKAGE:
+            parent = {"parameters": {}}
         if kept is None or parent is None:
             raise ActionNotFound(f"{package}/{name}", self.folder)
         zip_main = folder / "code" / "__main__.py"
