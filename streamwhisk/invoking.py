@@ -1,18 +1,24 @@
 """`streamwhisk invoke ACTION`: run an action once, here, without a server (as `wsk action
-invoke` / `ops invoke` run one on the cluster), with `-p` and `-P` arguments; `--stream`
-prints what it streams as it comes."""
+invoke` / `ops invoke` run one on the cluster), with `-p`, `-P` and `key=value` arguments;
+`--stream` prints what it streams as it comes. What the action prints goes to stderr as it
+comes (on an error, its traceback with file and line); with `--services`, the project's
+services run for it as under `up`."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import click
 
 from .annotations import parse_value
 from .cli_common import DEV_OLLAMA, PROJECT, SCOPE, UserError
+from .config import Scope
 from .logsetup import configure_logging
 from .startup import project_and_llm
 from .terminal import shown, shown_json
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("action")
+@click.argument("pairs", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="KEY VALUE",
               help="An argument; VALUE is read as JSON when it parses. Repeatable.")
 @click.option("-P", "--param-file", "param_file", type=click.File("r"), metavar="FILE",
@@ -36,26 +43,52 @@ if TYPE_CHECKING:
 @PROJECT
 @SCOPE
 @DEV_OLLAMA
-def invoke(action: str, params: tuple[tuple[str, str], ...], param_file: TextIO | None,
-           streaming: bool, as_json: bool, project: Path, scope: str, dev_ollama: str) -> None:
-    """Run ACTION (package/action) once and print its result as JSON.
+@click.option("--services", default="none", show_default=True,
+              metavar="auto|always|all|none|NAME,...",
+              help="The platform services to run for it, as `up --services` (auto: those its "
+                   "#--param names and no layer sets).")
+def invoke(action: str, pairs: tuple[str, ...], params: tuple[tuple[str, str], ...],
+           param_file: TextIO | None, streaming: bool, as_json: bool, project: Path, scope: str,
+           dev_ollama: str, services: str) -> None:
+    """Run ACTION (package/action) once and print its result as JSON; what it prints goes to
+    stderr. KEY=VALUE is `-p KEY VALUE`.
 
     \b
     Examples:
-      streamwhisk invoke chat/simple -p input "Who are you?"
+      streamwhisk invoke chat/simple input="Who are you?"
       streamwhisk invoke chat/countdown -p input 5 --stream
       streamwhisk invoke mastrogpt/display -P chess.json
+      streamwhisk invoke cache/counter --services auto
     """
     from .hosting.serving import beside
     from .runtime import Invoker, InvokerSettings
+    from .services.manager import Services
 
     configure_logging("warning")
-    args = {**_params_file(param_file), **{key: parse_value(value) for key, value in params}}
+    show_what_it_prints()
+    args = {**_params_file(param_file), **_pairs(pairs),
+            **{key: parse_value(value) for key, value in params}}
 
     async def run() -> dict[str, Any]:
         # no server runs here, so no OPSDEV_HOST: an action that needs it says so
-        platform = {"OPSDEV_USERNAME": InvokerSettings().namespace}
-        actions, companions = project_and_llm(project, scope, dev_ollama, platform)
+        namespace = InvokerSettings().namespace
+        platform = {"OPSDEV_USERNAME": namespace}
+        running = Services.plan(project, cast(Scope, scope), services, namespace, platform)
+        with contextlib.ExitStack() as stack:
+            stack.callback(running.stop)
+            if running.chosen:
+                running.claim()
+                running.start_in_background()
+                await asyncio.to_thread(running.ready)
+                for name, why in running.failed.items():
+                    click.echo(f"service {name} did not start: {why}", err=True)
+            values = running.values()
+            layers = (platform, values) if running.override else ({**platform, **values}, {})
+            return await invoke_once(*layers)
+
+    async def invoke_once(platform: dict[str, str], overrides: dict[str, str]
+                          ) -> dict[str, Any]:
+        actions, companions = project_and_llm(project, scope, dev_ollama, platform, overrides)
         async with beside(companions, "warning"):
             invoker = Invoker(actions)
             try:
@@ -71,6 +104,27 @@ def invoke(action: str, params: tuple[tuple[str, str], ...], param_file: TextIO 
         click.echo(shown_json(result, indent=2))
     if isinstance(result, dict) and "error" in result:  # the action's own error, as on OpenWhisk
         raise UserError(f"{action} answered an error: {shown(_one_line(result['error']))}")
+
+
+def show_what_it_prints() -> None:
+    """The action's own lines (its prints, its traceback) on stderr, each as it comes."""
+    lines = logging.getLogger("streamwhisk.action")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    lines.addHandler(handler)
+    lines.setLevel(logging.INFO)
+    lines.propagate = False
+
+
+def _pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """`key=value` words, as `-p key value`."""
+    found = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key:
+            raise UserError(f"{pair!r}: give arguments as KEY=VALUE (or -p KEY VALUE)")
+        found[key] = parse_value(value)
+    return found
 
 
 def _params_file(source: TextIO | None) -> dict[str, Any]:

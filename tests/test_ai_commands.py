@@ -61,6 +61,16 @@ def test_new_writes_the_course_layout_whose_tests_pass_at_once(
     assert bad.returncode == 1 and "Python module" in bad.stderr
 
 
+def test_new_in_a_folder_without_packages_makes_it_and_says_so(
+        logged_in: dict[str, str], tmp_path: Path) -> None:
+    empty = tmp_path / "fresh"
+    empty.mkdir()
+    made = run_streamwhisk("new", "hello", cwd=empty, env=logged_in)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.splitlines()[0] == f"created packages/ in {empty} (a new project)"
+    assert (empty / "packages/hello/hello/__main__.py").is_file()
+
+
 def login(url: str, name: str, password: str) -> dict[str, object]:
     answer = httpx.post(url + "/api/my/mastrogpt/login",
                         json={"username": name, "password": password}, timeout=60)
@@ -277,3 +287,19 @@ def test_the_run_key_goes_only_to_the_runs_own_up(runtime_project: Path,
             assert own.returncode == 0, own.stderr  # its own up took its key
         finally:
             other.shutdown()
+
+
+def test_loader_opts_go_with_every_chunk_as_options(
+        loader_up: tuple[RunningServer, Path, Path], tmp_path: Path) -> None:
+    up, project, data = loader_up
+    notes = tmp_path / "notes.txt"
+    notes.write_text("One line.\nAnother line.\n")
+    env = {**user_env(tmp_path), "STREAMWHISK_DATA_DIR": str(data)}
+    command = ("loader", str(notes), "--action", "mastrogpt/strict", "--url", up.url,
+               "--project", str(project))
+    with_opts = run_streamwhisk(*command, "--opts", '{"model": "mxbai-embed-large"}', env=env)
+    assert with_opts.returncode == 0, with_opts.stderr
+    without = run_streamwhisk(*command, env=env)
+    assert without.returncode == 1 and "options were None" in without.stderr
+    bad = run_streamwhisk(*command, "--opts", "[1]", env=env)
+    assert bad.returncode == 1 and "--opts must be a JSON object" in bad.stderr

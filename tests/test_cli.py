@@ -33,6 +33,40 @@ def test_invoke_of_a_failing_action_exits_1_with_a_one_line_reason(
     assert "tok-very-secret-123" not in result.stdout + result.stderr
 
 
+def test_invoke_shows_what_the_action_printed_and_its_traceback(runtime_project: Path) -> None:
+    result = _invoke(runtime_project, "t/boom")
+    assert "t/boom[" in result.stderr and "stdout: using token ********" in result.stderr
+    assert 'File "' in result.stderr and "boom.py\", line 5, in main" in result.stderr
+    assert "stderr: ValueError: upstream refused token ********" in result.stderr
+    assert "tok-very-secret-123" not in result.stdout + result.stderr
+
+
+def test_invoke_takes_key_value_words_as_params(runtime_project: Path) -> None:
+    result = _invoke(runtime_project, "t/echo", "name=Bob", "n=3", "-p", "n", "4")
+    assert result.returncode == 0, result.stderr
+    args = json.loads(result.stdout)["body"]["args"]
+    assert (args["name"], args["n"]) == ("Bob", 4)  # -p over key=value, as the later wins
+    bad = _invoke(runtime_project, "t/echo", "name")
+    assert bad.returncode != 0 and "give arguments as KEY=VALUE" in bad.stderr
+
+
+def test_invoke_with_services_runs_the_projects_services_for_it(tmp_path: Path) -> None:
+    from conftest import copy_project
+
+    project = copy_project("services_project", tmp_path)
+    env = {**os.environ, "STREAMWHISK_DATA_DIR": str(tmp_path / "data"),
+           "STREAMWHISK_LOGIN_FILE": str(tmp_path / "none.env")}
+    env.pop("REDIS_URL", None)
+    counts = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "streamwhisk", "invoke", "cache/counter",
+                               "--services", "auto", "--project", str(project)],
+                              capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 0, done.stderr
+        counts.append(json.loads(done.stdout)["body"]["count"])
+    assert counts == [1, 2]  # a real Redis, its data kept between runs
+
+
 def test_invoke_of_a_missing_action_says_where_it_looked(runtime_project: Path) -> None:
     result = _invoke(runtime_project, "t/absent")
     assert result.returncode == 1

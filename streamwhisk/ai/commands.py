@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import httpx
 
-from ..cli_common import PROJECT, require_packages
+from ..cli_common import PROJECT
 from ..paths import data_root
 
 URL = click.option("--url", metavar="URL", help="The running `streamwhisk up` (default: "
@@ -84,7 +84,8 @@ def chat(action: str, url: str | None, project: Path, as_json: bool, inline: boo
 @PROJECT
 def new(action: str, package: str | None, project: Path) -> None:
     """Write a new action ACTION in PACKAGE (default: a package named as the action), in the
-    course's layout, with its unit and _int tests; nothing is overwritten.
+    course's layout, with its unit and _int tests; nothing is overwritten. In a folder with
+    no packages/ yet, it makes packages/ (the folder becomes a project).
 
     \b
     Example:
@@ -92,7 +93,10 @@ def new(action: str, package: str | None, project: Path) -> None:
     """
     from .scaffold import scaffold
 
-    for path in scaffold(require_packages(project), action, package):
+    if not (project / "packages").is_dir():  # a new project: its first action
+        (project / "packages").mkdir(parents=True)
+        click.echo(f"created packages/ in {project.resolve()} (a new project)")
+    for path in scaffold(project, action, package):
         click.echo(f"created {path.relative_to(project)}")
 
 
@@ -153,31 +157,36 @@ def delete_user(name: str, project: Path) -> None:
 @click.option("--collection", default="default", show_default=True,
               help="The collection they go into (the loader's `state`).")
 @click.option("--clean", is_flag=True, help="Drop the collection first (`!!collection`).")
+@click.option("--opts", metavar="JSON", help="Sent with every chunk as `options` (a JSON "
+              "object), as `ops ai loader --opts` does.")
 @URL
 @AUTH
 @PROJECT
 def loader(files: tuple[Path, ...], action: str, chunksize: int, collection: str, clean: bool,
-           url: str | None, auth: str | None, project: Path) -> None:
+           opts: str | None, url: str | None, auth: str | None, project: Path) -> None:
     """Split FILES (text, Markdown, PDF) into chunks and send each to the project's loader
     action on a running `streamwhisk up`, which embeds them into the vector database.
 
     \b
     Example:
       streamwhisk loader docs/*.md manual.pdf --collection docs --clean
+      streamwhisk loader notes.txt --opts '{"model": "mxbai-embed-large"}'
     """
-    from .loader import LoaderError, chunks_of
+    from .loader import LoaderError, chunks_of, options_of
     from .server import RunningUp
 
+    options = options_of(opts)
     chunks = chunks_of(list(files), chunksize)
     server = RunningUp.find(project, url, auth)
     with httpx.Client(timeout=300) as client:
         if clean:
-            server.invoke(action, {"input": f"!!{collection}", "state": collection}, client)
+            server.invoke(action, {"input": f"!!{collection}", "state": collection, **options},
+                          client)
         with click.progressbar(chunks, label=f"loading into {collection}",
                                item_show_func=lambda c: c.source if c else None) as bar:
             for chunk in bar:
-                result = server.invoke(action, {"input": chunk.text, "state": collection},
-                                       client)
+                result = server.invoke(action, {"input": chunk.text, "state": collection,
+                                                **options}, client)
                 error = result.get("error") if isinstance(result, dict) else None
                 if error:
                     raise LoaderError(f"{action} refused a chunk of {chunk.source}: {error}")

@@ -2,14 +2,17 @@
 action, as `ops ai loader` does: each file's text (a PDF's through pypdf, a sentence a line),
 packed line by line into chunks of at most `chunksize` bytes, each sent to the action as
 `{"input": chunk, "state": collection}` (the course's loader inserts `input` into the
-collection its `state` names; `!!collection` first, with --clean, drops it)."""
+collection its `state` names; `!!collection` first, with --clean, drops it), with `options`
+when `--opts` gives them."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
@@ -28,6 +31,20 @@ class LoaderError(StreamwhiskError):
 class Chunk:
     source: str
     text: str
+
+
+def options_of(opts: str | None) -> dict[str, Any]:
+    """What `--opts` adds to each chunk's invocation: `{"options": {...}}`, or nothing."""
+    if opts is None:
+        return {}
+    try:
+        options = json.loads(opts)
+    except ValueError as exc:
+        raise LoaderError(f"--opts is not JSON ({exc}): give an object, as "
+                          "'{\"model\": \"mxbai-embed-large\"}'") from exc
+    if not isinstance(options, dict):
+        raise LoaderError("--opts must be a JSON object, as '{\"model\": \"mxbai-embed-large\"}'")
+    return {"options": options}
 
 
 def read_text(path: Path) -> str:
