@@ -99,7 +99,7 @@ def serve_project(options: UpOptions) -> None:
     click.echo(f"REST API at {url}/api/v1, and the #--web-secure true actions: HTTP basic "
                f"auth with {key_note}", err=True)
     click.echo(f"streamwhisk serving {project.resolve()} at {url}", err=True)
-    _report_addresses(public, settings.site)
+    _report_addresses(public, settings.site, object_store is not None)
     limits = HttpLimits(header_timeout_s=options.header_timeout,
                         body_timeout_s=options.body_timeout)
     for line in services.describe():
@@ -130,11 +130,12 @@ def subdomain_url(public: str, prefix: str) -> str:
     return f"{scheme}://{prefix}.{netloc}"
 
 
-def _report_addresses(public: str, site: Path | None) -> None:
+def _report_addresses(public: str, site: Path | None, object_store: bool) -> None:
+    """Where the page, the streamer and (when its service runs) the object store are."""
     where = (f"the project's site (web/) at {public}/, the chat page at {public}{PAGE}/"
              if site else f"the chat page at {public}/")
-    click.echo(f"{where}; the streamer also at {subdomain_url(public, STREAM)}, the object "
-               f"store at {subdomain_url(public, OBJECT_STORE)}", err=True)
+    store = f", the object store at {subdomain_url(public, OBJECT_STORE)}" if object_store else ""
+    click.echo(f"{where}; the streamer also at {subdomain_url(public, STREAM)}{store}", err=True)
 
 
 def report_actions(actions: Project, runtimes: Runtimes | None = None,

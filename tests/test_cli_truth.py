@@ -93,6 +93,9 @@ def test_up_says_where_the_rest_api_is_and_where_its_key_is(runtime_project: Pat
         assert httpx.get(f"{up.url}/api/v1/namespaces/_/actions", auth=(user, key),
                          timeout=30).status_code == 200
         assert key not in up.log()
+        # no service runs for this project: its object store is not announced
+        assert "the streamer also at http://stream.localhost:" in up.log()
+        assert "object store" not in up.log() and "service " not in up.log()
 
 
 def test_an_empty_auth_is_no_key_and_the_chats_are_listed(tmp_path: Path) -> None:

@@ -154,5 +154,6 @@ def test_the_operators_minio_names_start_the_store_and_reach_it(tmp_path: Path) 
                                   "STREAMWHISK_DATA_DIR": str(tmp_path / "data")}
     with serve(project, log_path=tmp_path / "log", env=env) as up:
         assert wait_until(lambda: "service s3 ready in" in up.log(), timeout=60), up.log()
+        assert "the object store at http://s3.localhost:" in up.log()
         answer = httpx.get(up.url + "/api/my/rag/store", timeout=60)
         assert answer.json() == {"got": "chunk", "static": "guest-web"}, answer.text
