@@ -19,9 +19,9 @@ UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}'
 PIP      ?= $(BIN)/python -m pip
 UV_SYNC  ?= $(BIN)/uv sync --locked --extra dev --quiet
 NPM_CI   ?= npm ci --no-audit --no-fund --loglevel=error
-RUNTIMES ?= $(BIN)/streamwhisk runtimes --project . --tests
+RUNTIMES ?= $(BIN)/streamwhisk runtimes --project . --tests --all-kinds
 
-.PHONY: setup runtimes browser redis run test lint bench lock cluster-requirements clean
+.PHONY: setup runtimes browser redis run test lint bench lock cluster-requirements runtime-locks clean
 
 setup: $(STAMP) $(NODE_STAMP) $(INTEROP_STAMP) runtimes redis
 
@@ -47,6 +47,14 @@ cluster-requirements:
 	    echo "# What an action of kind python:$$v can import there without a requirements.txt, at these versions."; \
 	    cat "$$folder/requirements.txt"; echo; } > streamwhisk/runtime/cluster/python-$$v.txt; \
 	  echo "streamwhisk/runtime/cluster/python-$$v.txt <- $$commit"; done
+	$(MAKE) runtime-locks
+
+# Each kind's whole library set, every library pinned (the cluster's lists pin only their
+# top-level ones): streamwhisk/runtime/cluster/python-3.N.lock, then the tests, whose import
+# test loads every library of every kind's list from them.
+runtime-locks: $(STAMP)
+	$(BIN)/python -m streamwhisk.runtime.locks
+	$(MAKE) test
 
 # A new lock: the newest versions pyproject.toml allows, then the whole test suite on them,
 # so that a release that breaks something is found here and never by a user.

@@ -22,6 +22,7 @@ from .cli_common import (
 from .config import Config, Scope, login_file, write_login, write_wskprops
 from .deploy.commands import deploy, devel, streamer, undeploy
 from .deploy.wsk import action, url_of
+from .errors import RuntimeUnavailable
 from .invoking import invoke
 from .ollama.commands import ollama
 from .services.commands import services
@@ -216,7 +217,9 @@ def shell(project: Path, services: str, dev_ollama: str) -> None:
 @main.command()
 @PROJECT
 @click.option("--tests", is_flag=True, help="Also the runtime `streamwhisk test` runs in.")
-def runtimes(project: Path, tests: bool) -> None:
+@click.option("--all-kinds", is_flag=True, help="Also every cluster kind (python:3.11, "
+              "python:3.12, ...) this machine has a Python for.")
+def runtimes(project: Path, tests: bool, all_kinds: bool) -> None:
     """Build (first time only; cached) and list the runtimes the project's actions run in: a
     Python per kind with OpenServerless's common libraries, plus each action folder's
     requirements.txt. `up` does the same at start; run it before going offline.
@@ -234,3 +237,12 @@ def runtimes(project: Path, tests: bool) -> None:
                    unset=False)
     if tests:
         click.echo(f"  tests: {tests_runtime(project.resolve()).describe()}", err=True)
+    if all_kinds:
+        from .runtime.environments import cluster_kinds
+
+        built = Runtimes(progress=echo, warn=echo)
+        for kind in cluster_kinds():
+            try:
+                click.echo(f"  {kind}: {built.build(kind).describe()}", err=True)
+            except RuntimeUnavailable as exc:
+                click.echo(f"  {kind}: not on this machine ({exc})", err=True)

@@ -83,7 +83,29 @@ def libraries_file(kind: Kind) -> Path:
     return lists[nearest]
 
 
+def cluster_kinds() -> list[str]:
+    """The kinds the cluster has a Python runtime of: python:3.11, python:3.12, ..."""
+    versions = sorted((p.stem.removeprefix("python-") for p in CLUSTER.glob("python-3.*.txt")),
+                      key=lambda v: tuple(map(int, v.split("."))))
+    return [f"python:{version}" for version in versions]
+
+
+def lock_file(kind: Kind) -> Path | None:
+    """The whole set the kind's cluster list resolves to, every library pinned, transitive
+    ones included (`make runtime-locks`): the cluster pins only its top-level libraries, and
+    today's versions of the rest need not fit them (pyarrow 26 needs NumPy 2; the list pins
+    1.26). None for the user's own list."""
+    if os.environ.get("STREAMWHISK_RUNTIME_LIBRARIES"):
+        return None
+    lock = libraries_file(kind).with_suffix(".lock")
+    return lock if lock.is_file() else None
+
+
 def _libraries(kind: Kind) -> str:
+    """What the kind's environment installs: the lock of its list, else the list itself."""
+    lock = lock_file(kind)
+    if lock is not None:
+        return _read(lock, "the runtime's lock file")
     text = _read(libraries_file(kind), "the runtime's library list")
     configured = os.environ.get("STREAMWHISK_RUNTIME_LIBRARIES")
     return text if configured or not _requirement_names(text) else text + BASE_EXTRAS
@@ -105,7 +127,8 @@ def base_environment(kind: Kind, progress: Progress) -> RuntimeEnvironment:
     root = base_root(kind)
 
     def build() -> None:
-        names = ", ".join(_requirement_names(libraries)) or "no libraries"
+        listed = _read(libraries_file(kind), "the runtime's library list")
+        names = ", ".join(_requirement_names(listed)) or "no libraries"
         progress(f"building the {kind.label} runtime (first use; cached in {root}): {names}")
         run_installer([uv(), "venv", "--quiet", "--no-project", "--python", kind.python,
                        str(root)], f"create the {kind.label} runtime", progress, root.parent)
