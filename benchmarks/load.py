@@ -10,8 +10,9 @@ each level's requests/s is its median round (the machine is shared: a slow spell
 on every level alike); p50 and p99 are over all its rounds' requests. The client is uvloop on
 raw sockets with httptools (uvicorn's own loop and parser), so it costs little of the 2 cores
 it shares with the server. Memory: the largest resident set of the server's whole process
-tree (server, fork server, workers) seen at the end of the level's rounds. Read the ratios: at 100 and
-200 users, requests/s should stay at least 0.9x the best of 1 and 10, and p99 within 4x p50.
+tree (server, fork server, workers) seen at the end of the level's rounds. Read the ratios:
+at 100 and 200 users, requests/s should stay at least 0.9x the best of 1 and 10, and p99
+within 4x p50.
 """
 
 from __future__ import annotations
