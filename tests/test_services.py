@@ -51,7 +51,9 @@ def test_services_always_wins_over_the_layers_and_none_starts_nothing(tmp_path: 
     with serve(project, "--services", "none", log_path=tmp_path / "none.log",
                env={**devcontainer, "REDIS_URL": None}) as none:
         assert "service redis" not in none.log()
-        assert httpx.get(none.url + "/api/my/cache/counter", timeout=30).status_code == 500
+        # nothing sets REDIS_URL: the action gets "" (as on the cluster) and fails on it
+        assert httpx.get(none.url + "/api/my/cache/counter", timeout=30).status_code == 502
+        assert "unset: $REDIS_URL, needed by cache/counter" in none.log()
 
 
 def test_a_missing_redis_server_is_one_line_with_the_fix_and_the_rest_serves(

@@ -63,7 +63,7 @@ def test_a_course_projects_service_tests_pass_with_services_always(tmp_path: Pat
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "STREAMWHISK_DATA_DIR": str(tmp_path / "data"),
            "STREAMWHISK_LOGIN_FILE": str(tmp_path / "login.env")}
-    for variable in ("REDIS_URL", "S3_HOST", "POSTGRES_URL", "MILVUS_HOST"):
+    for variable in ("REDIS_URL", "S3_HOST", "POSTGRES_URL", "MILVUS_HOST", "WSK_CONFIG_FILE"):
         env.pop(variable, None)
 
     def streamwhisk(*args: str) -> subprocess.CompletedProcess[str]:

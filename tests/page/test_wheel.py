@@ -115,6 +115,7 @@ def test_the_installed_tool_runs_a_projects_tests_without_pytest_of_its_own(
         home.mkdir()
         env = {**os.environ, "HOME": str(home),
                "STREAMWHISK_LOGIN_FILE": str(tmp_path / "login.env")}
+        env.pop("WSK_CONFIG_FILE", None)  # ~/.wskprops of this HOME, as the course reads it
         login = subprocess.run([str(installed / "bin" / "streamwhisk"), "login", "--apihost",
                                 "https://openserverless.example", "--auth", COURSE_AUTH],
                                env=env, capture_output=True, text=True, timeout=60)
