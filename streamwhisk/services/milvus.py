@@ -1,13 +1,17 @@
 """Milvus, as OpenServerless gives it: `MILVUS_HOST` (host:port, since the course writes
 `http://{MILVUS_HOST}`), `MILVUS_PORT`, `MILVUS_DB_NAME`, `MILVUS_TOKEN`. Served by Milvus
-Lite's gRPC server (the `milvus-lite` package that comes with streamwhisk, through
-`milvus_server.py`), its data in the service's folder. It refuses every call without the
-project's token, as a Milvus with authentication on does."""
+Lite's server (the `milvus-lite` package that comes with streamwhisk), its data in the
+service's folder, on a Unix socket of its user's only (in /tmp: a socket's path is short),
+behind `milvus_server.py`'s gRPC front, which refuses every call without the project's token,
+as a Milvus with authentication on does."""
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import sys
+import tempfile
+from pathlib import Path
 
 from .base import Address, Keeping
 
@@ -20,7 +24,13 @@ class Milvus:
                                   "MILVUS_TOKEN")
 
     def keeping(self, address: Address) -> Keeping:
-        return Keeping()
+        return Keeping(leaves=(str(self.socket(address)),))
+
+    @staticmethod
+    def socket(address: Address) -> Path:
+        """Milvus Lite's own socket: a path of at most 108 bytes, one per data folder."""
+        folder = hashlib.sha256(str(address.data.resolve()).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"streamwhisk-milvus-{folder}.sock"
 
     def environment(self, address: Address) -> dict[str, str]:
         return {TOKEN: self.values(address)["MILVUS_TOKEN"]}
@@ -35,8 +45,8 @@ class Milvus:
 
     def command(self, address: Address) -> list[str]:
         return [sys.executable, "-m", "streamwhisk.services.milvus_server", "--data-dir",
-                str(address.data / "store"), "--host", address.host, "--port",
-                str(address.port)]
+                str(address.data / "lite"), "--socket", str(self.socket(address)), "--host",
+                address.host, "--port", str(address.port)]
 
     def ready(self, address: Address) -> bool:
         try:
