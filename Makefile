@@ -119,6 +119,7 @@ bench: setup
 	$(BIN)/python benchmarks/first_use.py
 	$(BIN)/python benchmarks/services.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/cli_start.py
 
 clean:
 	rm -rf $(VENV) $(WEB)/node_modules $(INTEROP)/node_modules .pytest_cache .mypy_cache .ruff_cache artifacts

@@ -26,7 +26,6 @@ from .errors import RuntimeUnavailable
 from .invoking import invoke
 from .ollama.commands import ollama
 from .services.commands import services
-from .startup import report_actions
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -230,6 +229,7 @@ def runtimes(project: Path, tests: bool, all_kinds: bool) -> None:
     """
     from .project import Project
     from .runtime.runtimes import Runtimes
+    from .startup import report_actions
     from .testenv import tests_runtime
 
     echo = functools.partial(click.echo, err=True)

@@ -20,7 +20,6 @@ from .annotations import parse_value
 from .cli_common import DEV_OLLAMA, PROJECT, SCOPE, UserError
 from .config import Scope
 from .logsetup import configure_logging
-from .startup import project_and_llm
 from .terminal import shown, shown_json
 
 if TYPE_CHECKING:
@@ -63,6 +62,7 @@ def invoke(action: str, pairs: tuple[str, ...], params: tuple[tuple[str, str], .
     from .hosting.serving import beside
     from .runtime import Invoker, InvokerSettings
     from .services.manager import Services
+    from .startup import project_and_llm
 
     configure_logging("warning")
     show_what_it_prints()

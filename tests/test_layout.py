@@ -83,3 +83,17 @@ def test_what_runs_in_a_worker_imports_only_the_standard_library(name: str) -> N
 @pytest.mark.parametrize("name", sorted(set(MODULES) - COMPOSERS))
 def test_no_piece_imports_what_composes_it(name: str) -> None:
     assert imports(name) & COMPOSERS == set()
+
+
+def test_the_cli_loads_no_server_until_a_command_runs() -> None:
+    """`streamwhisk --help` registers every command without importing what they run: the
+    web stack, the HTTP client, the runtime (each command imports those when it runs)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, streamwhisk.cli; print(sorted({m.split('.')[0] for m in sys.modules} "
+             "& {'starlette', 'uvicorn', 'httpx', 'grpc', 'minio', 'pymilvus'}), "
+             "'streamwhisk.runtime' in sys.modules, 'streamwhisk.app' in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[] False False"

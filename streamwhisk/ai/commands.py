@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-import httpx
 
 from ..cli_common import PROJECT
 from ..paths import data_root
@@ -172,6 +171,8 @@ def loader(files: tuple[Path, ...], action: str, chunksize: int, collection: str
       streamwhisk loader docs/*.md manual.pdf --collection docs --clean
       streamwhisk loader notes.txt --opts '{"model": "mxbai-embed-large"}'
     """
+    import httpx
+
     from .loader import LoaderError, chunks_of, options_of
     from .server import RunningUp
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..cli_common import PROJECT, require_packages, stop_on_signals
-from .deployer import Deployer, Outcome, Target
+
+if TYPE_CHECKING:  # the deployer (httpx, the MinIO client, ...) is imported when used
+    from .deployer import Deployer, Outcome
 
 NAMES = click.argument("names", nargs=-1, metavar="[PKG | PKG/ACTION ...]")
 APIHOST = click.option("--apihost", metavar="URL",
@@ -24,6 +27,8 @@ def _echo(line: str) -> None:
 
 
 def _deployer(project: Path, apihost: str | None, dry_run: bool = False) -> Deployer:
+    from .deployer import Deployer, Target
+
     return Deployer(require_packages(project), Target.of(project, apihost), _echo, dry_run,
                     plan=click.echo)
 

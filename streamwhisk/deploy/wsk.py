@@ -9,7 +9,7 @@ import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,7 +18,9 @@ from ..cli_common import PROJECT, UserError
 from ..names import DEFAULT_PACKAGE
 from ..project import split_action_name
 from ..terminal import shown_json
-from .client import ClusterError, OpenWhiskClient
+
+if TYPE_CHECKING:
+    from .client import OpenWhiskClient
 
 PARAM = click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="KEY VALUE",
                      help="A parameter; VALUE is read as JSON when it parses. Repeatable.")
@@ -30,6 +32,7 @@ URL = click.option("--url", metavar="URL", help="The running `streamwhisk up` (d
 def running_up(project: Path, url: str | None) -> Iterator[tuple[OpenWhiskClient, str]]:
     """A REST client of the project's running `up`, and that up's address."""
     from ..ai.server import RunningUp
+    from .client import ClusterError, OpenWhiskClient
 
     server = RunningUp.find(project, url, None)
     if not server.key:

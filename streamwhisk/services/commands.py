@@ -8,7 +8,6 @@ import click
 
 from ..cli_common import PROJECT, SCOPE
 from ..config import MASK, is_secret_name, url_credentials
-from .manager import reset, statuses
 
 
 @click.group(invoke_without_command=True)
@@ -28,6 +27,8 @@ def services(ctx: click.Context, project: Path, scope: str, show_secrets: bool) 
     if ctx.invoked_subcommand is not None:
         ctx.obj = (project, scope)
         return
+    from .manager import statuses
+
     for status in statuses(project, scope):
         state = "running" if status.running else "stopped"
         click.echo(f"{status.name}: {state}, data in {status.folder}")
@@ -46,6 +47,8 @@ def services_reset(ctx: click.Context, name: str) -> None:
       streamwhisk services reset s3
     """
     project, scope = ctx.obj
+    from .manager import reset
+
     folder = reset(project, scope, name)
     click.echo(f"{name}: its data is gone ({folder})", err=True)
 
