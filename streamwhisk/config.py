@@ -147,11 +147,6 @@ class Config:
                 merged[key] = Setting(key, value, layer.name, overrides)
         return dict(sorted(merged.items()))
 
-    def referenced(self, text: str) -> list[str]:
-        """The variables `text` names."""
-        return [name for match in _REFERENCE.finditer(text)
-                if (name := match.group("braced") or match.group("plain"))]
-
     def unset(self, text: str) -> list[str]:
         """The variables `text` names that no layer sets (and that have no default)."""
         return [name for match in _REFERENCE.finditer(text)

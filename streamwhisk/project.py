@@ -201,7 +201,7 @@ class Project:
             except (OSError, UnicodeDecodeError, StreamwhiskError):
                 continue
             for _, raw in notes.params:
-                for variable in self.config.referenced(raw):
+                for variable in references(raw):
                     used.setdefault(variable, []).append(name)
         return used
 

@@ -37,7 +37,6 @@ class Activation:
     activation_id: str = field(default_factory=new_activation_id)
     started: float = field(default_factory=time.time)
     deadline: float = field(init=False)  # on the monotonic clock, from timeout_ms at creation
-    worker_pid: int | None = None
     result: asyncio.Future[dict[str, Any]] = field(default_factory=asyncio.Future)
 
     def __post_init__(self) -> None:

@@ -122,9 +122,6 @@ class Invoker:
         self.runtimes.prepare_in_background(
             specs, then=lambda environment: self.runtimes.zygote(environment).start())
 
-    def pools(self) -> dict[str, ActionPool]:
-        return dict(self._pools)
-
     def _pool(self, spec: ActionSpec, zygote: Zygote) -> ActionPool:
         pool = self._pools.get(spec.qualified)
         if pool is not None and pool.spec.fingerprint != spec.fingerprint:

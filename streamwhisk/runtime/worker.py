@@ -83,7 +83,6 @@ class Worker:
 
     def submit(self, activation: Activation) -> None:
         """Hand an activation to the process; its `result` future settles when it ends."""
-        activation.worker_pid = self.pid
         self._pending[activation.activation_id] = activation
         timer = asyncio.get_running_loop().call_later(
             activation.remaining_s(), self._time_out, activation.activation_id)
