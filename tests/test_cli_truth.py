@@ -17,7 +17,7 @@ import httpx
 from conftest import COURSE_AUTH, copy_project
 
 from streamwhisk.cli import main
-from streamwhisk.testing import serve
+from streamwhisk.testing import serve, wait_until
 
 
 def cli(*args: str, env: dict[str, str] | None = None,
@@ -154,7 +154,7 @@ def test_the_dev_ollamas_lines_are_labelled_as_its_own(tmp_path: Path) -> None:
         answer = httpx.post(f"{up.url}/api/my/chat/lesson", json={"input": "hello"},
                             timeout=60)
         assert answer.status_code == 200, answer.text
-        time.sleep(0.3)
+        assert wait_until(lambda: "dev ollama: generate" in up.log())
         log = up.log()
     assert "streamwhisk.dev-ollama: dev ollama: generate llama3.1:8b" in log, log
     assert '"POST /api/generate' not in log  # not as if the main server had served it

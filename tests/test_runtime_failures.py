@@ -28,7 +28,9 @@ def test_secrets_never_reach_errors_or_logs(client: httpx.Client, server: Runnin
     response = client.get("/api/my/t/boom")
     assert SECRET not in response.text
     assert "********" in response.json()["error"]
-    time.sleep(0.3)  # the worker's stdout is logged asynchronously
+    # the worker's stdout is logged as it comes
+    assert wait_until(lambda: "using token ********" in server.log()
+                      and "Traceback" in server.log())
     log = server.log()
     assert "using token ********" in log
     assert "Traceback" in log

@@ -103,8 +103,10 @@ def test_a_finished_stream_leaves_no_port_waiting_behind_the_action(
         done = json.loads(lines[-1])
         port = done["result"]["body"]["port"]
         assert [json.loads(line)["output"] for line in lines[:-1]] == ["one ", "two ", "three"]
-        time.sleep(0.2)  # the relay's answer to the action's FIN has long arrived
-        assert _tcp_state(port) is None, f"port {port} is still held after the stream"
+        # the relay answered the action's FIN before it sent `done`; in TIME_WAIT it would stay
+        # for a minute
+        assert wait_until(lambda port=port: _tcp_state(port) is None, timeout=2), \
+            f"port {port} is still held after the stream: {_tcp_state(port)}"
 
 
 def _tcp_state(local_port: int) -> str | None:
