@@ -27,13 +27,13 @@ from pathlib import Path
 
 from .config import Config, wskprops_file
 from .devca import trust_dev_ca
+from .launch import serve, serve_dev_ollama
 from .lifetime import tied
 from .paths import data_root, project_key
 from .project import DEFAULT_KIND
 from .runtime.environments import TEST_TOOLS, TEST_TOOLS_NAMES, RuntimeEnvironment
 from .runtime.runtimes import Runtimes
 from .services.manager import Services
-from .testing.launch import serve, serve_dev_ollama
 
 NAMESPACE = "guest"
 

@@ -97,3 +97,11 @@ def test_the_cli_loads_no_server_until_a_command_runs() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == "[] False False"
+
+
+def test_nothing_in_the_product_imports_the_testing_helpers() -> None:
+    """`test` and `shell` start their server with `launch.py`, which learns its address from
+    a ready file, not from a log line: the testing package is for users' tests alone."""
+    users = sorted(name for name in MODULES if not name.startswith("streamwhisk.testing")
+                   and any(i.startswith("streamwhisk.testing") for i in imports(name)))
+    assert users == []

@@ -12,6 +12,7 @@ import ssl
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp
 
 from ..actionloop.confine import not_dumpable
 from ..errors import ListenError
+from . import READY_FILE
 from .frontdoor import serve_front
 from .limits import HttpLimits, bounded_protocol
 from .subdomains import service_names
@@ -163,6 +165,13 @@ async def beside(companions: list[Served], log_level: str,
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def say_ready(path: Path, url: str) -> None:
+    """The address, for the program that started this server: written whole (a rename)."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}")
+    temporary.write_text(url + "\n")
+    temporary.replace(path)
+
+
 def run(main: Served, companions: list[Served], log_level: str,
         limits: HttpLimits = DEFAULT_LIMITS) -> None:
     """Serve `main` until interrupted, with each companion on the same event loop."""
@@ -172,9 +181,13 @@ def run(main: Served, companions: list[Served], log_level: str,
                             server_header=False, http=bounded_protocol(limits), log_config=None)
     server = _Stoppable(config, main.on_exit)
 
+    ready = os.environ.pop(READY_FILE, "")  # not for the processes this one starts
+
     async def serve_all() -> None:
         server.loop = asyncio.get_running_loop()
         async with beside(companions, log_level, limits):
+            if ready:
+                say_ready(Path(ready), url_of(main.sock))
             await _serve(server, main)
 
     with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .launch import RunningServer, serve, serve_dev_ollama
+from ..launch import RunningServer, serve, serve_dev_ollama
 from .streamock import StreamMock, args, start
 from .trust import trust_dev_ca
 

@@ -1,10 +1,11 @@
 """Start `streamwhisk up`, `streamwhisk streamer` or the dev Ollama as real processes on free
-loopback ports."""
+loopback ports, as `streamwhisk test` and `shell` do and the tests' fixtures do. A server
+started so says where it listens in a ready file (`STREAMWHISK_READY_FILE`, written by
+`hosting/serving.py` once it listens), never in a line of its log to be parsed."""
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -14,12 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..actionloop.tree import children
-from ..lifetime import tied
-
-_SERVING = re.compile(r"streamwhisk serving .* at (http://\S+)")
-_STREAMER = re.compile(r"streamwhisk streamer at (http://\S+),")
-_DEV_OLLAMA = re.compile(r"streamwhisk dev ollama .*? at (http://[^\s:]+:\d+)")
+from .actionloop.tree import children
+from .hosting import READY_FILE
+from .lifetime import tied
 
 
 @dataclass
@@ -55,7 +53,7 @@ def serve(
     """`streamwhisk up --project PROJECT --port 0 OPTIONS...`, stopped on exit; `program` is
     another streamwhisk to run (an installed one), instead of this interpreter's."""
     command = ["up", "--project", str(project), "--port", "0", *options]
-    with _launch(command, _SERVING, log_path, env, startup_timeout, program) as running:
+    with _launch(command, log_path, env, startup_timeout, program) as running:
         yield running
 
 
@@ -69,7 +67,7 @@ def serve_streamer(
 ) -> Iterator[RunningServer]:
     """`streamwhisk streamer --apihost APIHOST --port 0 OPTIONS...`, stopped on exit."""
     command = ["streamer", "--apihost", apihost, "--port", "0", *options]
-    with _launch(command, _STREAMER, log_path, env, startup_timeout) as running:
+    with _launch(command, log_path, env, startup_timeout) as running:
         yield running
 
 
@@ -82,21 +80,25 @@ def serve_dev_ollama(
 ) -> Iterator[RunningServer]:
     """`streamwhisk ollama serve --port 0 OPTIONS...`, stopped on exit."""
     command = ["ollama", "serve", "--port", "0", *options]
-    with _launch(command, _DEV_OLLAMA, log_path, env, startup_timeout) as running:
+    with _launch(command, log_path, env, startup_timeout) as running:
         yield running
 
 
 @contextmanager
-def _launch(arguments: list[str], ready: re.Pattern[str], log_path: Path,
-            env: dict[str, str | None] | None, startup_timeout: float,
+def _launch(arguments: list[str], log_path: Path, env: dict[str, str | None] | None,
+            startup_timeout: float,
             program: list[str] | None = None) -> Iterator[RunningServer]:
     command = tied([*(program or [sys.executable, "-m", "streamwhisk"]), *arguments])
-    environment = {**os.environ, **(env or {})}  # a None value unsets the variable
+    ready = log_path.with_name(f".{log_path.name}.ready")
+    ready.unlink(missing_ok=True)
+    # a None value unsets the variable
+    environment = {**os.environ, **(env or {}), READY_FILE: str(ready)}
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                    env={k: v for k, v in environment.items() if v is not None})
     try:
         url = _wait_for_url(process, log_path, ready, startup_timeout)
+        ready.unlink(missing_ok=True)
         yield RunningServer(url, process, log_path)
     finally:
         process.send_signal(signal.SIGINT)
@@ -107,15 +109,17 @@ def _launch(arguments: list[str], ready: re.Pattern[str], log_path: Path,
             process.wait()
 
 
-def _wait_for_url(process: subprocess.Popen[bytes], log_path: Path, ready: re.Pattern[str],
+def _wait_for_url(process: subprocess.Popen[bytes], log_path: Path, ready: Path,
                   timeout: float) -> str:
+    """The address the server wrote in its ready file (whole: it is written by a rename)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        text = log_path.read_text(errors="replace")
-        match = ready.search(text)
-        if match:
-            return match.group(1)
+        try:
+            return ready.read_text().strip()
+        except FileNotFoundError:
+            pass
         if process.poll() is not None:
-            raise RuntimeError(f"streamwhisk exited with {process.returncode}:\n{text}")
-        time.sleep(0.05)
+            raise RuntimeError(f"streamwhisk exited with {process.returncode}:\n"
+                               f"{log_path.read_text(errors='replace')}")
+        time.sleep(0.02)
     raise TimeoutError(f"streamwhisk did not start within {timeout} s:\n{log_path.read_text()}")
