@@ -35,12 +35,34 @@ RACY_WINDOW_NS = 3_000_000_000
 Stamp = tuple[tuple[str, int, int], ...]
 
 
+# OpenWhisk's names for an action's limits (its REST API's `limits`), and ours
+OPENWHISK_LIMITS = {"timeout": "timeout_ms", "memory": "memory_mb",
+                    "concurrency": "concurrency", "logs": "logs_mb"}
+
+
 @dataclass(frozen=True)
 class Limits:
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     memory_mb: int = DEFAULT_MEMORY_MB
     concurrency: int = DEFAULT_CONCURRENCY
     logs_mb: int = DEFAULT_LOGS_MB
+
+    @classmethod
+    def of(cls, timeout_ms: int | None = None, memory_mb: int | None = None,
+           concurrency: int | None = None, logs_mb: int | None = None) -> Limits:
+        """The limits given, the defaults for the others; a timeout at most OpenWhisk's
+        maximum (an hour), for a project's action and a deployed one alike."""
+        return cls(timeout_ms=min(timeout_ms or DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS),
+                   memory_mb=memory_mb or DEFAULT_MEMORY_MB,
+                   concurrency=concurrency or DEFAULT_CONCURRENCY,
+                   logs_mb=logs_mb or DEFAULT_LOGS_MB)
+
+    @classmethod
+    def from_openwhisk(cls, limits: Mapping[str, int]) -> Limits:
+        return cls.of(**{ours: limits.get(theirs) for theirs, ours in OPENWHISK_LIMITS.items()})
+
+    def as_openwhisk(self) -> dict[str, int]:
+        return {theirs: getattr(self, ours) for theirs, ours in OPENWHISK_LIMITS.items()}
 
 
 @dataclass(frozen=True)
@@ -270,12 +292,8 @@ class Project:
             )
         params = {key: parse_value(config.expand(raw, where)) for key, raw in notes.params}
         unset = tuple(sorted({name for _, raw in notes.params for name in config.unset(raw)}))
-        limits = Limits(
-            timeout_ms=min(notes.timeout_ms or DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS),
-            memory_mb=notes.memory_mb or DEFAULT_MEMORY_MB,
-            concurrency=notes.concurrency or DEFAULT_CONCURRENCY,
-            logs_mb=notes.logsize_mb or DEFAULT_LOGS_MB,
-        )
+        limits = Limits.of(notes.timeout_ms, notes.memory_mb, notes.concurrency,
+                           notes.logsize_mb)
         return ActionSpec(
             package=package,
             name=name,

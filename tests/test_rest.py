@@ -132,3 +132,16 @@ def test_an_invoke_beyond_the_queue_is_a_503_with_retry_after(
     assert sorted(a.status_code for a in answers) == [200, 503]
     refused = next(a for a in answers if a.status_code == 503)
     assert refused.headers["retry-after"] == "1"
+
+
+def test_a_deployed_actions_timeout_is_clamped_as_a_projects_is(api: httpx.Client) -> None:
+    """OpenWhisk's maximum, an hour, for an action deployed with more, as for one in the
+    project: the limits are read one way everywhere."""
+    code = "def main(args):\n    return {'ok': True}\n"
+    put = api.put("actions/long", params={"overwrite": "true"},
+                  json={"exec": {"kind": "python:default", "code": code},
+                        "limits": {"timeout": 999_999_999, "memory": 512}})
+    assert put.status_code == 200, put.text
+    assert put.json()["limits"] == {"timeout": 3_600_000, "memory": 512, "concurrency": 1,
+                                    "logs": 10}
+    assert api.delete("actions/long").status_code == 200

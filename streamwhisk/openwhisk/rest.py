@@ -233,8 +233,7 @@ class RestApi:
             "publish": False,
             "annotations": [{"key": k, "value": v} for k, v in notes.annotations.items()]
             + [{"key": "exec", "value": notes.kind or "python:default"}],
-            "limits": {"timeout": spec.limits.timeout_ms, "memory": spec.limits.memory_mb,
-                       "concurrency": spec.limits.concurrency, "logs": spec.limits.logs_mb},
+            "limits": spec.limits.as_openwhisk(),
             "exec": {"kind": notes.kind or "python:default", "binary": spec.multi_file},
             "updated": self._started_ms,
         }

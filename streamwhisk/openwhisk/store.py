@@ -37,7 +37,7 @@ from ..errors import (
 )
 from ..names import DEFAULT_PACKAGE
 from ..paths import data_root
-from ..project import DEFAULT_KIND, ActionSpec, Limits, stamp
+from ..project import DEFAULT_KIND, OPENWHISK_LIMITS, ActionSpec, Limits, stamp
 from ..runtime.kinds import wanted_version
 from . import NOT_FOUND
 
@@ -203,10 +203,7 @@ class DeployedStore:
                 memory_mb=limits.get("memory"), concurrency=limits.get("concurrency"),
                 logsize_mb=limits.get("logs")),
             params={**parent["parameters"], **kept["parameters"]},
-            limits=Limits(**{field: value for field, value in (
-                ("timeout_ms", limits.get("timeout")), ("memory_mb", limits.get("memory")),
-                ("concurrency", limits.get("concurrency")), ("logs_mb", limits.get("logs")))
-                if value}),
+            limits=Limits.from_openwhisk(limits),
             entry=kept["exec"].get("main") or "main",
             watched=watched,
             fingerprint=stamp(watched),
@@ -229,7 +226,7 @@ def _limits(limits: Any) -> dict[str, int]:
     if not isinstance(limits, dict):
         raise DeployRefused("limits must be an object.")
     kept = {}
-    for key in ("timeout", "memory", "logs", "concurrency"):
+    for key in OPENWHISK_LIMITS:
         value = limits.get(key)
         if value is None:
             continue
