@@ -21,14 +21,15 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..basicauth import matches
+from ..errors import RequestError
 from ..hosting.origins import OwnHostOnly
-from ..jsonbody import MalformedJSON, parse_json
+from ..hosting.primitives import read_json_object
 from .conversation import Turns, chat_turns, generate_turns
 from .embeddings import LABEL, dev_vector, dimensions_of
 from .script import Script, tokens
@@ -252,22 +253,16 @@ def _details() -> dict[str, Any]:
 
 
 async def _body(request: Request, max_prompt_bytes: int) -> dict[str, Any] | Response:
-    """The request's JSON object, read no further than a prompt of the limit could need."""
+    """The request's JSON object, read no further than a prompt of the limit could need
+    (the server's one body reader), or the error in Ollama's shape."""
     limit = 2 * max_prompt_bytes + 64 * 1024  # escapes and the other fields
-    chunks, size = [], 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                return _error(f"request too large: over {limit} bytes (the dev server takes "
-                              f"prompts of up to {max_prompt_bytes} bytes)", 413)
-            chunks.append(chunk)
-        body = parse_json(b"".join(chunks) or b"{}")
-    except MalformedJSON as exc:
-        return _error(str(exc), 400)
-    except ClientDisconnect:
-        return _error("the client went away while sending its request", 499)
-    return body if isinstance(body, dict) else _error("the request body must be an object", 400)
+        return await read_json_object(request, limit)
+    except RequestError as exc:
+        if exc.status_code != 413:
+            return _error(str(exc), exc.status_code)
+        return _error(f"{str(exc).rstrip('.')}: the dev server takes prompts of up to "
+                      f"{max_prompt_bytes} bytes", 413)
 
 
 def _log_generation(generation: Generation) -> None:
