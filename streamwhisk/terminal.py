@@ -1,5 +1,6 @@
-"""A stream printed in a terminal, as `streamwhisk invoke --stream` shows it: the text deltas on
-stdout as they come, reasoning and problems on stderr; with `--json`, each message as it is.
+"""A stream printed in a terminal, as `streamwhisk invoke --stream` and `streamwhisk chat` show
+it: the text deltas on stdout as they come, reasoning (dim) and problems (red) on stderr; with
+`--json`, each message as it is.
 
 What a model or an action says is shown, never obeyed: its terminal control characters (an
 escape that sets the clipboard, a link, a screen clear) are printed in caret notation (`^[`),
@@ -51,13 +52,13 @@ async def print_stream(events: AsyncIterator[Event], as_json: bool) -> dict[str,
         if as_json:
             click.echo(shown_json(event))
         else:
-            printed = _show(event) or printed
+            printed = show_message(event) or printed
         if DONE in event:
             return _finish(event, printed, as_json)
     return {}
 
 
-def _show(event: dict[str, Any]) -> str:
+def show_message(event: dict[str, Any]) -> str:
     """Show one message; the text it printed on stdout, if any."""
     if OUTPUT in event:
         text = str(event[OUTPUT])
@@ -65,9 +66,9 @@ def _show(event: dict[str, Any]) -> str:
         sys.stdout.flush()
         return text
     if THINKING in event:
-        click.echo(shown(str(event[THINKING])), nl=False, err=True)
+        click.secho(shown(str(event[THINKING])), nl=False, dim=True, err=True)
     elif ERROR in event and DONE not in event:
-        click.echo(shown(f"error: {event[ERROR]}"), err=True)
+        click.secho(shown(f"error: {event[ERROR]}"), fg="red", err=True)
     return ""
 
 

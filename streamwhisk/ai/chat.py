@@ -27,8 +27,8 @@ import httpx
 
 from ..errors import StreamwhiskError
 from ..services.manager import statuses
-from ..stream.schema import DONE, ERROR, OUTPUT, RESULT, STATE, THINKING
-from ..terminal import shown, shown_json
+from ..stream.schema import DONE, ERROR, RESULT, STATE
+from ..terminal import show_message, shown, shown_json
 from .forms import ask_form
 from .server import RunningUp
 
@@ -114,21 +114,10 @@ class Chat:
                 if DONE in message:
                     return self._finish(message, streamed)
                 if not self.as_json:
-                    streamed += self._show(message)
+                    streamed += show_message(message)
         except KeyboardInterrupt:
             click.echo("\n(stopped)", err=True)
         return None
-
-    @staticmethod
-    def _show(message: dict[str, Any]) -> str:
-        if isinstance(message.get(OUTPUT), str):
-            click.echo(shown(message[OUTPUT]), nl=False)
-            return str(message[OUTPUT])
-        if isinstance(message.get(THINKING), str):
-            click.secho(shown(message[THINKING]), nl=False, dim=True, err=True)
-        elif ERROR in message:
-            click.secho(shown(f"error: {message[ERROR]}"), fg="red", err=True)
-        return ""
 
     def _finish(self, done: dict[str, Any], streamed: str) -> dict[str, Any] | None:
         if ERROR in done:
