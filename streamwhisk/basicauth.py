@@ -1,10 +1,23 @@
-"""HTTP basic credentials, checked in constant time (the REST API and the dev Ollama)."""
+"""HTTP basic credentials: OpenWhisk's `uuid:key` as a client sends it, and checked in constant
+time (the REST API and the dev Ollama)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
+
+
+def credentials(key: str) -> tuple[str, str] | None:
+    """`uuid:key` as httpx's `auth=(user, password)`; None when it is not one.
+
+    >>> credentials("23bc46b1:secret:with:colons")
+    ('23bc46b1', 'secret:with:colons')
+    >>> credentials("no-colon") is None
+    True
+    """
+    user, colon, password = key.partition(":")
+    return (user, password) if colon else None
 
 
 def is_blank(credential: str) -> bool:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .. import runs
-from ..basicauth import is_blank
+from ..basicauth import credentials, is_blank
 from ..config import Config
 from ..errors import StreamwhiskError
 from ..paths import run_key_file
@@ -84,11 +84,11 @@ class RunningUp:
 
     def invoke(self, action: str, body: dict[str, Any], client: httpx.Client) -> Any:
         """The result of a blocking invocation through the REST API."""
-        auth = tuple(self.key.split(":", 1)) if ":" in self.key else None
+        auth = credentials(self.key) or httpx.USE_CLIENT_DEFAULT  # no key: none sent
         try:
             answer = client.post(f"{self.url}/api/v1/namespaces/_/actions/{action}",
                                  params={"blocking": "true", "result": "true"}, json=body,
-                                 auth=auth)  # type: ignore[arg-type]
+                                 auth=auth)
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
         if answer.status_code == 401:

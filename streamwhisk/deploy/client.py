@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import httpx
 
+from ..basicauth import credentials
 from ..errors import StreamwhiskError
 
 Collection = Literal["packages", "actions"]
@@ -36,11 +37,11 @@ def api_base(apihost: str) -> str:
 class OpenWhiskClient:
     def __init__(self, apihost: str, auth: str, timeout_s: float = TIMEOUT_S) -> None:
         self.apihost = api_base(apihost)
-        user, _, key = auth.partition(":")
-        if not user or not key:
+        pair = credentials(auth)
+        if pair is None or not all(pair):
             raise ClusterError("AUTH must be UUID:KEY, as `streamwhisk login` stores it (set it "
                                "in the login config, .env or the environment)")
-        self._http = httpx.Client(base_url=f"{self.apihost}/api/v1/", auth=(user, key),
+        self._http = httpx.Client(base_url=f"{self.apihost}/api/v1/", auth=pair,
                                   timeout=timeout_s, headers={"Accept": "application/json"})
 
     def close(self) -> None:

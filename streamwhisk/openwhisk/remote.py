@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..basicauth import credentials
 from ..errors import ActionCrashed, StreamwhiskError
 from ..hosting.primitives import error_response, read_json_object, status_of
 from ..stream import StreamSession, StreamSettings
@@ -61,9 +62,9 @@ class RemoteActivation:
 class RemoteStreamer:
     def __init__(self, settings: RemoteSettings) -> None:
         self.settings = settings
-        auth = tuple(settings.auth.split(":", 1)) if ":" in settings.auth else None
         self._http = httpx.AsyncClient(base_url=f"{settings.apihost}/api/v1/web/",
-                                       auth=auth, timeout=INVOKE_TIMEOUT_S)  # type: ignore[arg-type]
+                                       auth=credentials(settings.auth),
+                                       timeout=INVOKE_TIMEOUT_S)
 
     async def stream(self, request: Request) -> Response | RelayResponse:
         try:
