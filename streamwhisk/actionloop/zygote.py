@@ -28,7 +28,7 @@ import struct
 import sys
 import time
 
-from . import launcher
+from . import launcher, loading
 from .confine import confine_worker, not_dumpable, own_user_namespace
 from .tree import children, kill_tree
 
@@ -41,7 +41,7 @@ FALLBACK_NOTE = "STREAMWHISK_FALLBACK_NOTE"
 
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
-    launcher.fallback_note = os.environ.pop(FALLBACK_NOTE, "")  # for us, not the action
+    loading.note_fallback(os.environ.pop(FALLBACK_NOTE, ""))  # for us, not the action
     own_user_namespace()  # first: it needs this process still single-threaded
     not_dumpable()
     for name in PRELOADED:
