@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 
 from .errors import StreamwhiskError
 from .hosting.origins import CorsOnEveryAnswer, OriginPolicy, OwnHostOnly
+from .hosting.primitives import UNEXPECTED
 from .hosting.proxy import ReverseProxy
 from .hosting.subdomains import OBJECT_STORE, STREAM, BySubdomain
 from .openwhisk.rest import RestApi, RestSettings
@@ -141,9 +142,11 @@ def create_app(project: Project, settings: ServerSettings | None = None,
     routes = [*server.web.routes(), *server.rest.routes(),
               *page_routes(server, at_root=site is None),
               *(site_routes(site, lambda: page_response(server)) if site else [])]
-    streamer = Starlette(routes=server.web.stream_routes(), middleware=[
+    streamer = Starlette(routes=server.web.stream_routes(), exception_handlers=UNEXPECTED,
+                         middleware=[
         Middleware(CorsOnEveryAnswer, policy=server.origins)])
-    app = Starlette(routes=routes, lifespan=server.lifespan, middleware=[
+    app = Starlette(routes=routes, lifespan=server.lifespan, exception_handlers=UNEXPECTED,
+                    middleware=[
         Middleware(OwnHostOnly, hosts=server.settings.hosts),
         Middleware(BySubdomain, subdomains={STREAM: streamer, OBJECT_STORE: server.object_store})])
     app.state.server = server

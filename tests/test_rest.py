@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from streamwhisk.openwhisk.rest import UNAUTHORIZED
-from streamwhisk.testing import RunningServer, serve
+from streamwhisk.testing import RunningServer, serve, wait_until
 
 KEY = ("23bc46b1-71f6-4ed5-8c54-816aa4f8c502", "rest-test-key-0123456789")
 
@@ -145,3 +145,25 @@ def test_a_deployed_actions_timeout_is_clamped_as_a_projects_is(api: httpx.Clien
     assert put.json()["limits"] == {"timeout": 3_600_000, "memory": 512, "concurrency": 1,
                                     "logs": 10}
     assert api.delete("actions/long").status_code == 200
+
+
+def test_an_unexpected_failure_is_an_openwhisk_shaped_500_and_the_server_goes_on(
+        runtime_project: Path, tmp_path: Path) -> None:
+    """A file where the store keeps a package's folder: the disk refuses (an OSError no route
+    answers). The answer is OpenWhisk's `{"error"}` JSON, not a bare text/plain 500; the log
+    has the traceback once; the server keeps serving."""
+    data = tmp_path / "data"
+    (data / "deployed" / "guest").mkdir(parents=True)
+    (data / "deployed" / "guest" / "blocked").write_text("a file, not a folder")
+    with serve(runtime_project, "--api-key", ":".join(KEY), log_path=tmp_path / "log",
+               env={"STREAMWHISK_DATA_DIR": str(data)}) as up, \
+            httpx.Client(base_url=f"{up.url}/api/v1/namespaces/_/", auth=KEY,
+                         timeout=30) as api:
+        answer = api.put("packages/blocked", json={})
+        assert answer.status_code == 500
+        assert answer.headers["content-type"] == "application/json"
+        error = answer.json()["error"]
+        assert error.startswith("The server could not handle this request (") and \
+            "its log has the details" in error
+        assert wait_until(lambda: up.log().count("Traceback") == 1)
+        assert api.get("packages").status_code == 200

@@ -2,10 +2,10 @@
 
 It starts, imports what it needs and waits for Init (so a prewarmed "stem cell" can be taken
 by any action), loads the action (`loading.py`), then runs one activation per Run line,
-announcing its stream connection (`streamwatch.py`) and sending its result (`results.py`); the
-messages are in `messages.py`. Between activations it reaps the children the action left behind; it is their
-subreaper too, so a daemon the action double-forks stays in its tree, where the server's kill
-finds it.
+announcing its stream connection (`streamwatch.py`) and sending its result (`results.py`);
+the messages are in `messages.py`. Between activations it reaps the children the action left
+behind; it is their subreaper too, so a daemon the action double-forks stays in its tree,
+where the server's kill finds it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from ..errors import (
     ActionNotFound,
@@ -74,6 +74,18 @@ async def read_json_object(request: Request, limit: int, in_thread: bool = False
 
 def _too_large(size: int, limit: int) -> str:
     return f"The request content was {size} bytes or more, over the {limit}-byte limit."
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """Every app's last word on an exception no route answered (a bug, a broken disk): a 500
+    in the `{"error"}` shape OpenWhisk's clients and Ollama's read, naming only the
+    exception's type (its text may hold anything); Starlette then raises it again, so the
+    server's log has it once, with its traceback."""
+    return error_response(f"The server could not handle this request ({type(exc).__name__}); "
+                          "its log has the details.", 500)
+
+
+UNEXPECTED: dict[Any, Any] = {Exception: unexpected_error}  # Starlette's exception_handlers
 
 
 def error_response(message: str, status: int, activation_id: str | None = None,

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..basicauth import matches
 from ..errors import RequestError
 from ..hosting.origins import OwnHostOnly
-from ..hosting.primitives import read_json_object
+from ..hosting.primitives import UNEXPECTED, read_json_object
 from .conversation import Turns, chat_turns, generate_turns
 from .embeddings import LABEL, dev_vector, dimensions_of
 from .script import Script, tokens
@@ -328,7 +328,8 @@ def create_dev_ollama_app(settings: DevOllamaSettings) -> Starlette:
         Route("/v1/models", dev.openai_models, methods=["GET"]),
         Route("/dev/generations", dev.records, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(OwnHostOnly, hosts=settings.hosts),
-                                               Middleware(BasicAuth, auth=settings.auth)])
+    app = Starlette(routes=routes, exception_handlers=UNEXPECTED,
+                    middleware=[Middleware(OwnHostOnly, hosts=settings.hosts),
+                                Middleware(BasicAuth, auth=settings.auth)])
     app.state.dev = dev
     return app

@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from ..basicauth import credentials
 from ..errors import ActionCrashed, StreamwhiskError
-from ..hosting.primitives import error_response, read_json_object, status_of
+from ..hosting.primitives import UNEXPECTED, error_response, read_json_object, status_of
 from ..stream import StreamSession, StreamSettings
 from ..stream.schema import RESERVED_ARGUMENTS
 from .streamer import RelayResponse
@@ -127,4 +127,4 @@ def create_remote_app(settings: RemoteSettings) -> Starlette:
             await streamer.close()
 
     routes = [Route("/web/{path:path}", streamer.stream, methods=["GET", "POST"])]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=UNEXPECTED)
