@@ -17,9 +17,16 @@
     │   ├── DeployConflict     it exists (and no overwrite was asked), or is not empty
     │   └── TooLargeToDeploy   a zip past OpenWhisk's limits
     ├── ServiceUnavailable     a platform service (Redis, ...) cannot start or has stopped
+    │   ├── DataInUse          another run serves its data folder
+    │   ├── PortTaken          a port it was given was taken
+    │   └── NotReadyInTime     it did not answer within its wait
     ├── StreamError            the relay between an action and a client failed
     ├── RequestError           an HTTP request the server refuses (carries its status)
-    └── ListenError            a server cannot bind its address
+    ├── ListenError            a server cannot bind its address
+    ├── ClusterError           an OpenWhisk API (a cluster's, or a running up's) refused or failed
+    ├── ServerUnreachable      no running `up` answers where a learner's command looked
+    ├── ChatError              `streamwhisk chat` cannot send what was typed
+    └── LoaderError            `streamwhisk loader` cannot read a file or its action refused
 
 Every message says what went wrong and, where it can, what to do next. None carries an HTTP
 status but RequestError (what the edge itself refuses); `hosting/primitives.py` translates the
@@ -146,3 +153,35 @@ class RequestError(StreamwhiskError):
 
 class ListenError(StreamwhiskError):
     """A server cannot bind its address."""
+
+
+class DataInUse(ServiceUnavailable):
+    """Another run serves this data folder."""
+
+
+class PortTaken(ServiceUnavailable):
+    """The service exited at start because a port it was given was taken."""
+
+
+class NotReadyInTime(ServiceUnavailable):
+    """The service did not answer within its wait."""
+
+
+class ClusterError(StreamwhiskError):
+    """An OpenWhisk API refused or failed; the message names the artifact and what to do."""
+
+    def __init__(self, message: str, status_code: int = 0) -> None:
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class ServerUnreachable(StreamwhiskError):
+    """No running `streamwhisk up` answers where a learner's command looked."""
+
+
+class ChatError(StreamwhiskError):
+    """What was typed in `streamwhisk chat` cannot be sent (two files, say)."""
+
+
+class LoaderError(StreamwhiskError):
+    """`streamwhisk loader` cannot read a file, or its loader action refused a chunk."""

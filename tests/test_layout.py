@@ -105,3 +105,13 @@ def test_nothing_in_the_product_imports_the_testing_helpers() -> None:
     users = sorted(name for name in MODULES if not name.startswith("streamwhisk.testing")
                    and any(i.startswith("streamwhisk.testing") for i in imports(name)))
     assert users == []
+
+
+def test_every_error_of_ours_lives_in_the_one_tree() -> None:
+    tree = ast.parse(MODULES["streamwhisk.errors"].read_text())
+    ours = {node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
+    outside = sorted(
+        f"{name}.{node.name}" for name, path in MODULES.items() if name != "streamwhisk.errors"
+        for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ClassDef)
+        and any(isinstance(base, ast.Name) and base.id in ours for base in node.bases))
+    assert outside == []

@@ -25,7 +25,7 @@ from typing import Any
 import click
 import httpx
 
-from ..errors import StreamwhiskError
+from ..errors import ChatError
 from ..services.manager import statuses
 from ..stream.schema import DONE, ERROR, RESULT, STATE
 from ..terminal import show_message, shown, shown_json
@@ -35,10 +35,6 @@ from .server import RunningUp
 FILE_REFERENCE = re.compile(r"(?<!\S)@(\S+)")
 OWN_FIELDS = {"output", "state", "streaming", "form", "options", "error"}
 Ask = Callable[[str], str]
-
-
-class ChatError(StreamwhiskError):
-    pass
 
 
 @dataclass

@@ -173,7 +173,8 @@ def loader(files: tuple[Path, ...], action: str, chunksize: int, collection: str
     """
     import httpx
 
-    from .loader import LoaderError, chunks_of, options_of
+    from ..errors import LoaderError
+    from .loader import chunks_of, options_of
     from .server import RunningUp
 
     options = options_of(opts)

@@ -17,14 +17,10 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from ..errors import StreamwhiskError
+from ..errors import LoaderError
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".text", ""}
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
-
-
-class LoaderError(StreamwhiskError):
-    pass
 
 
 @dataclass(frozen=True)

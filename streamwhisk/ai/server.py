@@ -16,14 +16,10 @@ import httpx
 from .. import runs
 from ..basicauth import credentials, is_blank
 from ..config import Config
-from ..errors import StreamwhiskError
+from ..errors import ServerUnreachable
 from ..paths import run_key_file
 
 DEFAULT_URL = "http://127.0.0.1:8080"  # where `up` listens unless told otherwise
-
-
-class ServerUnreachable(StreamwhiskError):
-    pass
 
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -12,16 +12,10 @@ from typing import Any, Literal
 import httpx
 
 from ..basicauth import credentials
-from ..errors import StreamwhiskError
+from ..errors import ClusterError
 
 Collection = Literal["packages", "actions"]
 TIMEOUT_S = 120.0  # a zip of tens of MB on a slow link
-
-
-class ClusterError(StreamwhiskError):
-    def __init__(self, message: str, status_code: int = 0) -> None:
-        self.status_code = status_code
-        super().__init__(message)
 
 
 def api_base(apihost: str) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
-from ..errors import StreamwhiskError
+from ..errors import ClusterError, StreamwhiskError
 from ..project import DEFAULT_KIND, ActionSpec, Project, split_action_name
 from ..runtime.environments import syntax_problems
 from ..runtime.kinds import interpreters, wanted_version
@@ -32,7 +32,7 @@ from .artifacts import (
     action_artifact,
     select_actions,
 )
-from .client import ClusterError, Collection, OpenWhiskClient, api_base
+from .client import Collection, OpenWhiskClient, api_base
 from .records import DeployRecord
 from .website import SiteUploader, StaticBucket, site_files
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..config import Config
+from ..errors import ClusterError
 from ..site import SITE_FOLDER, is_private
-from .client import ClusterError
 
 if TYPE_CHECKING:
     from minio import Minio

@@ -32,7 +32,8 @@ URL = click.option("--url", metavar="URL", help="The running `streamwhisk up` (d
 def running_up(project: Path, url: str | None) -> Iterator[tuple[OpenWhiskClient, str]]:
     """A REST client of the project's running `up`, and that up's address."""
     from ..ai.server import RunningUp
-    from .client import ClusterError, OpenWhiskClient
+    from ..errors import ClusterError
+    from .client import OpenWhiskClient
 
     server = RunningUp.find(project, url, None)
     if not server.key:

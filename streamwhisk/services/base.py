@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import streamwhisk
 
-from ..errors import ServiceUnavailable
+from ..errors import DataInUse, NotReadyInTime, PortTaken, ServiceUnavailable
 
 # how long a start may take on an idle machine; a busy one gets more, in proportion to its
 # load per core (measured while waiting), and a start that still does not answer is tried
@@ -146,10 +146,6 @@ def service_environment(address: Address, **extra: str) -> dict[str, str]:
             "PYTHONPATH": str(Path(streamwhisk.__file__).resolve().parents[1]), **extra}
 
 
-class DataInUse(ServiceUnavailable):
-    """Another run serves this data folder."""
-
-
 @dataclass
 class Owner:
     """The lock on a service's data folder, held while the service runs (its descriptor is
@@ -248,14 +244,6 @@ def start(service: Service, address: Address, owner: Owner) -> Running:
             slow += 1
             if slow == 2:
                 raise
-
-
-class PortTaken(ServiceUnavailable):
-    """The service exited at start because a port it was given was taken."""
-
-
-class NotReadyInTime(ServiceUnavailable):
-    """The service did not answer within its wait."""
 
 
 def keeper_orders(service: Service, address: Address, owner: Owner) -> dict[str, Any]:
