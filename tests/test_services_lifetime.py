@@ -70,7 +70,9 @@ def test_data_survives_up_killed_again_and_again(tmp_path: Path) -> None:
                    env=env) as up:
             assert wait_until(lambda up=up: up.log().count(" ready in ") == 3, timeout=120), \
                 up.log()
-            kept = httpx.get(f"{up.url}/api/my/files/store", timeout=60).json()["listed"]
+            stored = httpx.get(f"{up.url}/api/my/files/store", timeout=60)
+            assert stored.status_code == 200, (stored.text, up.log()[-3000:])
+            kept = stored.json()["listed"]
             assert kept == [f"run{n}.txt" for n in range(run)]
             notes = httpx.get(f"{up.url}/api/my/db/notes", params={"add": f"run{run}"},
                               timeout=60).json()["notes"]
