@@ -154,28 +154,29 @@ def main() -> None:
     publish = orders.get("publish")
     public = _bind_then_isolate(publish) if publish is not None else None
     stop_signal = int(orders.get("stop_signal", signal.SIGTERM))
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    # A flag, not a threading.Event: a handler runs in the main thread between two bytecodes,
+    # maybe while that thread holds the Event's lock inside Event.wait, and Event.set would
+    # then wait for it forever (a keeper and its service outlived their server so, once)
+    asked: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _: asked.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _: asked.append(signum))
+
+    def stopping() -> bool:
+        return bool(asked) or process.poll() is not None
+
     os.umask(0o077)  # what it makes (SeaweedFS's gRPC sockets in /tmp) is this user's only
     process = subprocess.Popen(orders["command"], env=orders["env"], cwd=orders["cwd"],
                                stdin=subprocess.DEVNULL, pass_fds=tuple(orders.get("keep", ())),
                                preexec_fn=die_with_parent(signal.SIGKILL))
-
-    def watch() -> None:
-        process.wait()
-        stopping.set()
-
-    threading.Thread(target=watch, daemon=True).start()
     if public is not None and publish is not None:
         inner = ("127.0.0.1", int(publish["to"]))
         ready = publish.get("ready")
-        while not stopping.is_set() and ready and not _answers(ready["url"], ready["contains"]):
+        while not stopping() and ready and not _answers(ready["url"], ready["contains"]):
             time.sleep(0.05)
         public.listen(128)
         threading.Thread(target=_relay, args=(public, inner), daemon=True).start()
-    while not stopping.wait(0.5):  # a timeout, so that a signal is handled at once
-        pass
+    while not stopping():
+        time.sleep(0.1)
     _stop(process, stop_signal, GRACE_S)
     _end_as(process, list(orders.get("remove_after", ())))
 
