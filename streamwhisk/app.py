@@ -25,7 +25,7 @@ from .hosting.subdomains import OBJECT_STORE, STREAM, BySubdomain
 from .openwhisk.rest import RestApi, RestSettings
 from .openwhisk.store import DeployedStore
 from .openwhisk.webroutes import WebActions, WebSettings
-from .page import page_response, page_routes
+from .page import page_responder, page_routes
 from .project import ActionSpec, Project
 from .redact import RedactingFilter, Redactor
 from .runtime import Invoker, InvokerSettings
@@ -141,7 +141,7 @@ def create_app(project: Project, settings: ServerSettings | None = None,
     site = server.settings.site
     routes = [*server.web.routes(), *server.rest.routes(),
               *page_routes(server, at_root=site is None),
-              *(site_routes(site, lambda: page_response(server)) if site else [])]
+              *(site_routes(site, page_responder(server)) if site else [])]
     streamer = Starlette(routes=server.web.stream_routes(), exception_handlers=UNEXPECTED,
                          middleware=[
         Middleware(CorsOnEveryAnswer, policy=server.origins)])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -68,9 +69,11 @@ class PageFacts(Protocol):
     def platform_origins(self) -> list[str]: ...
 
 
-def page_response(facts: PageFacts) -> Response:
-    """The page itself (its links are absolute: it works at any path)."""
-    return FileResponse(STATIC / "index.html", headers=security_headers(facts.platform_origins()))
+def page_responder(facts: PageFacts) -> Callable[[], Response]:
+    """What answers with the page itself (its links are absolute: it works at any path), its
+    policy made once."""
+    policy = security_headers(facts.platform_origins())
+    return lambda: FileResponse(STATIC / "index.html", headers=policy)
 
 
 def page_routes(facts: PageFacts, at_root: bool) -> list[BaseRoute]:
@@ -80,9 +83,10 @@ def page_routes(facts: PageFacts, at_root: bool) -> list[BaseRoute]:
     if missing:
         log.warning("%s (missing %s)", MISSING, ", ".join(missing))
     policy = security_headers(facts.platform_origins())
+    page = page_responder(facts)
 
     async def index(request: Request) -> Response:
-        return page_response(facts)
+        return page()
 
     async def vendor(request: Request) -> Response:
         path = VENDOR.get(request.path_params["name"])

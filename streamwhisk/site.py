@@ -46,19 +46,22 @@ class SiteFiles(StaticFiles):
     async def get_response(self, path: str, scope: Scope) -> Response:
         if is_private(path):
             return PlainTextResponse("Not Found", status_code=404)
-        has_index = (self.folder / "index.html").is_file()
-        if path in ("", ".") and not has_index:
+        if path in ("", ".") and not self._has_index():
             return self.page()
         try:
             response = await super().get_response(path, scope)
         except HTTPException as missing:
-            if (missing.status_code != 404 or not has_index or PurePosixPath(path).suffix
+            if (missing.status_code != 404 or PurePosixPath(path).suffix or not self._has_index()
                     or (self.folder / path).is_dir()):  # a folder: still no listing
                 raise
             response = await super().get_response("index.html", scope)  # a client route
         response.headers["Cache-Control"] = "no-cache"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
+
+    def _has_index(self) -> bool:
+        """Asked only where the answer depends on it: a file that exists is served without."""
+        return (self.folder / "index.html").is_file()
 
 
 def site_routes(folder: Path, page: Callable[[], Response]) -> list[BaseRoute]:
