@@ -15,6 +15,13 @@ import os
 from pathlib import Path
 
 
+def write_whole(path: Path, text: str) -> None:
+    """`text` into `path` by a rename: a reader sees the old file or the whole new one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(text)
+    temporary.replace(path)
+
+
 def data_root() -> Path:
     explicit = os.environ.get("STREAMWHISK_DATA_DIR")
     if explicit:

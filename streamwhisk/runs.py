@@ -7,15 +7,13 @@ import contextlib
 import os
 from pathlib import Path
 
-from .paths import project_run_file
+from .paths import project_run_file, write_whole
 
 
 def note(project: Path, url: str) -> None:
     path = project_run_file(project)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(f"{url}\n{os.getpid()}\n")
-    temporary.replace(path)  # a reader never sees half of it
+    write_whole(path, f"{url}\n{os.getpid()}\n")
 
 
 def forget(project: Path) -> None:

@@ -28,7 +28,6 @@ class ResultChannel:
                 data = data[os.write(self._fd, data):]
 
 
-
 class ResultRefused(ValueError):
     """A result the action loop cannot send: the action's mistake, said as such."""
 

@@ -95,7 +95,9 @@ def action() -> None:
     """
 
 
-def _change(verb: str, overwrite: bool) -> click.Command:
+def _change(overwrite: bool) -> click.Command:
+    command = "update" if overwrite else "create"
+
     @click.argument("name")
     @click.argument("file", required=not overwrite, type=click.Path(path_type=Path),
                     default=None)
@@ -122,9 +124,8 @@ def _change(verb: str, overwrite: bool) -> click.Command:
             if overwrite and file is None and client.get("actions", _qualified(name)) is None:
                 raise UserError(f"{_shown(name)} does not exist: give its FILE to create it")
             client.put("actions", _qualified(name), body, overwrite=overwrite)
-        click.echo(f"ok: {verb} action {_shown(name)}")
+        click.echo(f"ok: {command}d action {_shown(name)}")
 
-    command = "update" if overwrite else "create"
     change.__doc__ = (f"{('Create or update' if overwrite else 'Create')} the action NAME "
                       "(package/name, or a name in the default package) from FILE (.py, or "
                       ".zip with a __main__.py)"
@@ -135,8 +136,8 @@ def _change(verb: str, overwrite: bool) -> click.Command:
     return click.command(command)(change)
 
 
-action.add_command(_change("created", overwrite=False))
-action.add_command(_change("updated", overwrite=True))
+action.add_command(_change(overwrite=False))
+action.add_command(_change(overwrite=True))
 
 
 @action.command("get")

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 
 from ..actionloop.confine import not_dumpable
 from ..errors import ListenError
+from ..paths import write_whole
 from . import READY_FILE
 from .frontdoor import serve_front
 from .limits import HttpLimits, bounded_protocol
@@ -165,13 +166,6 @@ async def beside(companions: list[Served], log_level: str,
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def say_ready(path: Path, url: str) -> None:
-    """The address, for the program that started this server: written whole (a rename)."""
-    temporary = path.with_name(f"{path.name}.{os.getpid()}")
-    temporary.write_text(url + "\n")
-    temporary.replace(path)
-
-
 def run(main: Served, companions: list[Served], log_level: str,
         limits: HttpLimits = DEFAULT_LIMITS) -> None:
     """Serve `main` until interrupted, with each companion on the same event loop."""
@@ -186,8 +180,8 @@ def run(main: Served, companions: list[Served], log_level: str,
     async def serve_all() -> None:
         server.loop = asyncio.get_running_loop()
         async with beside(companions, log_level, limits):
-            if ready:
-                say_ready(Path(ready), url_of(main.sock))
+            if ready:  # the address, for the program that started this server
+                write_whole(Path(ready), url_of(main.sock) + "\n")
             await _serve(server, main)
 
     with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(
