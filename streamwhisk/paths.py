@@ -18,7 +18,7 @@ from pathlib import Path
 def write_whole(path: Path, text: str) -> None:
     """`text` into `path` by a rename: a reader sees the old file or the whole new one."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(text)
+    temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)
 
 

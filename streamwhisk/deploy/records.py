@@ -8,11 +8,10 @@ keys it uploaded from web/ to the static bucket.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..paths import data_root
+from ..paths import data_root, write_whole
 from ..runtime.environments import digest
 
 
@@ -62,6 +61,4 @@ class DeployRecord:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        os.replace(temporary, self.path)
+        write_whole(self.path, json.dumps(asdict(self), indent=2) + "\n")

@@ -36,7 +36,7 @@ from ..errors import (
     TooLargeToDeploy,
 )
 from ..names import DEFAULT_PACKAGE
-from ..paths import data_root
+from ..paths import data_root, write_whole
 from ..project import DEFAULT_KIND, OPENWHISK_LIMITS, ActionSpec, Limits, stamp
 from ..runtime.kinds import wanted_version
 from . import NOT_FOUND
@@ -302,6 +302,4 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, value: dict[str, Any]) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_whole(path, json.dumps(value, indent=2) + "\n")
