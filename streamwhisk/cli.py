@@ -227,14 +227,14 @@ def runtimes(project: Path, tests: bool, all_kinds: bool) -> None:
     Example:
       streamwhisk runtimes --tests
     """
-    from .project import Project
+    from .assembly import Run, RunChoices
     from .runtime.runtimes import Runtimes
     from .startup import report_actions
     from .testenv import tests_runtime
 
     echo = functools.partial(click.echo, err=True)
-    report_actions(Project(require_packages(project)), Runtimes(progress=echo, warn=echo),
-                   unset=False)
+    assembled = Run(RunChoices(require_packages(project)))
+    report_actions(assembled.project, Runtimes(progress=echo, warn=echo), unset=False)
     if tests:
         click.echo(f"  tests: {tests_runtime(project.resolve()).describe()}", err=True)
     if all_kinds:

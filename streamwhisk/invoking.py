@@ -59,21 +59,20 @@ def invoke(action: str, pairs: tuple[str, ...], params: tuple[tuple[str, str], .
       streamwhisk invoke mastrogpt/display -P chess.json
       streamwhisk invoke cache/counter --services auto
     """
+    from .assembly import Run, RunChoices
     from .hosting.serving import beside
-    from .runtime import Invoker, InvokerSettings
-    from .services.manager import Services
-    from .startup import project_and_llm
+    from .runtime import Invoker
+    from .startup import announce_dev_ollama_of
 
     configure_logging("warning")
     show_what_it_prints()
     args = {**_params_file(param_file), **_pairs(pairs),
             **{key: parse_value(value) for key, value in params}}
+    # no server runs here, so no OPSDEV_HOST: an action that needs it says so
+    assembled = Run(RunChoices(project, cast(Scope, scope), services, dev_ollama))
 
     async def run() -> dict[str, Any]:
-        # no server runs here, so no OPSDEV_HOST: an action that needs it says so
-        namespace = InvokerSettings().namespace
-        platform = {"OPSDEV_USERNAME": namespace}
-        running = Services.plan(project, cast(Scope, scope), services, namespace, platform)
+        running = assembled.services
         with contextlib.ExitStack() as stack:
             stack.callback(running.stop)
             if running.chosen:
@@ -82,22 +81,20 @@ def invoke(action: str, pairs: tuple[str, ...], params: tuple[tuple[str, str], .
                 await asyncio.to_thread(running.ready)
                 for name, why in running.failed.items():
                     click.echo(f"service {name} did not start: {why}", err=True)
-            values = running.values()
-            layers = (platform, values) if running.override else ({**platform, **values}, {})
-            return await invoke_once(*layers)
+            companions = [assembled.serve_dev_ollama()] if assembled.wants_dev_ollama else []
+            announce_dev_ollama_of(assembled.report(), dev_ollama)
+            async with beside(companions, "warning"):
+                return await invoke_once()
 
-    async def invoke_once(platform: dict[str, str], overrides: dict[str, str]
-                          ) -> dict[str, Any]:
-        actions, companions = project_and_llm(project, scope, dev_ollama, platform, overrides)
-        async with beside(companions, "warning"):
-            invoker = Invoker(actions)
-            try:
-                spec = invoker.spec(action)
-                if streaming:
-                    return await _print_stream(invoker, spec, args, as_json)
-                return await invoker.invoke(spec, args)
-            finally:
-                await invoker.close()
+    async def invoke_once() -> dict[str, Any]:
+        invoker = Invoker(assembled.project)
+        try:
+            spec = invoker.spec(action)
+            if streaming:
+                return await _print_stream(invoker, spec, args, as_json)
+            return await invoker.invoke(spec, args)
+        finally:
+            await invoker.close()
 
     result = asyncio.run(run())
     if result:

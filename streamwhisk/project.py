@@ -164,6 +164,13 @@ class Project:
         self._config_stamp: Stamp = ()
         self._specs: dict[tuple[str, str], ActionSpec] = {}
 
+    def set_run_layers(self, defaults: Mapping[str, str], overrides: Mapping[str, str]) -> None:
+        """The platform layer and the run's overrides, as a run completes them (its services
+        and dev Ollama get their addresses); everything is read again with them."""
+        self._defaults, self._overrides = dict(defaults), dict(overrides)
+        self._config = None
+        self._specs.clear()
+
     @property
     def packages(self) -> Path:
         return self.root / "packages"

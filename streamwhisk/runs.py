@@ -1,5 +1,5 @@
-"""Which `up` serves a project: `up` notes its address while it runs, and `chat`, `loader`,
-`invoke` and `action` find it there, whatever port it took."""
+"""Which `up` serves a project: `up` notes its run's report while it runs, and `chat`,
+`loader`, `invoke` and `action` find it there, whatever port it took."""
 
 from __future__ import annotations
 
@@ -7,37 +7,38 @@ import contextlib
 import os
 from pathlib import Path
 
+from .assembly import RunReport
 from .paths import project_run_file, write_whole
 
 
-def note(project: Path, url: str) -> None:
-    path = project_run_file(project)
+def note(report: RunReport) -> None:
+    path = project_run_file(Path(report.project))
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_whole(path, f"{url}\n{os.getpid()}\n")
+    write_whole(path, report.to_json())
 
 
-def forget(project: Path) -> None:
-    """This process's note only: a second `up` of the project may have written its own."""
-    path = project_run_file(project)
+def forget(report: RunReport) -> None:
+    """This run's note only: a second `up` of the project may have written its own."""
+    path = project_run_file(Path(report.project))
     with contextlib.suppress(OSError):
-        if _read(path)[1] == os.getpid():
+        noted = _read(path)
+        if noted is not None and noted.pid == report.pid:
             path.unlink()
 
 
-def running_url(project: Path) -> str | None:
-    """The address of the project's running `up`, if one runs."""
-    url, pid = _read(project_run_file(project))
-    if not url or not _alive(pid):
+def running(project: Path) -> RunReport | None:
+    """The report of the project's running `up`, if one runs."""
+    report = _read(project_run_file(project))
+    if report is None or not report.url or not _alive(report.pid):
         return None
-    return url
+    return report
 
 
-def _read(path: Path) -> tuple[str, int]:
+def _read(path: Path) -> RunReport | None:
     try:
-        url, pid = [*path.read_text().split("\n"), "", ""][:2]
-        return url.strip(), int(pid)
-    except (OSError, ValueError):
-        return "", 0
+        return RunReport.from_json(path.read_text())
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def _alive(pid: int) -> bool:

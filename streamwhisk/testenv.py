@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .assembly import NAMESPACE, Run, RunChoices, platform_values
 from .config import Config, wskprops_file
 from .devca import trust_dev_ca
 from .launch import serve, serve_dev_ollama
@@ -33,9 +34,6 @@ from .paths import data_root, project_key
 from .project import DEFAULT_KIND
 from .runtime.environments import TEST_TOOLS, TEST_TOOLS_NAMES, RuntimeEnvironment
 from .runtime.runtimes import Runtimes
-from .services.manager import Services
-
-NAMESPACE = "guest"
 
 
 def layered(project: Path, platform: Mapping[str, str]) -> dict[str, str]:
@@ -65,15 +63,6 @@ def run_environment(values: Mapping[str, str], ops_folder: Path | None,
     env["VIRTUAL_ENV"] = str(runtime.root)
     env["PYTHONPATH"] = str(runtime.layer or "")
     return env
-
-
-def platform_values(url: str | None) -> dict[str, str]:
-    """What the platform tells tests of itself, under its names and Nuvolaris's older ones
-    (tests of that era read NUVDEV_HOST and NUVDEV_USERNAME)."""
-    values = {"OPSDEV_USERNAME": NAMESPACE}
-    if url is not None:
-        values |= {"OPSDEV_HOST": url, "OPSDEV_APIHOST": url}
-    return values | {key.replace("OPSDEV_", "NUVDEV_"): value for key, value in values.items()}
 
 
 def write_ops(folder: Path, values: Mapping[str, str]) -> None:
@@ -138,15 +127,15 @@ def run_tests(project: Path, pytest_args: Sequence[str],
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(
             prefix="streamwhisk-test-")))
         logs = test_logs(project)
-        always = _start_extras(stack, project, options, logs)
+        always = _start_extras(stack, _tests_run(project, options), logs)
+        # the run above decided the dev Ollama: the server is told its address, or none
         server = stack.enter_context(serve(
             project, "--scope", "tests", "--namespace", NAMESPACE, "--log-level", "warning",
-            "--services", "none", "--dev-ollama", "never" if always.get("OLLAMA_HOST")
-            else options.dev_ollama, log_path=logs / "server.log",
+            "--services", "none", "--dev-ollama", "never", log_path=logs / "server.log",
             env=dict(always)))
         print(f"streamwhisk test: actions served at {server.url} (OPSDEV_HOST); its log "
               f"(kept after the run) in {logs / 'server.log'}", file=sys.stderr)
-        platform = platform_values(server.url)
+        platform = platform_values(NAMESPACE, server.url)
         write_ops(scratch, {**layered(project, platform), **always})
         env = run_environment({**platform, **always}, scratch, runtime)
         plugin = []
@@ -168,13 +157,16 @@ def test_logs(project: Path) -> Path:
     return folder
 
 
-def _start_extras(stack: contextlib.ExitStack, project: Path, options: TestOptions,
-                  logs: Path) -> dict[str, str]:
-    """Start the services (the tests' own data: a scope of their own) and the dev Ollama
-    that `options` ask for, stopped with the stack; the values that must win over every
-    layer."""
-    platform = platform_values(None)
-    services = Services.plan(project, "tests", options.services, NAMESPACE, platform)
+def _tests_run(project: Path, options: TestOptions) -> Run:
+    """The run tests (and the shell) see: the tests' scope and services' data of their own."""
+    return Run(RunChoices(project, "tests", options.services, options.dev_ollama))
+
+
+def _start_extras(stack: contextlib.ExitStack, run: Run, logs: Path) -> dict[str, str]:
+    """Start the run's services and the dev Ollama it wants (as a process of its own),
+    stopped with the stack; the values that must win over every layer (with `auto` no layer
+    sets them, with `always` they win: either way, the run's values)."""
+    services = run.services
     stack.callback(services.stop)
     for line in services.describe():
         print(f"streamwhisk test: {line}", file=sys.stderr)
@@ -182,16 +174,11 @@ def _start_extras(stack: contextlib.ExitStack, project: Path, options: TestOptio
     services.ready()
     for name, why in services.failed.items():
         print(f"streamwhisk test: service {name} did not start: {why}", file=sys.stderr)
-    # with `auto` no layer sets them, with `always` they win: either way, the run's values
-    always = services.values()
-    configured = Config.load(project, "tests", defaults=platform).get("OLLAMA_HOST")
-    wants_llm = options.dev_ollama == "always" or (
-        options.dev_ollama == "auto" and configured is None)
-    if wants_llm:
+    if run.wants_dev_ollama:
         dev = stack.enter_context(serve_dev_ollama("--auth", "", log_path=logs / "ollama.log"))
-        always["OLLAMA_HOST"] = dev.url.removeprefix("http://")
+        run.dev_ollama_started(dev.url)
         print(f"streamwhisk test: dev Ollama at {dev.url} (OLLAMA_HOST)", file=sys.stderr)
-    return always
+    return run.winning_values()
 
 
 def run_shell(project: Path, options: TestOptions | None = None) -> int:
@@ -203,8 +190,8 @@ def run_shell(project: Path, options: TestOptions | None = None) -> int:
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(
             prefix="streamwhisk-shell-")))
-        always = _start_extras(stack, project, options, test_logs(project))
-        values = {**layered(project, platform_values(None)), **always}
+        always = _start_extras(stack, _tests_run(project, options), test_logs(project))
+        values = {**layered(project, platform_values(NAMESPACE, None)), **always}
         write_ops(scratch, values)
         print(f"streamwhisk shell: {len(values)} settings from the login config, .env and "
               "tests/.env are in os.environ (and in `ops -config -dump`)", file=sys.stderr)

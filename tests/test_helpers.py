@@ -6,15 +6,18 @@ import doctest
 
 import pytest
 
+import streamwhisk.assembly
 import streamwhisk.basicauth
 from streamwhisk.errors import InvalidName
 from streamwhisk.hosting.serving import own_host_names
 from streamwhisk.project import Limits, split_action_name
-from streamwhisk.startup import public_url
+from streamwhisk.assembly import public_url
 
 
 def test_the_doctests_hold() -> None:
-    assert doctest.testmod(streamwhisk.basicauth).failed == 0
+    for module in (streamwhisk.basicauth, streamwhisk.assembly):
+        result = doctest.testmod(module)
+        assert result.attempted and not result.failed, module
 
 
 @pytest.mark.parametrize(("name", "parts"), [

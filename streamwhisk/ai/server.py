@@ -53,7 +53,8 @@ class RunningUp:
         """`url`, else STREAMWHISK_URL, else the project's running up, else up's default;
         its key: `auth`, else AUTH from the layers (up takes the login's), else the key up
         made for a run on that port."""
-        url = (url or os.environ.get("STREAMWHISK_URL") or runs.running_url(project)
+        running = runs.running(project)
+        url = (url or os.environ.get("STREAMWHISK_URL") or (running and running.url)
                or DEFAULT_URL).rstrip("/")
         key = auth or ""
         if is_blank(key):

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import Scope
 from ..errors import ConfigError, ServiceUnavailable
 from ..paths import data_root, project_key
 from ..project import Project
@@ -80,16 +79,14 @@ class Services:
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def plan(cls, project: Path, scope: Scope, choice: str, namespace: str,
-             platform: Mapping[str, str]) -> Services:
-        """The services a run of the project (with `platform` as its lowest layer) starts for
-        `--services CHOICE`, their addresses chosen now."""
-        actions = Project(project, scope, defaults=platform)
-        configured = set(actions.config.settings(include_environment=True))
-        chosen, override = wanted(choice, used_variables(actions.variables()), configured)
+    def plan(cls, project: Project, choice: str, namespace: str) -> Services:
+        """The services a run of the project starts for `--services CHOICE`, their addresses
+        chosen now."""
+        configured = set(project.config.settings(include_environment=True))
+        chosen, override = wanted(choice, used_variables(project.variables()), configured)
         addresses = {}
         for service in chosen:
-            folder = data_folder(project, scope, service.name)
+            folder = data_folder(project.root, project.scope, service.name)
             addresses[service.name] = Address("127.0.0.1", free_port(), folder,
                                               secret_of(folder), namespace)
         return cls(chosen, addresses, namespace, override)
@@ -100,6 +97,12 @@ class Services:
         for service in self.chosen:
             found |= service.values(self.addresses[service.name])
         return found
+
+    def s3_url(self) -> str | None:
+        """The S3 service's own address (the s3.<host> relay's upstream), when it runs."""
+        values = self.values()
+        return (f"http://{values['S3_HOST']}:{values['S3_PORT']}" if "S3_HOST" in values
+                else None)
 
     def _values_of(self, service: Service) -> dict[str, str]:
         return service.values(self.addresses[service.name])
