@@ -24,7 +24,7 @@
     ├── RequestError           an HTTP request the server refuses (carries its status)
     ├── ListenError            a server cannot bind its address
     ├── ClusterError           an OpenWhisk API (a cluster's, or a running up's) refused or failed
-    ├── ServerUnreachable      no running `up` answers where a learner's command looked
+    │   └── ServerUnreachable  the running `up` a learner's command looked for did not answer
     ├── ChatError              `streamwhisk chat` cannot send what was typed
     └── LoaderError            `streamwhisk loader` cannot read a file or its action refused
 
@@ -170,12 +170,13 @@ class NotReadyInTime(ServiceUnavailable):
 class ClusterError(StreamwhiskError):
     """An OpenWhisk API refused or failed; the message names the artifact and what to do."""
 
-    def __init__(self, message: str, status_code: int = 0) -> None:
+    def __init__(self, message: str, status_code: int = 0, reason: str = "") -> None:
         self.status_code = status_code
+        self.reason = reason or message  # what the other side said, alone
         super().__init__(message)
 
 
-class ServerUnreachable(StreamwhiskError):
+class ServerUnreachable(ClusterError):
     """No running `streamwhisk up` answers where a learner's command looked."""
 
 

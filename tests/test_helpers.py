@@ -8,10 +8,10 @@ import pytest
 
 import streamwhisk.assembly
 import streamwhisk.basicauth
+from streamwhisk.assembly import public_url
 from streamwhisk.errors import InvalidName
 from streamwhisk.hosting.serving import own_host_names
 from streamwhisk.project import Limits, split_action_name
-from streamwhisk.assembly import public_url
 
 
 def test_the_doctests_hold() -> None:

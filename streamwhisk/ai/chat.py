@@ -18,19 +18,18 @@ import json
 import mimetypes
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 
 from ..errors import ChatError
+from ..openwhisk.client import Client
 from ..services.manager import statuses
 from ..stream.schema import DONE, ERROR, RESULT, STATE
 from ..terminal import show_message, shown, shown_json
 from .forms import ask_form
-from .server import RunningUp
 
 FILE_REFERENCE = re.compile(r"(?<!\S)@(\S+)")
 OWN_FIELDS = {"output", "state", "streaming", "form", "options", "error"}
@@ -74,13 +73,11 @@ class Files:
 
 @dataclass
 class Chat:
-    server: RunningUp
+    client: Client  # the running up's
     action: str
     files: Files
     as_json: bool = False
     state: Any = None
-    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=httpx.Timeout(
-        None, connect=5.0)))
 
     def open(self, ask: Ask) -> None:
         """The chat's opening: an empty invocation, and the form its answer may ask for."""
@@ -102,7 +99,7 @@ class Chat:
             request["state"] = self.state
         streamed = ""
         try:
-            for message in self.server.stream(self.action, request, self.client):
+            for message in self.client.stream(self.action, request):
                 if self.as_json:
                     click.echo(shown_json(message))
                 if STATE in message and DONE not in message:

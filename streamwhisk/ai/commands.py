@@ -52,7 +52,7 @@ def chat(action: str, url: str | None, project: Path, as_json: bool, inline: boo
     signal.signal(signal.SIGINT, signal.default_int_handler)
     action = action if "/" in action else f"{action}/{action}"  # as `ops ai chat NAME`
     server = RunningUp.find(project, url, None)
-    talk = Chat(server, action, Files.of(project, inline), as_json)
+    talk = Chat(server.client(timeout_s=None), action, Files.of(project, inline), as_json)
     history = data_root() / "chat-history"
     history.parent.mkdir(parents=True, exist_ok=True)
     session: PromptSession[str] = PromptSession(history=FileHistory(str(history)))
@@ -171,8 +171,6 @@ def loader(files: tuple[Path, ...], action: str, chunksize: int, collection: str
       streamwhisk loader docs/*.md manual.pdf --collection docs --clean
       streamwhisk loader notes.txt --opts '{"model": "mxbai-embed-large"}'
     """
-    import httpx
-
     from ..errors import LoaderError
     from .loader import chunks_of, options_of
     from .server import RunningUp
@@ -180,15 +178,14 @@ def loader(files: tuple[Path, ...], action: str, chunksize: int, collection: str
     options = options_of(opts)
     chunks = chunks_of(list(files), chunksize)
     server = RunningUp.find(project, url, auth)
-    with httpx.Client(timeout=300) as client:
+    with server.client(timeout_s=300) as client:
         if clean:
-            server.invoke(action, {"input": f"!!{collection}", "state": collection, **options},
-                          client)
+            client.invoke(action, {"input": f"!!{collection}", "state": collection, **options})
         with click.progressbar(chunks, label=f"loading into {collection}",
                                item_show_func=lambda c: c.source if c else None) as bar:
             for chunk in bar:
-                result = server.invoke(action, {"input": chunk.text, "state": collection,
-                                                **options}, client)
+                result = client.invoke(action, {"input": chunk.text, "state": collection,
+                                                **options})
                 error = result.get("error") if isinstance(result, dict) else None
                 if error:
                     raise LoaderError(f"{action} refused a chunk of {chunk.source}: {error}")

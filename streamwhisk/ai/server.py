@@ -1,22 +1,17 @@
-"""A running `streamwhisk up`, as `chat` and `loader` reach it: its streamer for a chat, its
-REST API (with its key) to invoke an action as `ops invoke` does."""
+"""A running `streamwhisk up`, as `chat`, `loader` and `action` find it: its address and
+key, and the one OpenWhisk client (`openwhisk/client.py`) that talks to it."""
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from .. import runs
-from ..basicauth import credentials, is_blank
+from ..basicauth import is_blank
 from ..config import Config
-from ..errors import ServerUnreachable
+from ..openwhisk.client import LOCAL_UP, Client
 from ..paths import run_key_file
 
 DEFAULT_URL = "http://127.0.0.1:8080"  # where `up` listens unless told otherwise
@@ -64,44 +59,7 @@ class RunningUp:
             key = _run_key_for(url)
         return cls(url, key)
 
-    def stream(self, action: str, body: dict[str, Any],
-               client: httpx.Client) -> Iterator[dict[str, Any]]:
-        """The messages of one streamed reply, as the page reads them (NDJSON)."""
-        try:
-            with client.stream("POST", f"{self.url}/web/_/{action}", json=body,
-                               headers={"accept": "application/x-ndjson"}) as answer:
-                if answer.status_code != 200:
-                    answer.read()
-                    raise ServerUnreachable(f"{action}: {self._why(answer)}")
-                for line in answer.iter_lines():
-                    if line.strip():
-                        yield json.loads(line)
-        except httpx.TransportError as exc:
-            raise self._unreachable(exc) from exc
-
-    def invoke(self, action: str, body: dict[str, Any], client: httpx.Client) -> Any:
-        """The result of a blocking invocation through the REST API."""
-        auth = credentials(self.key) or httpx.USE_CLIENT_DEFAULT  # no key: none sent
-        try:
-            answer = client.post(f"{self.url}/api/v1/namespaces/_/actions/{action}",
-                                 params={"blocking": "true", "result": "true"}, json=body,
-                                 auth=auth)
-        except httpx.TransportError as exc:
-            raise self._unreachable(exc) from exc
-        if answer.status_code == 401:
-            raise ServerUnreachable(f"{self.url} refused the key: pass --auth UUID:KEY (up "
-                                    "says which key protects its REST API)")
-        if answer.status_code not in (200, 502):
-            raise ServerUnreachable(f"{action}: {self._why(answer)}")
-        return answer.json()
-
-    def _unreachable(self, exc: Exception) -> ServerUnreachable:
-        return ServerUnreachable(f"no streamwhisk up answers at {self.url} ({exc}): start "
-                                 "`streamwhisk up` in the project, or pass --url")
-
-    @staticmethod
-    def _why(answer: httpx.Response) -> str:
-        try:
-            return f"{answer.status_code}: {answer.json().get('error', answer.text)}"
-        except ValueError:
-            return f"{answer.status_code}: {answer.text[:200]}"
+    def client(self, timeout_s: float | None) -> Client:
+        """Its OpenWhisk client (REST API and streamer), with its key when one is known."""
+        return Client(self.url, self.key, peer=LOCAL_UP, require_key=False,
+                      timeout_s=timeout_s)

@@ -136,9 +136,9 @@ def streamer(apihost: str | None, host: str, port: int, stream_host: str, stream
     from ..config import Config
     from ..hosting.serving import Served, listen, run, url_of
     from ..logsetup import configure_logging
+    from ..openwhisk.client import api_base
     from ..openwhisk.remote import RemoteSettings, create_remote_app
     from ..stream import StreamSettings
-    from .client import api_base
 
     configure_logging(log_level)
     stop_on_signals()

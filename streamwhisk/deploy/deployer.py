@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import ClusterError, StreamwhiskError
+from ..openwhisk.client import Client, Collection, api_base
 from ..project import DEFAULT_KIND, ActionSpec, Project, split_action_name
 from ..runtime.environments import syntax_problems
 from ..runtime.kinds import interpreters, wanted_version
@@ -32,7 +33,6 @@ from .artifacts import (
     action_artifact,
     select_actions,
 )
-from .client import Collection, OpenWhiskClient, api_base
 from .records import DeployRecord
 from .website import SiteUploader, StaticBucket, site_files
 
@@ -80,11 +80,11 @@ class Deployer:
         self.echo = plan if dry_run and plan is not None else echo
         self.dry_run = dry_run
         self.record = DeployRecord.load(target.apihost, self.root)
-        self._client: OpenWhiskClient | None = None
+        self._client: Client | None = None
 
-    def client(self) -> OpenWhiskClient:
+    def client(self) -> Client:
         if self._client is None:
-            self._client = OpenWhiskClient(self.target.apihost, self.target.auth)
+            self._client = Client(self.target.apihost, self.target.auth)
         return self._client
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from ..project import split_action_name
 from ..terminal import shown_json
 
 if TYPE_CHECKING:
-    from .client import OpenWhiskClient
+    from ..openwhisk.client import Client
 
 PARAM = click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="KEY VALUE",
                      help="A parameter; VALUE is read as JSON when it parses. Repeatable.")
@@ -29,18 +29,17 @@ URL = click.option("--url", metavar="URL", help="The running `streamwhisk up` (d
 
 
 @contextmanager
-def running_up(project: Path, url: str | None) -> Iterator[tuple[OpenWhiskClient, str]]:
+def running_up(project: Path, url: str | None) -> Iterator[tuple[Client, str]]:
     """A REST client of the project's running `up`, and that up's address."""
     from ..ai.server import RunningUp
     from ..errors import ClusterError
-    from .client import OpenWhiskClient
 
     server = RunningUp.find(project, url, None)
     if not server.key:
         raise UserError(f"no key for the REST API of {server.url}: is `streamwhisk up` running "
                         "in this project? (or pass --url)")
     try:
-        with OpenWhiskClient(server.url, server.key) as client:
+        with server.client(timeout_s=120) as client:
             yield client, server.url
     except ClusterError as exc:
         raise UserError(str(exc)) from exc
@@ -223,7 +222,7 @@ def list_actions(url: str | None, project: Path) -> None:
         click.echo(f"{qualified:<66} private {kind}")
 
 
-def web_url(client: OpenWhiskClient, address: str, name: str) -> str:
+def web_url(client: Client, address: str, name: str) -> str:
     package, action_name = split_action_name(name)
     return f"{address}/api/v1/web/{client.namespace()}/{package}/{action_name}"
 

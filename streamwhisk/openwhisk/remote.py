@@ -25,17 +25,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..basicauth import credentials
-from ..errors import ActionCrashed, StreamwhiskError
+from ..errors import ActionCrashed, ClusterError, StreamwhiskError
 from ..hosting.primitives import UNEXPECTED, error_response, read_json_object, status_of
 from ..stream import StreamSession, StreamSettings
 from ..stream.schema import RESERVED_ARGUMENTS
+from .client import AsyncClient
 from .streamer import RelayResponse
 from .webrequest import parse_target
 
@@ -62,9 +61,8 @@ class RemoteActivation:
 class RemoteStreamer:
     def __init__(self, settings: RemoteSettings) -> None:
         self.settings = settings
-        self._http = httpx.AsyncClient(base_url=f"{settings.apihost}/api/v1/web/",
-                                       auth=credentials(settings.auth),
-                                       timeout=INVOKE_TIMEOUT_S)
+        self._client = AsyncClient(settings.apihost, settings.auth, require_key=False,
+                                   timeout_s=INVOKE_TIMEOUT_S)
 
     async def stream(self, request: Request) -> Response | RelayResponse:
         try:
@@ -85,26 +83,18 @@ class RemoteStreamer:
 
         async def call() -> None:
             try:
-                answer = await self._http.post(path, json=body)
-                value = answer.json() if answer.content else {}
-            except (httpx.HTTPError, ValueError) as exc:
+                value = await self._client.web(path, body)
+            except ClusterError as exc:  # not the action's answer: it did not run, or crashed
                 if not result.done():
-                    result.set_exception(ActionCrashed(
-                        f"cannot invoke {path} on {self.settings.apihost}: {exc}"))
+                    result.set_exception(ActionCrashed(exc.reason))
                 return
-            if answer.status_code >= 500 or answer.status_code in (401, 403, 404):
-                error = value.get("error") if isinstance(value, dict) else None
-                outcome: Exception = ActionCrashed(str(error or f"{answer.status_code} from "
-                                                       f"{self.settings.apihost}"))
-                if not result.done():
-                    result.set_exception(outcome)
-            elif not result.done():  # 200, or the application's own error (400 {"error"})
+            if not result.done():  # its result, or the application's own error
                 result.set_result(value if isinstance(value, dict) else {"body": value})
 
         return RemoteActivation(result, asyncio.get_running_loop().create_task(call()))
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._client.aclose()
 
 
 async def _arguments(request: Request) -> dict[str, Any]:
