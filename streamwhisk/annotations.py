@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from .errors import ConfigError
 
@@ -32,6 +33,30 @@ _ALIASES = {
 _ARITY = {"param": 2, "annotation": 2}
 _TRUE = {"true", "yes"}
 _FALSE = {"false", "no"}
+
+
+# OpenWhisk's names for an action's limits (its REST API's `limits`), and ours
+OPENWHISK_LIMITS = {"timeout": "timeout_ms", "memory": "memory_mb",
+                    "concurrency": "concurrency", "logs": "logs_mb"}
+
+
+class LimitFields(TypedDict):
+    """An action's limits under our names, each None when not given."""
+
+    timeout_ms: int | None
+    memory_mb: int | None
+    concurrency: int | None
+    logs_mb: int | None
+
+
+def limit_fields(openwhisk: Mapping[str, int]) -> LimitFields:
+    """OpenWhisk's `limits` under our names (`Annotations`' and `Limits`' fields).
+
+    >>> limit_fields({"timeout": 5000, "logs": 2})
+    {'timeout_ms': 5000, 'memory_mb': None, 'concurrency': None, 'logs_mb': 2}
+    """
+    return cast(LimitFields, {ours: openwhisk.get(theirs)
+                              for theirs, ours in OPENWHISK_LIMITS.items()})
 
 
 def parse_value(text: str) -> Any:
@@ -53,8 +78,17 @@ class Annotations:
     timeout_ms: int | None = None
     memory_mb: int | None = None
     concurrency: int | None = None
-    logsize_mb: int | None = None
+    logs_mb: int | None = None  # #--logsize
     docker: str | None = None
+
+    def limits_set(self) -> dict[str, int]:
+        """The limits these annotations set, under OpenWhisk's names (what a deploy sends:
+        the cluster's defaults stand for the others)."""
+        return {theirs: value for theirs, ours in OPENWHISK_LIMITS.items()
+                if (value := getattr(self, ours))}
+
+    def limit_fields(self) -> LimitFields:
+        return cast(LimitFields, {ours: getattr(self, ours) for ours in OPENWHISK_LIMITS.values()})
 
     @property
     def web(self) -> bool:
@@ -105,7 +139,7 @@ def parse_annotations(source: str, where: Path | str) -> Annotations:
         timeout_ms=scalars.get("timeout"),
         memory_mb=scalars.get("memory"),
         concurrency=scalars.get("concurrency"),
-        logsize_mb=scalars.get("logsize"),
+        logs_mb=scalars.get("logsize"),
         docker=scalars.get("docker"),
     )
 

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .annotations import Annotations, parse_annotations, parse_value
+from .annotations import (
+    OPENWHISK_LIMITS,
+    Annotations,
+    limit_fields,
+    parse_annotations,
+    parse_value,
+)
 from .config import Config, Scope, is_secret_name, login_file, references, url_credentials
 from .errors import (
     ActionNotFound,
@@ -33,11 +39,6 @@ DEFAULT_KIND = "python:default"
 MAX_TIMEOUT_MS = 3_600_000
 RACY_WINDOW_NS = 3_000_000_000
 Stamp = tuple[tuple[str, int, int], ...]
-
-
-# OpenWhisk's names for an action's limits (its REST API's `limits`), and ours
-OPENWHISK_LIMITS = {"timeout": "timeout_ms", "memory": "memory_mb",
-                    "concurrency": "concurrency", "logs": "logs_mb"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Limits:
 
     @classmethod
     def from_openwhisk(cls, limits: Mapping[str, int]) -> Limits:
-        return cls.of(**{ours: limits.get(theirs) for theirs, ours in OPENWHISK_LIMITS.items()})
+        return cls.of(**limit_fields(limits))
 
     def as_openwhisk(self) -> dict[str, int]:
         return {theirs: getattr(self, ours) for theirs, ours in OPENWHISK_LIMITS.items()}
@@ -299,8 +300,7 @@ class Project:
             )
         params = {key: parse_value(config.expand(raw, where)) for key, raw in notes.params}
         unset = tuple(sorted({name for _, raw in notes.params for name in config.unset(raw)}))
-        limits = Limits.of(notes.timeout_ms, notes.memory_mb, notes.concurrency,
-                           notes.logsize_mb)
+        limits = Limits.of(**notes.limit_fields())
         return ActionSpec(
             package=package,
             name=name,

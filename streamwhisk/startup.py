@@ -4,7 +4,6 @@ the project's actions at start (also `runtimes`'s). Diagnostics go to stderr."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -20,9 +19,9 @@ from .hosting.subdomains import STREAM
 from .ollama.commands import announce_dev_ollama
 from .page import PAGE
 from .project import ActionSpec, ActionSurvey, Project
-from .runtime.environments import syntax_problems
 from .runtime.kinds import resolve
 from .runtime.runtimes import Runtimes
+from .runtime.syntax import action_syntax_problems
 from .site import site_folder
 
 
@@ -137,7 +136,8 @@ def report_actions(actions: Project, runtimes: Runtimes | None = None,
     Returns the actions that can run."""
     survey = actions.survey()
     problems, runs_on, described = _runtimes_of(survey, runtimes)
-    problems.update(_syntax_problems(actions, survey, runs_on))
+    problems.update(action_syntax_problems(
+        (a.spec for a in survey if a.spec is not None), runs_on, actions.root))
     width = max((len(a.name) for a in survey), default=0)
     needs: dict[str, list[str]] = {}
     for action in survey:
@@ -198,18 +198,3 @@ def _label(kind: str) -> str:
         return resolve(kind).label
     except RuntimeUnavailable:
         return kind
-
-
-def _syntax_problems(actions: Project, survey: list[ActionSurvey],
-                     runs_on: dict[str, str]) -> dict[str, str]:
-    """The main files each action's own interpreter rejects (or cannot check)."""
-    named = {a.spec.main_file: a for a in survey if a.spec is not None and a.name in runs_on}
-    rejected, unchecked = syntax_problems(
-        {path: runs_on[action.name] for path, action in named.items()}, actions.root)
-    problems = {named[path].name: why for path, why in unchecked.items()}
-    for path, reason in rejected.items():
-        with contextlib.suppress(RuntimeUnavailable):
-            kind = resolve(named[path].kind)
-            reason += f" ({kind.fallback_note()})" if kind.fallback else ""
-        problems[named[path].name] = reason
-    return problems

@@ -6,8 +6,10 @@ import doctest
 
 import pytest
 
+import streamwhisk.annotations
 import streamwhisk.assembly
 import streamwhisk.basicauth
+import streamwhisk.openwhisk.client
 from streamwhisk.assembly import public_url
 from streamwhisk.errors import InvalidName
 from streamwhisk.hosting.serving import own_host_names
@@ -15,7 +17,8 @@ from streamwhisk.project import Limits, split_action_name
 
 
 def test_the_doctests_hold() -> None:
-    for module in (streamwhisk.basicauth, streamwhisk.assembly):
+    for module in (streamwhisk.basicauth, streamwhisk.assembly, streamwhisk.annotations,
+                   streamwhisk.openwhisk.client):
         result = doctest.testmod(module)
         assert result.attempted and not result.failed, module
 

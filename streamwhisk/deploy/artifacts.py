@@ -59,9 +59,7 @@ class ActionArtifact:
             exec_["image"] = notes.docker
         if notes.main:
             exec_["main"] = notes.main
-        limits = {key: value for key, value in (
-            ("timeout", notes.timeout_ms), ("memory", notes.memory_mb),
-            ("logs", notes.logsize_mb), ("concurrency", notes.concurrency)) if value}
+        limits = notes.limits_set()
         return {
             "name": self.spec.name,
             "publish": False,

@@ -13,6 +13,7 @@ from the same layers, over the platform's own values (`OPSDEV_HOST` = the API ho
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,8 @@ from ..config import Config
 from ..errors import ClusterError, StreamwhiskError
 from ..openwhisk.client import Client, Collection, api_base
 from ..project import DEFAULT_KIND, ActionSpec, Project, split_action_name
-from ..runtime.environments import syntax_problems
 from ..runtime.kinds import interpreters, wanted_version
+from ..runtime.syntax import action_syntax_problems
 from ..site import SITE_FOLDER, site_folder
 from .archive import zip_action
 from .artifacts import (
@@ -275,17 +276,14 @@ def _details(artifact: PackageArtifact | ActionArtifact) -> str:
 
 
 def _syntax_problems(specs: list[ActionSpec], root: Path) -> dict[str, str]:
-    """Syntax checked by the interpreter of each action's kind, where this machine has it."""
+    """Syntax checked by the interpreter of each action's own kind, where this machine has
+    it (another Python's grammar proves nothing; an interpreter that does not start checks
+    nothing: the cluster will say)."""
     found = interpreters()
-    python_of: dict[Path, str] = {}
+    python_of: dict[str, str] = {}
     for spec in specs:
-        try:
+        with contextlib.suppress(StreamwhiskError):  # a kind this machine cannot check
             python = found.get(wanted_version(spec.annotations.kind or DEFAULT_KIND))
-        except StreamwhiskError:
-            continue  # a kind this machine cannot check; the cluster will say
-        if python is not None:
-            python_of[spec.main_file] = python
-    # an interpreter that does not start checks nothing: the cluster will say
-    rejected, _ = syntax_problems(python_of, root)
-    by_file = {spec.main_file: spec for spec in specs}
-    return {by_file[path].qualified: reason for path, reason in rejected.items()}
+            if python is not None:
+                python_of[spec.qualified] = python
+    return action_syntax_problems(specs, python_of, root, unchecked_too=False)

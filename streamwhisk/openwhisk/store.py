@@ -26,7 +26,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ..annotations import Annotations
+from ..annotations import OPENWHISK_LIMITS, Annotations, limit_fields
 from ..errors import (
     ActionNotFound,
     DeployConflict,
@@ -37,7 +37,7 @@ from ..errors import (
 )
 from ..names import DEFAULT_PACKAGE
 from ..paths import data_root, write_whole
-from ..project import DEFAULT_KIND, OPENWHISK_LIMITS, ActionSpec, Limits, stamp
+from ..project import DEFAULT_KIND, ActionSpec, Limits, stamp
 from ..runtime.kinds import wanted_version
 from . import NOT_FOUND
 
@@ -199,9 +199,7 @@ class DeployedStore:
             multi_file=multi,
             annotations=Annotations(
                 annotations=dict(kept["annotations"]), kind=kept["exec"]["kind"],
-                main=kept["exec"].get("main"), timeout_ms=limits.get("timeout"),
-                memory_mb=limits.get("memory"), concurrency=limits.get("concurrency"),
-                logsize_mb=limits.get("logs")),
+                main=kept["exec"].get("main"), **limit_fields(limits)),
             params={**parent["parameters"], **kept["parameters"]},
             limits=Limits.from_openwhisk(limits),
             entry=kept["exec"].get("main") or "main",

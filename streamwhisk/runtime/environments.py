@@ -26,7 +26,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -290,47 +290,3 @@ def _requirement_names(requirements: str) -> list[str]:
 
 def digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
-
-
-_COMPILE = """import json, sys
-errors = {}
-for path in sys.argv[1:]:
-    try:
-        with open(path, "rb") as file:
-            compile(file.read(), path, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        errors[path] = f"{exc.lineno}: syntax error: {exc.msg}"
-print(json.dumps(errors))
-"""
-
-
-def syntax_problems(python_of: Mapping[Path, str], root: Path
-                    ) -> tuple[dict[Path, str], dict[Path, str]]:
-    """One compile check per interpreter, of the files given to it (`python_of[file]`): the
-    files it rejects, as `file:line: syntax error: ...` with `file` relative to `root`, and the
-    files whose interpreter does not start, with why."""
-    by_python: dict[str, list[Path]] = {}
-    for path, python in python_of.items():
-        by_python.setdefault(python, []).append(path)
-    rejected: dict[Path, str] = {}
-    unchecked: dict[Path, str] = {}
-    for python, files in by_python.items():
-        try:
-            found = syntax_errors(python, files)
-        except RuntimeUnavailable as exc:
-            unchecked.update(dict.fromkeys(files, str(exc)))
-            continue
-        rejected.update({path: f"{path.relative_to(root)}:{reason}"
-                         for path, reason in found.items()})
-    return rejected, unchecked
-
-
-def syntax_errors(python: str, files: list[Path]) -> dict[Path, str]:
-    """The files that this interpreter cannot compile, with line and reason."""
-    if not files:
-        return {}
-    done = subprocess.run([python, "-I", "-c", _COMPILE, *map(str, files)],
-                          capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
-        raise RuntimeUnavailable(f"{python} does not start: {done.stderr.strip()[-300:]}")
-    return {Path(path): reason for path, reason in json.loads(done.stdout).items()}
