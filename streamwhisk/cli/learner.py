@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from ..cli_common import PROJECT
 from ..paths import data_root
+from .common import PROJECT
 
 URL = click.option("--url", metavar="URL", help="The running `streamwhisk up` (default: "
                    "STREAMWHISK_URL, else the project's running up, else "
@@ -44,8 +44,8 @@ def chat(action: str, url: str | None, project: Path, as_json: bool, inline: boo
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
 
-    from .chat import Chat, Files
-    from .server import RunningUp
+    from ..learner.chat import Chat, Files
+    from ..learner.server import RunningUp
 
     # Ctrl-C at this terminal is the user's "stop the reply", also when the chat was started
     # from a process that ignores SIGINT (a shell's background job, an IDE's task runner).
@@ -90,7 +90,7 @@ def new(action: str, package: str | None, project: Path) -> None:
     Example:
       streamwhisk new hello demo    packages/demo/hello/{__main__,hello}.py, tests/demo/
     """
-    from .scaffold import scaffold
+    from ..learner.scaffold import scaffold
 
     if not (project / "packages").is_dir():  # a new project: its first action
         (project / "packages").mkdir(parents=True)
@@ -126,7 +126,7 @@ for verb, update in (("add", False), ("update", True)):
     @PROJECT
     @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
     def _set(name: str, project: Path, password_stdin: bool, update: bool = update) -> None:
-        from .users import set_password
+        from ..learner.users import set_password
 
         path = set_password(project, name, _password(password_stdin), update)
         click.echo(f"{'updated' if update else 'added'} {name} in {path.relative_to(project)}")
@@ -142,7 +142,7 @@ def delete_user(name: str, project: Path) -> None:
     Example:
       streamwhisk user delete pinocchio
     """
-    from .users import delete
+    from ..learner.users import delete
 
     path = delete(project, name)
     click.echo(f"deleted {name} from {path.relative_to(project)}")
@@ -172,8 +172,8 @@ def loader(files: tuple[Path, ...], action: str, chunksize: int, collection: str
       streamwhisk loader notes.txt --opts '{"model": "mxbai-embed-large"}'
     """
     from ..errors import LoaderError
-    from .loader import chunks_of, options_of
-    from .server import RunningUp
+    from ..learner.loader import chunks_of, options_of
+    from ..learner.server import RunningUp
 
     options = options_of(opts)
     chunks = chunks_of(list(files), chunksize)

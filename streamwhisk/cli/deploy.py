@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..cli_common import PROJECT, require_packages, stop_on_signals
+from .common import PROJECT, require_packages, stop_on_signals
 
 if TYPE_CHECKING:  # the deployer (httpx, the MinIO client, ...) is imported when used
-    from .deployer import Deployer, Outcome
+    from ..deploy.deployer import Deployer, Outcome
 
 NAMES = click.argument("names", nargs=-1, metavar="[PKG | PKG/ACTION ...]")
 APIHOST = click.option("--apihost", metavar="URL",
@@ -27,7 +27,7 @@ def _echo(line: str) -> None:
 
 
 def _deployer(project: Path, apihost: str | None, dry_run: bool = False) -> Deployer:
-    from .deployer import Deployer, Target
+    from ..deploy.deployer import Deployer, Target
 
     return Deployer(require_packages(project), Target.of(project, apihost), _echo, dry_run,
                     plan=click.echo)
@@ -92,7 +92,7 @@ def devel(project: Path, apihost: str | None) -> None:
     Example:
       streamwhisk devel --apihost http://127.0.0.1:8080
     """
-    from .devel import watch_and_deploy
+    from ..deploy.devel import watch_and_deploy
 
     stop_on_signals()
     deployer = _deployer(project, apihost)

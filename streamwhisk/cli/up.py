@@ -10,19 +10,19 @@ from typing import cast
 
 import click
 
-from . import runs
-from .assembly import Run, RunChoices, RunReport, subdomain_url
-from .cli_common import require_packages, stop_on_signals
-from .config import Scope, references
-from .errors import RuntimeUnavailable
-from .hosting.subdomains import STREAM
-from .ollama.commands import announce_dev_ollama
-from .page import PAGE
-from .project import ActionSpec, ActionSurvey, Project
-from .runtime.kinds import resolve
-from .runtime.runtimes import Runtimes
-from .runtime.syntax import action_syntax_problems
-from .site import site_folder
+from .. import runs
+from ..assembly import Run, RunChoices, RunReport, subdomain_url
+from ..config import Scope, references
+from ..errors import RuntimeUnavailable
+from ..hosting.subdomains import STREAM
+from ..page import PAGE
+from ..project import ActionSpec, ActionSurvey, Project
+from ..runtime.kinds import resolve
+from ..runtime.runtimes import Runtimes
+from ..runtime.syntax import action_syntax_problems
+from ..site import site_folder
+from .common import require_packages, stop_on_signals
+from .ollama import announce_dev_ollama
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,12 @@ def serve_project(options: UpOptions) -> None:
     """Listen, assemble the run (the project with the platform's layer, its services, the
     dev Ollama, the key), say what is served and how it is protected, then serve until a
     signal stops it."""
-    from .app import ServerSettings, create_app
-    from .hosting.limits import HttpLimits
-    from .hosting.serving import Served, listen, own_host_names, run, url_of
-    from .logsetup import configure_logging
-    from .runtime import InvokerSettings, PoolSettings
-    from .stream import StreamSettings
+    from ..app import ServerSettings, create_app
+    from ..hosting.limits import HttpLimits
+    from ..hosting.serving import Served, listen, own_host_names, run, url_of
+    from ..logsetup import configure_logging
+    from ..runtime import InvokerSettings, PoolSettings
+    from ..stream import StreamSettings
 
     configure_logging(options.log_level)
     stop_on_signals()

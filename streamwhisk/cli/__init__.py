@@ -9,8 +9,9 @@ from typing import Any, cast
 
 import click
 
-from .ai.commands import chat, loader, new, user
-from .cli_common import (
+from ..config import Config, Scope, login_file, write_login, write_wskprops
+from ..errors import RuntimeUnavailable
+from .common import (
     DEV_OLLAMA,
     PROJECT,
     SCOPE,
@@ -19,13 +20,12 @@ from .cli_common import (
     UserError,
     require_packages,
 )
-from .config import Config, Scope, login_file, write_login, write_wskprops
-from .deploy.commands import deploy, devel, streamer, undeploy
-from .deploy.wsk import action, url_of
-from .errors import RuntimeUnavailable
-from .invoking import invoke
-from .ollama.commands import ollama
-from .services.commands import services
+from .deploy import deploy, devel, streamer, undeploy
+from .invoke import invoke
+from .learner import chat, loader, new, user
+from .ollama import ollama
+from .services import services
+from .wsk import action, url_of
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,7 +85,7 @@ def up(**options: Any) -> None:
     Example:
       streamwhisk up --port 8080          with no OLLAMA_HOST set, chats use the dev Ollama
     """
-    from .startup import UpOptions, serve_project
+    from .up import UpOptions, serve_project
 
     serve_project(UpOptions(**options))
 
@@ -129,7 +129,7 @@ def config_dump(project: Path, sources: bool, show_secrets: bool, scope: str,
       streamwhisk config dump --sources          each value and the layers it came through
       streamwhisk config dump --scope tests      what `streamwhisk test` sees
     """
-    from .project import Project
+    from ..project import Project
 
     merged = Config.load(project, cast(Scope, scope))
     used = Project(project, cast(Scope, scope)).variables() if (
@@ -186,7 +186,7 @@ def test(project: Path, services: str, dev_ollama: str, pytest_args: tuple[str, 
       streamwhisk test --services always --dev-ollama always
       streamwhisk test tests/chat -k stream -x
     """
-    from .testenv import TestOptions, run_tests
+    from .testrun import TestOptions, run_tests
 
     try:
         code = run_tests(project, pytest_args, TestOptions(services, dev_ollama))
@@ -208,7 +208,7 @@ def shell(project: Path, services: str, dev_ollama: str) -> None:
       streamwhisk shell
       >>> import os; os.getenv("OLLAMA_HOST")
     """
-    from .testenv import TestOptions, run_shell
+    from .testrun import TestOptions, run_shell
 
     sys.exit(run_shell(project, TestOptions(services, dev_ollama)))
 
@@ -227,10 +227,10 @@ def runtimes(project: Path, tests: bool, all_kinds: bool) -> None:
     Example:
       streamwhisk runtimes --tests
     """
-    from .assembly import Run, RunChoices
-    from .runtime.runtimes import Runtimes
-    from .startup import report_actions
-    from .testenv import tests_runtime
+    from ..assembly import Run, RunChoices
+    from ..runtime.runtimes import Runtimes
+    from .testrun import tests_runtime
+    from .up import report_actions
 
     echo = functools.partial(click.echo, err=True)
     assembled = Run(RunChoices(require_packages(project)))
@@ -238,7 +238,7 @@ def runtimes(project: Path, tests: bool, all_kinds: bool) -> None:
     if tests:
         click.echo(f"  tests: {tests_runtime(project.resolve()).describe()}", err=True)
     if all_kinds:
-        from .runtime.environments import cluster_kinds
+        from ..runtime.environments import cluster_kinds
 
         built = Runtimes(progress=echo, warn=echo)
         for kind in cluster_kinds():

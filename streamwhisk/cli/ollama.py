@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..cli_common import stop_on_signals
 from ..logsetup import configure_logging
+from .common import stop_on_signals
 
 
 def announce_dev_ollama(url: str, detail: str = "") -> None:
@@ -48,7 +48,7 @@ def ollama_serve(host: str, port: int, script_path: Path | None, token_rate: flo
     """
     from ..devca import dev_ca
     from ..hosting.serving import Served, listen, own_host_names, run, url_of
-    from . import DEFAULT_SCRIPT, DevOllamaSettings, Script, create_dev_ollama_app
+    from ..ollama import DEFAULT_SCRIPT, DevOllamaSettings, Script, create_dev_ollama_app
 
     configure_logging(log_level)
     stop_on_signals()

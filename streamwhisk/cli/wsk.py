@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..annotations import parse_value
-from ..cli_common import PROJECT, UserError
 from ..names import DEFAULT_PACKAGE
 from ..project import split_action_name
 from ..terminal import shown_json
+from .common import PROJECT, UserError
 
 if TYPE_CHECKING:
     from ..openwhisk.client import Client
@@ -31,8 +31,8 @@ URL = click.option("--url", metavar="URL", help="The running `streamwhisk up` (d
 @contextmanager
 def running_up(project: Path, url: str | None) -> Iterator[tuple[Client, str]]:
     """A REST client of the project's running `up`, and that up's address."""
-    from ..ai.server import RunningUp
     from ..errors import ClusterError
+    from ..learner.server import RunningUp
 
     server = RunningUp.find(project, url, None)
     if not server.key:

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import click
 
-from .annotations import parse_value
-from .cli_common import DEV_OLLAMA, PROJECT, SCOPE, UserError
-from .config import Scope
-from .logsetup import configure_logging
-from .terminal import shown, shown_json
+from ..annotations import parse_value
+from ..config import Scope
+from ..logsetup import configure_logging
+from ..terminal import shown, shown_json
+from .common import DEV_OLLAMA, PROJECT, SCOPE, UserError
 
 if TYPE_CHECKING:
-    from .project import ActionSpec
-    from .runtime import Invoker
+    from ..project import ActionSpec
+    from ..runtime import Invoker
 
 
 @click.command()
@@ -59,10 +59,10 @@ def invoke(action: str, pairs: tuple[str, ...], params: tuple[tuple[str, str], .
       streamwhisk invoke mastrogpt/display -P chess.json
       streamwhisk invoke cache/counter --services auto
     """
-    from .assembly import Run, RunChoices
-    from .hosting.serving import beside
-    from .runtime import Invoker
-    from .startup import announce_dev_ollama_of
+    from ..assembly import Run, RunChoices
+    from ..hosting.serving import beside
+    from ..runtime import Invoker
+    from .up import announce_dev_ollama_of
 
     configure_logging("warning")
     show_what_it_prints()
@@ -143,8 +143,8 @@ def _one_line(error: Any) -> str:
 
 async def _print_stream(invoker: Invoker, spec: ActionSpec, args: dict[str, Any],
                         as_json: bool) -> dict[str, Any]:
-    from .stream import StreamSession
-    from .terminal import print_stream
+    from ..stream import StreamSession
+    from ..terminal import print_stream
 
     session = await StreamSession.open(
         lambda relay, announced: invoker.start(spec, args, relay, announced))

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .errors import ProjectError, StreamwhiskError
+from ..errors import ProjectError, StreamwhiskError
 
 PROJECT = click.option(
     "--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),

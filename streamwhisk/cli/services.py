@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..cli_common import PROJECT, SCOPE
 from ..config import MASK, is_secret_name, url_credentials
+from .common import PROJECT, SCOPE
 
 
 @click.group(invoke_without_command=True)
@@ -27,7 +27,7 @@ def services(ctx: click.Context, project: Path, scope: str, show_secrets: bool) 
     if ctx.invoked_subcommand is not None:
         ctx.obj = (project, scope)
         return
-    from .manager import statuses
+    from ..services.manager import statuses
 
     for status in statuses(project, scope):
         state = "running" if status.running else "stopped"
@@ -47,7 +47,7 @@ def services_reset(ctx: click.Context, name: str) -> None:
       streamwhisk services reset s3
     """
     project, scope = ctx.obj
-    from .manager import reset
+    from ..services.manager import reset
 
     folder = reset(project, scope, name)
     click.echo(f"{name}: its data is gone ({folder})", err=True)

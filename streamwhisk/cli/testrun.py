@@ -25,15 +25,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .assembly import NAMESPACE, Run, RunChoices, platform_values
-from .config import Config, wskprops_file
-from .devca import trust_dev_ca
-from .launch import serve, serve_dev_ollama
-from .lifetime import tied
-from .paths import data_root, project_key
-from .project import DEFAULT_KIND
-from .runtime.environments import TEST_TOOLS, TEST_TOOLS_NAMES, RuntimeEnvironment
-from .runtime.runtimes import Runtimes
+from ..assembly import NAMESPACE, Run, RunChoices, platform_values
+from ..config import Config, wskprops_file
+from ..devca import trust_dev_ca
+from ..launch import serve, serve_dev_ollama
+from ..lifetime import tied
+from ..paths import data_root, project_key
+from ..project import DEFAULT_KIND
+from ..runtime.environments import TEST_TOOLS, TEST_TOOLS_NAMES, RuntimeEnvironment
+from ..runtime.runtimes import Runtimes
 
 
 def layered(project: Path, platform: Mapping[str, str]) -> dict[str, str]:
