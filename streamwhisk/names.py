@@ -25,3 +25,20 @@ def check_entity_name(name: str, what: str = "entity") -> str:
             f"then use letters, digits, '_', '@', '.', '-' or spaces (ASCII only, not ending "
             f"in a space, at most {MAX_LENGTH} characters)")
     return name
+
+
+def validate_name(part: str) -> str:
+    return check_entity_name(part, "package or action")
+
+
+def split_action_name(name: str) -> tuple[str, str]:
+    """`pkg/action` (a leading `/ns/` or `/` is allowed) into its package and action; an
+    action with no package (`reverse`) is in OpenWhisk's default package."""
+    parts = [p for p in name.strip("/").split("/") if p]
+    if len(parts) == 3:
+        parts = parts[1:]
+    if len(parts) == 1:
+        parts = [DEFAULT_PACKAGE, *parts]
+    if len(parts) != 2:
+        raise InvalidName(f"name the action as package/action (or action), not {name!r}")
+    return validate_name(parts[0]), validate_name(parts[1])

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import difflib
 import os
-import stat
-import time
-import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,11 +22,11 @@ from .config import Config, Scope, is_secret_name, login_file, references, url_c
 from .errors import (
     ActionNotFound,
     ConfigError,
-    InvalidName,
     ProjectError,
     StreamwhiskError,
 )
-from .names import DEFAULT_PACKAGE, check_entity_name
+from .names import split_action_name, validate_name
+from .stamps import Stamp, python_files, stamp
 
 DEFAULT_TIMEOUT_MS = 60_000
 DEFAULT_MEMORY_MB = 256
@@ -37,8 +34,6 @@ DEFAULT_CONCURRENCY = 1
 DEFAULT_LOGS_MB = 10
 DEFAULT_KIND = "python:default"
 MAX_TIMEOUT_MS = 3_600_000
-RACY_WINDOW_NS = 3_000_000_000
-Stamp = tuple[tuple[str, int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -129,23 +124,6 @@ class ActionSurvey:
     unset: tuple[str, ...] = ()  # variables its annotations name that no layer sets
     error: str = ""
     spec: ActionSpec | None = None  # when it loads
-
-
-def validate_name(part: str) -> str:
-    return check_entity_name(part, "package or action")
-
-
-def split_action_name(name: str) -> tuple[str, str]:
-    """`pkg/action` (a leading `/ns/` or `/` is allowed) into its package and action; an
-    action with no package (`reverse`) is in OpenWhisk's default package."""
-    parts = [p for p in name.strip("/").split("/") if p]
-    if len(parts) == 3:
-        parts = parts[1:]
-    if len(parts) == 1:
-        parts = [DEFAULT_PACKAGE, *parts]
-    if len(parts) != 2:
-        raise InvalidName(f"name the action as package/action (or action), not {name!r}")
-    return validate_name(parts[0]), validate_name(parts[1])
 
 
 class Project:
@@ -268,7 +246,7 @@ class Project:
             close = difflib.get_close_matches(wanted, self.action_names(), n=3, cutoff=0.6)
             raise ActionNotFound(wanted, self.root, close)
         main_file = multi if os.path.isfile(multi) else single
-        code = [main_file] if main_file is single else _python_files(main_file.parent)
+        code = [main_file] if main_file is single else python_files(main_file.parent)
         # the package folder's own stamp changes when an action appears or goes beside it
         watched = (str(self.packages / package), *map(str, code))
         if main_file is multi:
@@ -314,37 +292,3 @@ class Project:
             fingerprint=fingerprint,
             unset=unset,
         )
-
-
-def _python_files(folder: Path) -> list[Path]:
-    files: list[Path] = []
-    for base, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if d not in ("__pycache__", "virtualenv", ".venv")]
-        files.extend(Path(base) / n for n in names if n.endswith((".py", ".txt", ".json")))
-    return sorted(files)
-
-
-def stamp(paths: Sequence[str]) -> Stamp:
-    """What identifies these files' contents: size and mtime, and a checksum of recent ones.
-
-    Two saves within the clock's granularity can leave mtime and size alone; as git does with
-    "racy" entries, a file modified in the last seconds is identified by its bytes as well (a
-    folder by its listing).
-    """
-    stamps = []
-    now = time.time_ns()
-    for path in paths:
-        try:
-            info = os.stat(path)
-            checksum = 0
-            if now - info.st_mtime_ns < RACY_WINDOW_NS:
-                if stat.S_ISDIR(info.st_mode):
-                    checksum = zlib.crc32("\0".join(sorted(os.listdir(path))).encode())
-                else:
-                    with open(path, "rb") as file:
-                        checksum = zlib.crc32(file.read())
-        except OSError:
-            stamps.append((path, -1, -1))
-        else:
-            stamps.append((path, info.st_mtime_ns ^ checksum, info.st_size))
-    return tuple(stamps)

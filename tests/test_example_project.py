@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streamwhisk.project import Project, split_action_name
+from streamwhisk.names import split_action_name
+from streamwhisk.project import Project
 from streamwhisk.testing import RunningServer, serve, wait_until
 
 REPO = Path(__file__).resolve().parent.parent

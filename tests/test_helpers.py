@@ -13,7 +13,8 @@ import streamwhisk.openwhisk.client
 from streamwhisk.assembly import public_url
 from streamwhisk.errors import InvalidName
 from streamwhisk.hosting.serving import own_host_names
-from streamwhisk.project import Limits, split_action_name
+from streamwhisk.names import split_action_name
+from streamwhisk.project import Limits
 
 
 def test_the_doctests_hold() -> None:

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..annotations import parse_value
-from ..names import DEFAULT_PACKAGE
-from ..project import split_action_name
+from ..names import DEFAULT_PACKAGE, split_action_name
 from ..terminal import shown_json
 from .common import PROJECT, UserError
 

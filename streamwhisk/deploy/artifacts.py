@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..names import check_entity_name
-from ..project import DEFAULT_KIND, ActionSpec, Project, split_action_name
+from ..names import check_entity_name, split_action_name
+from ..project import DEFAULT_KIND, ActionSpec, Project
 
 # OpenWhisk refuses an action whose code is larger than this (its default `actionSize`)
 MAX_ACTION_BYTES = 48 * 1024 * 1024

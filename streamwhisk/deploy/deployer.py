@@ -20,8 +20,9 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import ClusterError, StreamwhiskError
+from ..names import split_action_name
 from ..openwhisk.client import Client, Collection, api_base
-from ..project import DEFAULT_KIND, ActionSpec, Project, split_action_name
+from ..project import DEFAULT_KIND, ActionSpec, Project
 from ..runtime.kinds import interpreters, wanted_version
 from ..runtime.syntax import action_syntax_problems
 from ..site import SITE_FOLDER, site_folder

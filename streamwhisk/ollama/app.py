@@ -12,26 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..basicauth import matches
 from ..errors import RequestError
 from ..hosting.origins import OwnHostOnly
 from ..hosting.primitives import UNEXPECTED, read_json_object
 from .conversation import Turns, chat_turns, generate_turns
 from .embeddings import LABEL, dev_vector, dimensions_of
+from .guard import SERVER_HEADER, BasicAuth
 from .script import Script, tokens
 from .shapes import ChatShape, GenerateShape, Generation, OpenAIChatShape, Plan, Shape
 
@@ -39,7 +36,6 @@ log = logging.getLogger("streamwhisk.dev-ollama")
 VERSION = "0.0.0-streamwhisk-dev"
 SHAPES: dict[str, Callable[[str], Shape]] = {
     "generate": GenerateShape, "chat": ChatShape, "openai-chat": OpenAIChatShape}
-SERVER_HEADER = {"Server": "streamwhisk-dev-ollama"}
 MAX_RECORDS = 1000
 
 
@@ -70,9 +66,7 @@ class DevOllama:
         return _json({"models": [self._model_info(name) for name in self.settings.script.models]})
 
     async def show(self, request: Request) -> Response:
-        body = await _body(request, self.settings.max_prompt_bytes)
-        if isinstance(body, Response):
-            return body
+        body = await self._body(request)
         model = str(body.get("model") or body.get("name") or "")
         if not model:
             return _error("model is required", 400)
@@ -98,9 +92,7 @@ class DevOllama:
 
     async def embed(self, request: Request) -> Response:
         """`/api/embed` and `/v1/embeddings`: `input` is a text or a list of texts."""
-        body = await _body(request, self.settings.max_prompt_bytes)
-        if isinstance(body, Response):
-            return body
+        body = await self._body(request)
         texts = body.get("input", "")
         texts = [texts] if isinstance(texts, str) else texts
         if not body.get("model") or not isinstance(texts, list) or not all(
@@ -120,9 +112,7 @@ class DevOllama:
 
     async def embeddings(self, request: Request) -> Response:
         """The older `/api/embeddings`: one `prompt`, one `embedding`."""
-        body = await _body(request, self.settings.max_prompt_bytes)
-        if isinstance(body, Response):
-            return body
+        body = await self._body(request)
         if not body.get("model") or not isinstance(body.get("prompt", ""), str):
             return _error("model and prompt (a string) are required", 400)
         size = dimensions_of(str(body["model"]), self.settings.script.embedding_dimensions)
@@ -131,12 +121,15 @@ class DevOllama:
     async def records(self, request: Request) -> Response:
         return _json({"generations": [asdict(g) for g in self.generations]})
 
+    async def _body(self, request: Request) -> dict[str, Any]:
+        """The request's JSON object, read no further than a prompt of the limit could need
+        (RequestError otherwise: the app's handler answers it in Ollama's shape)."""
+        return await read_json_object(request, 2 * self.settings.max_prompt_bytes + 64 * 1024)
+
     # --- generation ---------------------------------------------------------------------
     async def _serve(self, request: Request, endpoint: str,
                      turns_of: Callable[[dict[str, Any]], Turns | None]) -> Response:
-        body = await _body(request, self.settings.max_prompt_bytes)
-        if isinstance(body, Response):
-            return body
+        body = await self._body(request)
         model = body.get("model")
         if not isinstance(model, str) or not model:
             return _error("model is required", 400)
@@ -252,17 +245,14 @@ def _details() -> dict[str, Any]:
             "quantization_level": "none"}
 
 
-async def _body(request: Request, max_prompt_bytes: int) -> dict[str, Any] | Response:
-    """The request's JSON object, read no further than a prompt of the limit could need
-    (the server's one body reader), or the error in Ollama's shape."""
-    limit = 2 * max_prompt_bytes + 64 * 1024  # escapes and the other fields
-    try:
-        return await read_json_object(request, limit)
-    except RequestError as exc:
-        if exc.status_code != 413:
-            return _error(str(exc), exc.status_code)
-        return _error(f"{str(exc).rstrip('.')}: the dev server takes prompts of up to "
-                      f"{max_prompt_bytes} bytes", 413)
+async def _refused(request: Request, exc: Exception) -> Response:
+    """A request the dev server refuses (not JSON, too large), in Ollama's `{"error"}`."""
+    assert isinstance(exc, RequestError)
+    if exc.status_code != 413:
+        return _error(str(exc), exc.status_code)
+    limit = request.app.state.dev.settings.max_prompt_bytes
+    return _error(f"{str(exc).rstrip('.')}: the dev server takes prompts of up to {limit} "
+                  "bytes", 413)
 
 
 def _log_generation(generation: Generation) -> None:
@@ -286,32 +276,6 @@ def _error(message: str, status: int) -> JSONResponse:
     return _json({"error": message}, status)
 
 
-
-_SLASHES = re.compile(r"/{2,}")
-
-
-class BasicAuth:
-    """Requires HTTP basic credentials equal to AUTH, as the proxy before a hosted Ollama does,
-    and reads `//api/...` as `/api/...`. Pure ASGI, so streamed answers still notice a client
-    that hangs up."""
-
-    def __init__(self, app: ASGIApp, auth: str) -> None:
-        self.app = app
-        self.auth = auth
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and "//" in scope["path"]:
-            # `f"{base}/api/generate"` with a `base` that ends in "/": Ollama answers it
-            path = _SLASHES.sub("/", scope["path"])
-            scope = {**scope, "path": path, "raw_path": path.encode()}
-        authorization = Headers(scope=scope).get("authorization", "")
-        if scope["type"] == "http" and self.auth and not matches(authorization, self.auth):
-            refusal = _error("unauthorized: send AUTH as HTTP basic credentials", 401)
-            await refusal(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
 def create_dev_ollama_app(settings: DevOllamaSettings) -> Starlette:
     dev = DevOllama(settings)
     routes = [
@@ -328,7 +292,7 @@ def create_dev_ollama_app(settings: DevOllamaSettings) -> Starlette:
         Route("/v1/models", dev.openai_models, methods=["GET"]),
         Route("/dev/generations", dev.records, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers=UNEXPECTED,
+    app = Starlette(routes=routes, exception_handlers={**UNEXPECTED, RequestError: _refused},
                     middleware=[Middleware(OwnHostOnly, hosts=settings.hosts),
                                 Middleware(BasicAuth, auth=settings.auth)])
     app.state.dev = dev

@@ -34,8 +34,8 @@ from ..basicauth import matches
 from ..errors import ActionNotFound, DeployConflict, RequestError, StreamwhiskError
 from ..hosting.origins import OriginPolicy
 from ..hosting.primitives import failure_response, read_json_object
-from ..names import DEFAULT_PACKAGE, check_entity_name
-from ..project import ActionSpec, split_action_name
+from ..names import DEFAULT_PACKAGE, check_entity_name, split_action_name
+from ..project import ActionSpec
 from ..runtime.activation import Activation
 from . import NOT_FOUND
 from .store import DeployedStore

@@ -13,16 +13,11 @@ old one with a rename, so a request never sees half an action.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import io
 import json
 import os
 import shutil
-import stat
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +28,15 @@ from ..errors import (
     DeployRefused,
     NotDeployed,
     RuntimeUnavailable,
-    TooLargeToDeploy,
 )
 from ..names import DEFAULT_PACKAGE
 from ..paths import data_root, write_whole
-from ..project import DEFAULT_KIND, ActionSpec, Limits, stamp
+from ..project import DEFAULT_KIND, ActionSpec, Limits
 from ..runtime.kinds import wanted_version
+from ..stamps import stamp
 from . import NOT_FOUND
+from .unzip import is_zip, unpack
 
-# OpenWhisk's 48 MB limit for an action's code holds for what its zip unpacks to as well
-MAX_UNPACKED_BYTES = 48 * 1024 * 1024
-MAX_ENTRIES = 10_000
 # a folder name is at most 255 bytes; OpenWhisk's names, 256 characters: longer ones are kept
 # under a shortened name with their digest, and their own name inside
 FOLDER_NAME_BYTES = 200
@@ -127,7 +120,7 @@ class DeployedStore:
             wanted_version(kind)
         except RuntimeUnavailable as exc:
             raise DeployRefused(str(exc)) from exc
-        binary = _is_zip(exec_["code"]) if exec_.get("binary") is None else bool(exec_["binary"])
+        binary = is_zip(exec_["code"]) if exec_.get("binary") is None else bool(exec_["binary"])
         # the code's digest makes an edit of the code alone change action.json, and so the
         # action's fingerprint: its warm workers are retired
         kept = {"name": name,
@@ -145,7 +138,7 @@ class DeployedStore:
             code = staging / "code"
             code.mkdir()
             if binary:
-                _unpack(exec_["code"], code)
+                unpack(exec_["code"], code)
             else:
                 (code / "action.py").write_text(exec_["code"], encoding="utf-8")
             _write_json(staging / "action.json", kept)
@@ -232,50 +225,6 @@ def _limits(limits: Any) -> dict[str, int]:
             raise DeployRefused(f"limits.{key} must be a positive integer.")
         kept[key] = value
     return kept
-
-
-def _is_zip(code: str) -> bool:
-    try:
-        return base64.b64decode(code[:8], validate=True).startswith(b"PK")
-    except (binascii.Error, ValueError):
-        return False
-
-
-def _unpack(code: str, folder: Path) -> None:
-    """The zip, unpacked into `folder`; DeployRefused naming what is wrong with it.
-    Slow for a big zip: callers run it off the event loop."""
-    try:
-        data = base64.b64decode(code, validate=True)
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (binascii.Error, ValueError, zipfile.BadZipFile) as exc:
-        raise DeployRefused(f"exec.code is not a base64 zip: {exc}") from exc
-    with archive:
-        entries = archive.infolist()
-        _check_entries(entries)
-        try:
-            archive.extractall(folder)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError,
-                EOFError) as exc:  # a bad CRC, a truncated entry, a file where a folder is
-            raise DeployRefused(f"The zip cannot be unpacked: {exc}") from exc
-    if not (folder / "__main__.py").is_file():
-        raise DeployRefused("The zip has no __main__.py at its root.")
-
-
-def _check_entries(entries: list[zipfile.ZipInfo]) -> None:
-    if len(entries) > MAX_ENTRIES:
-        raise TooLargeToDeploy(f"The zip holds {len(entries)} entries, over the {MAX_ENTRIES} "
-                               "streamwhisk up unpacks.")
-    if sum(info.file_size for info in entries) > MAX_UNPACKED_BYTES:
-        raise TooLargeToDeploy(f"The zip unpacks to more than "
-                               f"{MAX_UNPACKED_BYTES // 1024 // 1024} MB, OpenWhisk's limit "
-                               "for an action.")
-    for info in entries:
-        parts = Path(info.filename).parts
-        if info.filename.startswith("/") or ".." in parts:
-            raise DeployRefused(f"The zip holds a path outside itself: {info.filename}")
-        if stat.S_ISLNK(info.external_attr >> 16):
-            raise DeployRefused(f"The zip holds a symbolic link, which streamwhisk up does not "
-                                f"unpack: {info.filename}")
 
 
 def folder_name(name: str) -> str:

@@ -17,7 +17,8 @@ from ..basicauth import matches
 from ..errors import RequestError, StreamwhiskError
 from ..hosting.primitives import read_body
 from ..jsonbody import MalformedJSON, parse_json
-from ..project import ActionSpec, validate_name
+from ..names import validate_name
+from ..project import ActionSpec
 from ..stream.schema import RESERVED_ARGUMENTS, STREAM_HOST
 from . import NOT_FOUND
 

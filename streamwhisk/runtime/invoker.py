@@ -11,7 +11,8 @@ from typing import Any, Protocol
 
 from ..config import is_secret_name
 from ..errors import StreamwhiskError
-from ..project import ActionSpec, Project, split_action_name
+from ..names import split_action_name
+from ..project import ActionSpec, Project
 from ..redact import Redactor
 from ..stream.schema import RESERVED_ARGUMENTS
 from .activation import Activation
