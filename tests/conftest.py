@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -20,12 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 from package_index import PackageIndex, serve_index
+from support import COURSE_AUTH, copy_project, run_streamwhisk
 
 from streamwhisk.paths import cache_root
 from streamwhisk.testing import RunningServer, serve, serve_dev_ollama, trust_dev_ca
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
 
 DEV_OLLAMA_TOKEN_RATE = "1000"
 _session = contextlib.ExitStack()
@@ -85,13 +81,6 @@ def dev_ollama_url() -> str:
     return "http://" + os.environ["OLLAMA_HOST"]
 
 
-def run_streamwhisk(*args: str, env: dict[str, str], stdin: str = "",
-                    cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """A `streamwhisk` command, as a user types it, to its end."""
-    return subprocess.run([sys.executable, "-m", "streamwhisk", *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=180, cwd=cwd)
-
-
 @pytest.fixture
 def logged_in(tmp_path: Path) -> dict[str, str]:
     """A HOME and a login config of their own; `streamwhisk login` has run."""
@@ -104,12 +93,6 @@ def logged_in(tmp_path: Path) -> dict[str, str]:
                            "--auth", COURSE_AUTH, env=env)
     assert done.returncode == 0, done.stderr
     return env
-
-
-def copy_project(name: str, destination: Path) -> Path:
-    target = destination / name
-    shutil.copytree(FIXTURES / name, target)
-    return target
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +164,6 @@ def course_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         yield running
 
 
-COURSE_AUTH = "6b4c8e2a-course-learner:course-secret-key-42"
 
 
 @pytest.fixture(scope="session")

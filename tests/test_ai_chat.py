@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from conftest import copy_project
+from support import copy_project
 
 from streamwhisk.testing import RunningServer, serve, wait_until
 

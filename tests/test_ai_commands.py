@@ -17,7 +17,7 @@ import bcrypt
 import httpx
 import pexpect
 import pytest
-from conftest import copy_project, run_streamwhisk
+from support import copy_project, run_streamwhisk
 
 from streamwhisk.testing import RunningServer, serve, wait_until
 

@@ -25,9 +25,7 @@ from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
 import pytest
-from conftest import copy_project
-from test_edges import SECRET, assert_no_secret
-from test_worker_faults import alive
+from support import SECRET, alive, assert_no_secret, copy_project
 
 from streamwhisk.basicauth import matches
 from streamwhisk.testing import RunningServer, serve, serve_dev_ollama, wait_until
@@ -387,7 +385,14 @@ def test_two_host_headers_are_refused(server: RunningServer, dev_ollama: Running
         assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
 
 
-# a pause so a killed worker's orphans (test 3) are gone before the module's server stops
 def test_nothing_is_left_running_by_the_runtime_project(server: RunningServer) -> None:
-    time.sleep(0.1)
+    """After every test above (crashes, kills, orphans): the server, its fork server and
+    idle workers, and nothing else below it."""
+    from streamwhisk.actionloop.tree import children, descendants
+
+    def only_workers() -> bool:
+        fork_servers = set(children(server.pid))
+        return set(descendants(server.pid)) <= fork_servers | set(server.workers())
+
     assert server.process.poll() is None
+    assert wait_until(only_workers, timeout=10), descendants(server.pid)

@@ -51,7 +51,7 @@ def test_invoke_takes_key_value_words_as_params(runtime_project: Path) -> None:
 
 
 def test_invoke_with_services_runs_the_projects_services_for_it(tmp_path: Path) -> None:
-    from conftest import copy_project
+    from support import copy_project
 
     project = copy_project("services_project", tmp_path)
     env = {**os.environ, "STREAMWHISK_DATA_DIR": str(tmp_path / "data"),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 import httpx
-from conftest import COURSE_AUTH, copy_project
+from support import COURSE_AUTH, copy_project
 
 from streamwhisk.cli import main
 from streamwhisk.testing import serve, wait_until

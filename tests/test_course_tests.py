@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import COURSE_AUTH, copy_project, run_streamwhisk
+from support import COURSE_AUTH, copy_project, run_streamwhisk
 
 streamwhisk = run_streamwhisk
 

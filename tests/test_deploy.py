@@ -19,10 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import copy_project
 from openwhisk_schema import validate
 from package_index import PackageIndex
 from recording_proxy import RecordingProxy, recording_proxy
+from support import copy_project
 
 from streamwhisk.testing import RunningServer, serve, wait_until
 

@@ -17,7 +17,7 @@ import httpx
 import ollama
 import pytest
 import requests
-from conftest import COURSE_AUTH, copy_project
+from support import COURSE_AUTH, copy_project
 
 from streamwhisk.testing import RunningServer, serve
 

@@ -14,12 +14,10 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 import pytest
-from conftest import copy_project
+from support import assert_no_secret, copy_project
 
 from streamwhisk.testing import RunningServer, serve, wait_until
 
-SECRET = 'p@ss\\w"ord%41 é+x'
-NESTED = "nested-t0ken-value"
 AUTH = "0e1d2c3b-edges:k3y-of-the-edges-tests"
 EVIL = "https://evil.example"
 
@@ -49,11 +47,6 @@ def spellings(secret: str) -> list[str]:
     return [secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
             repr(secret)[1:-1], quote(secret, safe=""), quote(secret), quote_plus(secret),
             json.dumps(json.dumps(secret)[1:-1])[1:-1]]
-
-
-def assert_no_secret(text: str) -> None:
-    for spelling in [*spellings(SECRET), NESTED]:
-        assert spelling not in text, f"{spelling!r} leaked"
 
 
 @pytest.mark.parametrize("route", ["/api/my/e/leak", "/api/v1/web/guest/e/leak.json"])

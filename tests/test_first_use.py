@@ -16,33 +16,15 @@ from pathlib import Path
 import httpx
 import pytest
 from package_index import PackageIndex, serve_index
+from support import first_use_project, fresh_home_env
 
 from streamwhisk.testing import RunningServer, serve, wait_until
-
-PATIENT = ("#--web true\ndef main(args):\n    import greeting\n"
-           "    return {'body': greeting.hello('you')}\n")
-HASTY = "#--web true\n#--timeout 1000\n" + PATIENT.removeprefix("#--web true\n")
-
-
-def first_use_project(root: Path) -> Path:
-    (root / "packages" / "f").mkdir(parents=True)
-    (root / "packages" / "f" / "patient.py").write_text(PATIENT)
-    (root / "packages" / "f" / "hasty.py").write_text(HASTY)
-    return root
 
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[PackageIndex]:
     with serve_index(tmp_path / "index") as served:
         yield served
-
-
-def fresh_home_env(tmp_path: Path, index: PackageIndex) -> dict[str, str | None]:
-    libraries = tmp_path / "libraries.txt"
-    libraries.write_text("greeting==1.0\n")
-    return {"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": None, "XDG_DATA_HOME": None,
-            "STREAMWHISK_CACHE_DIR": None, "STREAMWHISK_RUNTIME_LIBRARIES": str(libraries),
-            "PIP_INDEX_URL": index.url, "UV_HTTP_RETRIES": "0"}
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import copy_project
-from test_worker_faults import alive
+from support import alive, copy_project
 
 from streamwhisk.actionloop.tree import descendants
 from streamwhisk.testing import serve, wait_until

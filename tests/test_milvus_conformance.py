@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import copy_project
+from support import copy_project
 
 from streamwhisk.testing import serve, wait_until
 

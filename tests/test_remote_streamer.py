@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import copy_project
+from support import copy_project
 
 from streamwhisk.testing import RunningServer, serve, serve_streamer, wait_until
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import copy_project
 from package_index import PackageIndex
+from support import copy_project
 
 from streamwhisk.errors import RuntimeUnavailable
 from streamwhisk.runtime.environments import cluster_kinds, libraries_file, lock_file

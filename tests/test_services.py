@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from conftest import copy_project
-from services_support import count, needs_redis, service_pid
-from test_worker_faults import alive
+from support import alive, copy_project, count, needs_redis, service_pid
 
 from streamwhisk.testing import serve, wait_until
 

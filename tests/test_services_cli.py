@@ -6,8 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from conftest import copy_project
-from services_support import count, needs_redis, services_course
+from support import copy_project, count, needs_redis, services_course
 
 from streamwhisk.testing import serve, wait_until
 
@@ -56,7 +55,7 @@ def test_a_course_projects_service_tests_pass_with_services_always(tmp_path: Pat
     search with the dev Ollama's embeddings, a chess board drawn by the display."""
     import subprocess
 
-    from conftest import COURSE_AUTH
+    from support import COURSE_AUTH
 
     project = services_course(tmp_path)
     home = tmp_path / "home"

@@ -7,16 +7,14 @@ import contextlib
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import copy_project
-from services_support import count, needs_redis, service_pid
-from test_worker_faults import alive
+from support import alive, copy_project, count, needs_redis, service_pid
 
+from streamwhisk.actionloop.tree import children
 from streamwhisk.testing import serve, wait_until
 
 
@@ -86,12 +84,22 @@ def test_data_survives_up_killed_again_and_again(tmp_path: Path) -> None:
                 lambda: httpx.get(f"{up.url}/api/my/db/notes", params={"hold": "60"},
                                   timeout=90)), daemon=True)
             holding.start()
-            time.sleep(1)  # its connection is open
             services = [service_pid(up, program) for program in (b"postgres", b"weed")]
+            assert wait_until(lambda pid=services[0]: _a_client_waits(pid), timeout=30)
             up.process.send_signal(signal.SIGKILL)
             up.process.wait()
             assert wait_until(lambda services=services: not any(alive(p) for p in services),
                               timeout=5), "a service outlived its killed server"
+
+
+def _a_client_waits(postmaster: int) -> bool:
+    """A client is connected and idle: Postgres names its backend so (`... idle in
+    transaction`)."""
+    for backend in children(postmaster):
+        with contextlib.suppress(OSError):
+            if b" idle" in Path(f"/proc/{backend}/cmdline").read_bytes():
+                return True
+    return False
 
 
 def _quietly(call: Callable[[], object]) -> None:

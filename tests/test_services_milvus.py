@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from conftest import copy_project
+from support import copy_project
 
 from streamwhisk.testing import serve, wait_until
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from services_support import needs_redis
+from support import needs_redis
 
 from streamwhisk.errors import ServiceUnavailable
 from streamwhisk.services.base import PORTS_FROM, Address, Owner, free_port, start

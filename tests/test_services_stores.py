@@ -8,8 +8,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from conftest import copy_project
 from minio import Minio
+from support import copy_project
 
 from streamwhisk.testing import serve, wait_until
 

@@ -12,13 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import copy_project
-from services_support import FIXTURES, count, needs_redis, service_pid
+from support import FIXTURES, copy_project, count, needs_redis, service_pid
 
 from streamwhisk.testing import RunningServer, serve, wait_until
 
@@ -40,6 +38,11 @@ def up_with(tmp_path: Path, *services: str) -> tuple[Path, dict[str, str | None]
 def folder_of(up: RunningServer, service: str) -> Path:
     line = next(line for line in up.log().splitlines() if f"service {service} at" in line)
     return Path(line.split(", data in ", 1)[1].split(": starting", 1)[0])
+
+
+def _counts_on_disk(folder: Path) -> int:
+    """The counter's increments Redis has written to its append-only file(s)."""
+    return sum(aof.read_bytes().upper().count(b"INCR") for aof in folder.rglob("*.aof"))
 
 
 def as_nobody(code: str) -> str:
@@ -168,7 +171,8 @@ def test_a_killed_redis_loses_at_most_its_last_second(tmp_path: Path) -> None:
     with serve(project, "--services", "redis", log_path=tmp_path / "up.log", env=env) as up:
         assert wait_until(lambda: "service redis ready in" in up.log(), timeout=60), up.log()
         counted = [count(up)["count"] for _ in range(5)]
-        time.sleep(1.5)  # appendfsync everysec: on disk by now
+        # appendfsync everysec: within a second, the five are in the append-only file
+        assert wait_until(lambda: _counts_on_disk(folder_of(up, "redis")) >= 5, timeout=10)
         os.kill(service_pid(up), signal.SIGKILL)
         assert wait_until(lambda: up.log().count("service redis ready in") == 2, timeout=60)
         assert count(up)["count"] == counted[-1] + 1

@@ -6,16 +6,9 @@ import time
 from pathlib import Path
 
 import httpx
+from support import alive
 
 from streamwhisk.testing import RunningServer, wait_until
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def zombies_of(pid: int) -> list[int]:

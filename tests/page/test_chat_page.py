@@ -6,19 +6,18 @@ import json
 import re
 import signal
 import socket
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import copy_project
 from playwright.sync_api import Page, expect
+from support import copy_project
 
-from streamwhisk.testing import RunningServer, serve
+from streamwhisk.testing import RunningServer, serve, wait_until
 
-from .conftest import ChatPage, RecordingPage
+from .pages import ChatPage, RecordingPage
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -104,9 +103,7 @@ def test_stop_ends_the_reply_at_once_and_the_llm_stops_too(
         generations = httpx.get(dev_ollama_url + "/dev/generations").json()["generations"]
         return str(next(g for g in generations if g["prompt"] == prompt)["outcome"])
 
-    deadline = time.monotonic() + 15
-    while outcome() == "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert wait_until(lambda: outcome() != "running", timeout=15)
     assert outcome() == "client-gone"
     expect(ui.send("Capital of Italy")).to_contain_text("Rome")  # straight away
 

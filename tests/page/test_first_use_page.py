@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from package_index import PackageIndex, serve_index
 from playwright.sync_api import expect
-from test_first_use import first_use_project, fresh_home_env
+from support import first_use_project, fresh_home_env
 
 from streamwhisk.testing import RunningServer, serve
 
-from .conftest import ChatPage, RecordingPage
+from .pages import ChatPage, RecordingPage
 
 FLAT_INDEX = ("#--web true\ndef main(args):\n"
               "    return {'body': {'services': [{'name': 'Patient', 'url': 'f/patient'}]}}\n")

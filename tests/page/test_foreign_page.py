@@ -73,15 +73,20 @@ def test_a_foreign_page_reads_writes_and_deletes_nothing_in_the_store(
     }""", [f"{store}/guest-data/private.txt", f"{store}/guest-data",
            f"{store_up.url}/api/my/files/store?get=private.txt"])
     assert read == ["blocked", "blocked", "blocked"], read
+    # each request is awaited to its end (an image's load or error), so what is checked
+    # next comes after every one of them was answered, or refused
     page.evaluate("""async (urls) => {
         for (const url of urls) {
-            new Image().src = url;
+            await new Promise((done) => {
+                const image = new Image();
+                image.onload = image.onerror = done;
+                image.src = url;
+            });
             try { await fetch(url, {mode: 'no-cors', method: 'POST'}); } catch (e) {}
             try { await fetch(url, {mode: 'no-cors'}); } catch (e) {}
         }
     }""", [f"http://127.0.0.1:{master}/col/delete?collection=guest-data",
            f"{store}/guest-data/private.txt?delete", f"{store}/guest-data?delete"])
-    page.wait_for_timeout(500)
     context.close()
     kept = httpx.get(f"{store_up.url}/api/my/files/store", params={"get": "private.txt"},
                      timeout=60).json()

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import copy_project
 from playwright.sync_api import Page, expect
+from support import copy_project
 
 from streamwhisk.testing import RunningServer, serve, wait_until
 
-from .conftest import ChatPage, RecordingPage
+from .pages import ChatPage, RecordingPage
 
 PIXEL = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5Erk"

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import COURSE_AUTH
 from playwright.sync_api import expect
+from support import COURSE_AUTH
 
 from streamwhisk.testing import RunningServer, serve
 
-from .conftest import RecordingPage
+from .pages import RecordingPage
 
 REPO = Path(__file__).resolve().parents[2]
 
