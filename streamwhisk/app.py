@@ -6,6 +6,7 @@ the project's runtimes prepared in the background at start. The route groups liv
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -17,15 +18,18 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from .activations.journal import Bounds, Journal, journal_file
+from .activations.recorder import Recorder
 from .errors import StreamwhiskError
 from .hosting.origins import CorsOnEveryAnswer, OriginPolicy, OwnHostOnly
 from .hosting.primitives import UNEXPECTED
 from .hosting.proxy import ReverseProxy
 from .hosting.subdomains import OBJECT_STORE, STREAM, BySubdomain
+from .openwhisk.activationroutes import ActivationsApi
 from .openwhisk.rest import RestApi, RestSettings
 from .openwhisk.store import DeployedStore
 from .openwhisk.webroutes import WebActions, WebSettings
-from .page import page_responder, page_routes
+from .page import PAGE, page_responder, page_routes
 from .project import ActionSpec, Project
 from .redact import RedactingFilter, Redactor
 from .runtime import Invoker, InvokerSettings
@@ -65,6 +69,10 @@ class ServerSettings:
     site: Path | None = None
     # the local object store's own address (http://host:port), behind `s3.<host>`
     object_store: str | None = None
+    # how many activation records are kept (newest first); keep=0 records none
+    activations: Bounds = field(default_factory=Bounds)
+    # where they are kept; None: the project's journal in the data folder
+    journal: Path | None = None
 
 
 class Server:
@@ -77,15 +85,23 @@ class Server:
         self.settings = settings
         namespace, api_key = settings.invoker.namespace, settings.invoker.api_key
         self.store = DeployedStore(namespace, settings.store_dir)
-        self.invoker = Invoker(project, settings.invoker, store=self.store, guard=guard)
+        self.journal = Journal(settings.journal or journal_file(project.root),
+                               settings.activations)
+        self.recorder = Recorder(self.journal, namespace)
+        self.invoker = Invoker(project, settings.invoker, store=self.store, guard=guard,
+                               recorder=self.recorder)
+        self.journal.mask = self.invoker.redact
         # the object store's name serves what anyone uploaded: its pages are not trusted
         store_names = frozenset(h for h in settings.hosts if h.startswith(f"{OBJECT_STORE}."))
         self.origins = origins = OriginPolicy(settings.hosts, settings.cors, OPENWHISK_CORS,
                                               REFUSAL, store_names)
         self.web = WebActions(self.invoker, origins, WebSettings(
-            namespace, api_key, settings.body_limit, settings.stream), self.invoker.redact)
+            namespace, api_key, settings.body_limit, settings.stream), self.invoker.redact,
+            traces=self.recorder)
         self.rest = RestApi(self.invoker, self.store, origins,
-                            RestSettings(namespace, api_key, settings.body_limit))
+                            RestSettings(namespace, api_key, settings.body_limit),
+                            mask=self.invoker.redact)
+        self.activations = ActivationsApi(self.recorder, self.rest.admit, origins.admit)
         self.object_store = ReverseProxy(settings.object_store, origins, NO_STORE, S3_CORS)
 
     def web_actions(self) -> list[str]:
@@ -123,6 +139,7 @@ class Server:
         finally:
             await self.object_store.aclose()
             await self.invoker.close()
+            await asyncio.get_running_loop().run_in_executor(None, self.journal.close)
 
 
 def mask_secrets_in_logs(redact: Redactor) -> None:
@@ -139,7 +156,7 @@ def create_app(project: Project, settings: ServerSettings | None = None,
     """`guard` may refuse an activation before it starts (see `Invoker`)."""
     server = Server(project, settings or ServerSettings(), guard)
     site = server.settings.site
-    routes = [*server.web.routes(), *server.rest.routes(),
+    routes = [*server.web.routes(), *server.rest.routes(), *server.activations.routes(PAGE),
               *page_routes(server, at_root=site is None),
               *(site_routes(site, page_responder(server)) if site else [])]
     streamer = Starlette(routes=server.web.stream_routes(), exception_handlers=UNEXPECTED,

@@ -11,6 +11,7 @@ import click
 
 from ..config import Config, Scope, login_file, write_login, write_wskprops
 from ..errors import RuntimeUnavailable
+from .activation import activation
 from .common import (
     DEV_OLLAMA,
     PROJECT,
@@ -69,6 +70,10 @@ def main() -> None:
               help="Seconds a client has to send its request headers (then 408).")
 @click.option("--body-timeout", default=60.0, show_default=True,
               help="Seconds a client has to send its request body (then 408).")
+@click.option("--keep-activations", default=10_000, show_default=True, metavar="N",
+              help="Activation records kept (the newest); 0 keeps none.")
+@click.option("--activations-mb", default=200, show_default=True, metavar="MB",
+              help="At most this much of them, whichever bound comes first.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 def up(**options: Any) -> None:
@@ -98,6 +103,7 @@ main.add_command(ollama)
 main.add_command(services)
 main.add_command(invoke)
 main.add_command(action)
+main.add_command(activation)
 main.add_command(url_of)
 for command in (chat, new, user, loader):  # what `ops ai` gives a learner
     main.add_command(command)

@@ -59,6 +59,8 @@ def invoke(action: str, pairs: tuple[str, ...], params: tuple[tuple[str, str], .
       streamwhisk invoke mastrogpt/display -P chess.json
       streamwhisk invoke cache/counter --services auto
     """
+    from ..activations.journal import Journal, journal_file
+    from ..activations.recorder import Recorder
     from ..assembly import Run, RunChoices
     from ..hosting.serving import beside
     from ..runtime import Invoker
@@ -87,7 +89,9 @@ def invoke(action: str, pairs: tuple[str, ...], params: tuple[tuple[str, str], .
                 return await invoke_once()
 
     async def invoke_once() -> dict[str, Any]:
-        invoker = Invoker(assembled.project)
+        journal = Journal(journal_file(assembled.project.root))
+        invoker = Invoker(assembled.project, recorder=Recorder(journal, assembled.choices.namespace))
+        journal.mask = invoker.redact
         try:
             spec = invoker.spec(action)
             if streaming:
@@ -95,6 +99,7 @@ def invoke(action: str, pairs: tuple[str, ...], params: tuple[tuple[str, str], .
             return await invoker.invoke(spec, args)
         finally:
             await invoker.close()
+            journal.close()  # what was recorded is written before the command ends
 
     result = asyncio.run(run())
     if result:
@@ -143,11 +148,13 @@ def _one_line(error: Any) -> str:
 
 async def _print_stream(invoker: Invoker, spec: ActionSpec, args: dict[str, Any],
                         as_json: bool) -> dict[str, Any]:
+    from ..activations.recorder import follow_stream
     from ..stream import StreamSession
     from ..terminal import print_stream
 
     session = await StreamSession.open(
-        lambda relay, announced: invoker.start(spec, args, relay, announced))
+        lambda relay, announced: invoker.start(spec, args, relay, announced, streamed=True))
+    follow_stream(session)
     return await print_stream(session.events(), as_json)
 
 

@@ -46,12 +46,15 @@ class UpOptions:
     body_timeout: float
     log_level: str
     services: str
+    keep_activations: int
+    activations_mb: int
 
 
 def serve_project(options: UpOptions) -> None:
     """Listen, assemble the run (the project with the platform's layer, its services, the
     dev Ollama, the key), say what is served and how it is protected, then serve until a
     signal stops it."""
+    from ..activations.journal import Bounds
     from ..app import ServerSettings, create_app
     from ..hosting.limits import HttpLimits
     from ..hosting.serving import Served, listen, own_host_names, run, url_of
@@ -81,6 +84,7 @@ def serve_project(options: UpOptions) -> None:
                              platform=True),
         cors=options.cors_origins, site=site_folder(assembled.project.root),
         object_store=services.s3_url(),
+        activations=Bounds(options.keep_activations, options.activations_mb),
     )
     announce_dev_ollama_of(report, options.dev_ollama)
     report_actions(assembled.project)  # their runtimes are built in the background

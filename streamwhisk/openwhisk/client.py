@@ -70,6 +70,7 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     json: Any = None
     action_answers: bool = False  # an action's own error is its answer, not a failure
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class BaseClient:
@@ -93,10 +94,12 @@ class BaseClient:
         return Call("PUT", f"/api/v1/namespaces/_/{collection}/{name}", name,
                     {"overwrite": str(overwrite).lower()}, body)
 
-    def _invoke(self, name: str, args: dict[str, Any], blocking: bool, result: bool) -> Call:
+    def _invoke(self, name: str, args: dict[str, Any], blocking: bool, result: bool,
+                headers: dict[str, str] | None = None) -> Call:
         return Call("POST", f"/api/v1/namespaces/_/actions/{name}", name,
                     {"blocking": str(blocking).lower(),
-                     "result": str(result and blocking).lower()}, args, action_answers=True)
+                     "result": str(result and blocking).lower()}, args, action_answers=True,
+                    headers=headers or {})
 
     def _web(self, path: str, args: dict[str, Any]) -> Call:
         """A web action's JSON answer: `ns/pkg/action.json`."""
@@ -168,17 +171,19 @@ class Client(BaseClient):
         return self._send(call, missing=False) is not False
 
     def invoke(self, name: str, args: dict[str, Any], blocking: bool = True,
-               result: bool = True) -> Any:
+               result: bool = True, headers: dict[str, str] | None = None) -> Any:
         """The result (blocking, result); the activation (blocking); else its id."""
-        return self._send(self._invoke(name, args, blocking, result))
+        return self._send(self._invoke(name, args, blocking, result, headers))
 
-    def stream(self, action: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def stream(self, action: str, body: dict[str, Any],
+               headers: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
         """The messages of one streamed reply from the streamer (`/web/_/pkg/action`), as
         the page reads them (NDJSON), each as it arrives."""
         call = Call("POST", f"/web/_/{action}", action, json=body)
         try:
             with self._http.stream(call.method, call.path, json=body,
-                                   headers={"accept": "application/x-ndjson"}) as answer:
+                                   headers={"accept": "application/x-ndjson",
+                                            **(headers or {})}) as answer:
                 if answer.status_code != 200:
                     answer.read()
                     self._answer(answer, call)
@@ -192,7 +197,7 @@ class Client(BaseClient):
         """The call's answer; `missing` is the answer for a 404, when one is given."""
         try:
             response = self._http.request(call.method, call.path, params=call.params,
-                                          json=call.json)
+                                          json=call.json, headers=call.headers)
         except httpx.HTTPError as exc:
             raise self._unreachable(exc, call) from None
         if response.status_code == 404 and missing is not ...:
@@ -230,7 +235,7 @@ class AsyncClient(BaseClient):
     async def _send(self, call: Call) -> Any:
         try:
             response = await self._http.request(call.method, call.path, params=call.params,
-                                                json=call.json)
+                                                json=call.json, headers=call.headers)
         except httpx.HTTPError as exc:
             raise self._unreachable(exc, call) from None
         return self._answer(response, call)

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..activations.recorder import ACTIVATION_HEADER, REPLAY_HEADER
 from ..basicauth import matches
 from ..errors import ActionNotFound, DeployConflict, RequestError, StreamwhiskError
 from ..hosting.origins import OriginPolicy
@@ -57,7 +58,17 @@ class Actions(Protocol):
 
     def spec(self, name: str) -> ActionSpec: ...
 
-    async def start(self, spec: ActionSpec, args: dict[str, Any]) -> Activation: ...
+    async def start(self, spec: ActionSpec, args: dict[str, Any],
+                    stream: dict[str, str] | None = None,
+                    on_stream_from: Callable[[int], None] | None = None, *,
+                    streamed: bool = False, replay_of: str | None = None,
+                    previous: str | None = None) -> Activation: ...
+
+
+class Recorded(Protocol):
+    """What the record of an activation is made from (`activations.record.Captured`)."""
+
+    def record(self, mask: Callable[[str], str]) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -86,8 +97,9 @@ class RestApi:
     """The routes, given the few collaborators they use, never the whole server."""
 
     def __init__(self, runner: Actions, store: DeployedStore, origins: OriginPolicy,
-                 settings: RestSettings) -> None:
+                 settings: RestSettings, mask: Callable[[str], str] = str) -> None:
         self.runner = runner
+        self._mask = mask
         self.store = store
         self.origins = origins
         self.settings = settings
@@ -109,7 +121,7 @@ class RestApi:
 
     @_answering
     async def actions(self, request: Request) -> Response:
-        self._admit(request)
+        self.admit(request)
         listed = []
         for name in self.runner.action_names():
             try:
@@ -121,7 +133,7 @@ class RestApi:
     @_answering
     async def action(self, request: Request) -> Response:
         """GET one action, or POST to invoke it."""
-        self._admit(request)
+        self.admit(request)
         spec = self._spec(request)
         if request.method == "GET":
             return JSONResponse(self._describe(spec, full=True))
@@ -130,7 +142,7 @@ class RestApi:
     @_answering
     async def change_action(self, request: Request) -> Response:
         """PUT (deploy) or DELETE (undeploy) an action in the store."""
-        self._admit(request)
+        self.admit(request)
         name = "/".join(split_action_name(request.path_params["name"]))
         if request.method == "DELETE":
             described = self._deployed(name)
@@ -147,13 +159,13 @@ class RestApi:
 
     @_answering
     async def packages(self, request: Request) -> Response:
-        self._admit(request)
+        self.admit(request)
         return JSONResponse([self._package(n, brief=True) for n in self._package_names()])
 
     @_answering
     async def package(self, request: Request) -> Response:
         """GET, PUT (create or ?overwrite=true) or DELETE one package."""
-        self._admit(request)
+        self.admit(request)
         name = check_entity_name(request.path_params["package"], "package")
         if request.method == "GET":
             if name not in self._package_names():
@@ -169,7 +181,7 @@ class RestApi:
 
     @_answering
     async def namespaces(self, request: Request) -> Response:
-        self._admit(request)
+        self.admit(request)
         return JSONResponse([self._ns()])
 
     def _package_names(self) -> list[str]:
@@ -204,19 +216,31 @@ class RestApi:
 
     async def _invoke(self, request: Request, spec: ActionSpec) -> Response:
         args = await read_json_object(request, self.settings.body_limit)
-        activation = await self.runner.start(spec, args)  # Overloaded: 503, Retry-After
+        activation = await self.runner.start(  # Overloaded: 503, Retry-After
+            spec, args, replay_of=request.headers.get(REPLAY_HEADER))
+        named = {ACTIVATION_HEADER: activation.activation_id}
         if request.query_params.get("blocking") != "true":
-            return JSONResponse({"activationId": activation.activation_id}, status_code=202)
+            return JSONResponse({"activationId": activation.activation_id}, status_code=202,
+                                headers=named)
         try:
             result = await activation.result
         except StreamwhiskError as exc:
-            return failure_response(exc, activation.activation_id)
+            failed = failure_response(exc, activation.activation_id)
+            failed.headers.update(named)
+            return failed
+        # as OpenWhisk: the action's own error is a 502, with its answer
+        status = 502 if "error" in result else 200
         if request.query_params.get("result") == "true":
-            return JSONResponse(result)
+            return JSONResponse(result, status_code=status, headers=named)
+        captured: Recorded | None = activation.captured
+        if captured is not None:  # the record, as OpenWhisk answers a blocking invoke
+            record = captured.record(self._mask)
+            record.pop("trace", None)
+            return JSONResponse(record, status_code=status, headers=named)
         return JSONResponse({"activationId": activation.activation_id, "name": spec.name,
                              "namespace": self._namespace(spec),
                              "response": {"result": result, "status": "success",
-                                          "success": True}})
+                                          "success": True}}, headers=named)
 
     def _spec(self, request: Request) -> ActionSpec:
         try:
@@ -245,7 +269,7 @@ class RestApi:
         """Where OpenWhisk says an action is: `ns/package`, or `ns` in the default package."""
         return self._ns() if spec.package == DEFAULT_PACKAGE else f"{self._ns()}/{spec.package}"
 
-    def _admit(self, request: Request) -> None:
+    def admit(self, request: Request) -> None:
         """Credentials, no page of another origin (the Host is the middleware's), and this
         server's namespace (or `_`) as the one named: else RequestError, as OpenWhisk's."""
         self.origins.admit(request)

@@ -12,6 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..activations.recorder import (
+    ACTIVATION_HEADER,
+    PREVIOUS_HEADER,
+    REPLAY_HEADER,
+    TRACE_HEADER,
+    follow_stream,
+)
 from ..errors import ActionNotFound, RequestError, StreamwhiskError
 from ..hosting.origins import OriginPolicy
 from ..hosting.primitives import failure_response
@@ -33,7 +40,21 @@ class Runner(Protocol):
 
     async def start(self, spec: ActionSpec, args: dict[str, Any],
                     stream: dict[str, str] | None = None,
-                    on_stream_from: Callable[[int], None] | None = None) -> Activation: ...
+                    on_stream_from: Callable[[int], None] | None = None, *,
+                    streamed: bool = False, replay_of: str | None = None,
+                    previous: str | None = None) -> Activation: ...
+
+
+class TraceKeys(Protocol):
+    """What opens one activation's trace to the page that ran it (`activations.Recorder`)."""
+
+    def token(self, activation_id: str) -> str: ...
+
+
+def recorded_as(request: Request) -> tuple[str | None, str | None]:
+    """What a caller says of the activation it asks for: the one it replays, and the
+    conversation's turn before (the page's trace links them)."""
+    return request.headers.get(REPLAY_HEADER), request.headers.get(PREVIOUS_HEADER)
 
 
 @dataclass(frozen=True)
@@ -46,8 +67,9 @@ class WebSettings:
 
 class WebActions:
     def __init__(self, runner: Runner, origins: OriginPolicy, settings: WebSettings,
-                 redact: Callable[[str], str]) -> None:
+                 redact: Callable[[str], str], traces: TraceKeys | None = None) -> None:
         self.runner = runner
+        self.traces = traces
         self.origins = origins
         self.settings = settings
         self._redact = redact
@@ -65,7 +87,7 @@ class WebActions:
         return [Route("/web/{path:path}", self.stream_action, methods=["GET", "POST", "OPTIONS"])]
 
     async def web_action(self, request: Request, namespace: str | None = None) -> Response:
-        activation_id = None
+        activation: Activation | None = None
         try:
             target = parse_target(request.path_params["path"], namespace)
             spec = self._spec(target, request)
@@ -75,13 +97,18 @@ class WebActions:
             cors = self.origins.admit(request, trusted=custom)
             args = await request_args(request, spec, target, self.settings.body_limit)
             stream = relayed_elsewhere(request, args, self.settings.api_key)
-            activation = await self.runner.start(spec, args, stream)
-            activation_id = activation.activation_id
+            replay_of, previous = recorded_as(request)
+            activation = await self.runner.start(spec, args, stream, replay_of=replay_of,
+                                                 previous=previous)
             response = result_response(await activation.result, target)
-            response.headers.update(cors)
+            response.headers.update({**cors, **self._about(activation)})
             return response
         except StreamwhiskError as exc:
-            return failure_response(exc, activation_id)
+            if activation is None:
+                return failure_response(exc)
+            failed = failure_response(exc, activation.activation_id)
+            failed.headers.update(self._about(activation))
+            return failed
 
     async def web_default_namespace(self, request: Request) -> Response:
         return await self.web_action(request, self.settings.namespace)
@@ -95,15 +122,29 @@ class WebActions:
                 return self._preflight(request)
             cors = self.origins.admit(request)
             args = await request_args(request, spec, target, self.settings.body_limit)
+            replay_of, previous = recorded_as(request)
             session = await StreamSession.open(
-                lambda relay, announced: self.runner.start(spec, args, relay, announced),
+                lambda relay, announced: self.runner.start(
+                    spec, args, relay, announced, streamed=True, replay_of=replay_of,
+                    previous=previous),
                 self.settings.stream, redact=self._redact,
             )
         except StreamwhiskError as exc:
             return failure_response(exc)
+        follow_stream(session)
+        activation = session.activation
+        assert isinstance(activation, Activation)
         self.streams.add(session)
-        return RelayResponse(session, request.headers.get("accept", ""), cors,
+        return RelayResponse(session, request.headers.get("accept", ""),
+                             {**cors, **self._about(activation)},
                              on_end=lambda: self.streams.discard(session))
+
+    def _about(self, activation: Activation) -> dict[str, str]:
+        """The headers that name the activation, and open its trace to its caller."""
+        about = {ACTIVATION_HEADER: activation.activation_id}
+        if self.traces is not None and activation.captured is not None:
+            about[TRACE_HEADER] = self.traces.token(activation.activation_id)
+        return about
 
     def close_streams(self) -> None:
         """End every stream in flight: the server is stopping."""

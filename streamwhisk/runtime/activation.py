@@ -36,11 +36,18 @@ class Activation:
     on_stream_from: Callable[[int], None] = _ignore
     activation_id: str = field(default_factory=new_activation_id)
     started: float = field(default_factory=time.time)
+    created: float = field(default_factory=time.monotonic)
     deadline: float = field(init=False)  # on the monotonic clock, from timeout_ms at creation
     result: asyncio.Future[dict[str, Any]] = field(default_factory=asyncio.Future)
+    # for its record: when a worker took it (monotonic), the cold start it waited for, what
+    # the journal notes of it (`activations.record.Captured`), and what ends its stream's part
+    handed: float | None = None
+    init_ms: int | None = None
+    captured: Any = None
+    stream_ended: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
-        self.deadline = time.monotonic() + self.timeout_ms / 1000
+        self.deadline = self.created + self.timeout_ms / 1000
         # A caller that went away never reads the outcome; mark it read so asyncio stays quiet.
         self.result.add_done_callback(lambda f: f.cancelled() or f.exception())
 

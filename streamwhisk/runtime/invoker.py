@@ -42,13 +42,24 @@ class ActionSource(Protocol):
     def load(self, package: str, name: str) -> ActionSpec: ...
 
 
+class Recording(Protocol):
+    """What keeps each activation's record (`activations.Recorder`)."""
+
+    def begin(self, activation: Activation, spec: ActionSpec, args: dict[str, Any],
+              streamed: bool = False, replay_of: str | None = None,
+              previous: str | None = None) -> None: ...
+
+
 class Invoker:
     def __init__(self, project: Project, settings: InvokerSettings | None = None,
                  store: ActionSource | None = None,
-                 guard: Callable[[ActionSpec], None] | None = None) -> None:
-        """`guard` may refuse an activation before it starts (a service it needs is down)."""
+                 guard: Callable[[ActionSpec], None] | None = None,
+                 recorder: Recording | None = None) -> None:
+        """`guard` may refuse an activation before it starts (a service it needs is down);
+        `recorder` keeps a record of each one."""
         self.project = project
         self.guard = guard
+        self.recorder = recorder
         self.store = store
         self.settings = settings or InvokerSettings()
         self.redact = Redactor()
@@ -81,11 +92,15 @@ class Invoker:
 
     async def start(self, spec: ActionSpec, args: dict[str, Any],
                     stream: dict[str, str] | None = None,
-                    on_stream_from: Callable[[int], None] | None = None) -> Activation:
+                    on_stream_from: Callable[[int], None] | None = None, *,
+                    streamed: bool = False, replay_of: str | None = None,
+                    previous: str | None = None) -> Activation:
         """Dispatch an activation and return at once; await `activation.result` for the end.
 
         STREAM_HOST/STREAM_PORT are reserved: only `stream`, the streamer's own relay
-        address, sets them; a request's values never reach the action."""
+        address, sets them; a request's values never reach the action. `streamed`: the
+        streamer here relays it (its record waits for the stream); `replay_of`, `previous`:
+        the activation it runs again, the conversation's turn before, for its record."""
         if self.guard is not None:
             self.guard(spec)
         args = {k: v for k, v in args.items() if k not in RESERVED_ARGUMENTS}
@@ -99,13 +114,25 @@ class Invoker:
         )
         if on_stream_from is not None:
             activation.on_stream_from = on_stream_from
+        if self.recorder is not None:
+            self.recorder.begin(activation, spec, args, streamed, replay_of, previous)
         if spec.unset:
             action_log.warning("%s %s: %s unset in every layer: passed as an empty string",
                                spec.qualified, activation.activation_id,
                                ", ".join(f"${name}" for name in spec.unset))
-        # a runtime still being built is waited for within the activation's own time
-        zygote = await self.runtimes.prepare(spec, activation.remaining_s())
-        await self._pool(spec, zygote).dispatch(activation)
+        try:
+            # a runtime still being built is waited for within the activation's own time
+            zygote = await self.runtimes.prepare(spec, activation.remaining_s())
+            await self._pool(spec, zygote).dispatch(activation)
+        except BaseException as exc:  # it never ran: its record says why
+            if not activation.result.done():
+                if isinstance(exc, Exception):
+                    activation.result.set_exception(exc)
+                else:
+                    activation.result.cancel()
+            if activation.stream_ended is not None:  # nor will it stream
+                activation.stream_ended()
+            raise
         return activation
 
     async def invoke(self, spec: ActionSpec, args: dict[str, Any]) -> dict[str, Any]:

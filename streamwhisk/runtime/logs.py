@@ -20,8 +20,11 @@ LONGEST_LINE = 64 * 1024
 
 
 class ActionLogs:
-    def __init__(self, label: Callable[[], str], limit_bytes: int, redact: Redactor) -> None:
+    def __init__(self, label: Callable[[], str], limit_bytes: int, redact: Redactor,
+                 note: Callable[[str, str], None] | None = None) -> None:
+        """`note(stream, line)` is told each line kept (masked), for the activation's record."""
         self._label = label
+        self._note = note
         self._limit = limit_bytes
         self._redact = redact
         self._partial: dict[str, bytes] = {"stdout": b"", "stderr": b""}
@@ -61,6 +64,11 @@ class ActionLogs:
                 log.warning("%s %s: the activation's logs passed the %d-byte limit; the rest "
                             "is dropped (raise it with #--logsize MB)", self._label(), stream,
                             self._limit)
+                if self._note is not None:  # as OpenWhisk ends a record's truncated logs
+                    self._note(stream, f"Logs were truncated because the total bytes size "
+                                       f"exceeds the limit of {self._limit} bytes.")
             return
-        text = line.decode("utf-8", "replace").rstrip("\r")
-        log.info("%s %s: %s", self._label(), stream, self._redact(text))
+        text = self._redact(line.decode("utf-8", "replace").rstrip("\r"))
+        log.info("%s %s: %s", self._label(), stream, text)
+        if self._note is not None:
+            self._note(stream, text)

@@ -117,7 +117,10 @@ class ActionPool:
         return max(candidates, key=lambda w: w.in_flight, default=None)
 
     def _hand(self, worker: Worker, activation: Activation) -> None:
-        self._running[activation.activation_id] = time.monotonic()
+        activation.handed = now = time.monotonic()
+        if worker.cold_start_ms is not None:  # its first: it waited for the worker to start
+            activation.init_ms, worker.cold_start_ms = worker.cold_start_ms, None
+        self._running[activation.activation_id] = now
         activation.result.add_done_callback(lambda _: self._ended(activation.activation_id))
         worker.submit(activation)
 
@@ -192,7 +195,9 @@ class ActionPool:
             self._fail_oldest(exc)
             return
         self._starting -= 1
-        self._start_cost_s = _averaged(self._start_cost_s, time.monotonic() - began)
+        took = time.monotonic() - began
+        self._start_cost_s = _averaged(self._start_cost_s, took)
+        worker.cold_start_ms = round(took * 1000)
         self._workers.append(worker)
         self._serve_line()
 

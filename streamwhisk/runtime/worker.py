@@ -44,8 +44,9 @@ class Worker:
         self._ready: asyncio.Future[str | None] | None = None
         self._gone: asyncio.Future[None] | None = None
         self._logs = ActionLogs(lambda: f"{spec.qualified}[{self.pid}]",
-                                spec.limits.logs_mb * 1024 * 1024, redact)
+                                spec.limits.logs_mb * 1024 * 1024, redact, self._note_line)
         self.alive = False
+        self.cold_start_ms: int | None = None  # until its first activation: its start
         self.idle_since = time.monotonic()
 
     @property
@@ -172,11 +173,12 @@ class Worker:
             return
         if reply.ending:
             self.alive = False  # it exits now: nothing more goes to it (its pidfd says when)
-        activation = self._pending.pop(reply.activation_id, None)
+        activation = self._pending.get(reply.activation_id)
         if activation is None:
             return
         self._drain_logs()  # what it printed before returning is in the pipes by now
         self._logs.activation_ended()
+        del self._pending[reply.activation_id]
         if reply.error is None:
             _settle(activation, result=reply.result)
         else:
@@ -184,6 +186,13 @@ class Worker:
         if not self._pending:
             self.idle_since = time.monotonic()
         self._on_free(self)
+
+    def _note_line(self, stream: str, text: str) -> None:
+        """A line for the records of the activations running (with `limits.concurrency` > 1,
+        the worker's lines belong to each of them)."""
+        for activation in self._pending.values():
+            if activation.captured is not None:
+                activation.captured.log_line(stream, text)
 
     def _read_logs(self, fd: int, stream: str) -> bool:
         """One read; True when there may be more."""

@@ -64,6 +64,13 @@ class StreamSession:
         self.settings = settings
         self._redact = redact
         self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._on_message: Callable[[Message], None] | None = None
+        self._on_end: Callable[[], None] | None = None
+
+    def watch(self, on_message: Callable[[Message], None], on_end: Callable[[], None]) -> None:
+        """Tell `on_message` each message relayed before `done` (as the client gets it), and
+        `on_end` once, when the stream ends however it ends (for the activation's record)."""
+        self._on_message, self._on_end = on_message, on_end
 
     @classmethod
     async def open(cls, start: Start, settings: StreamSettings | None = None,
@@ -89,6 +96,9 @@ class StreamSession:
         self.relay.close()
         if not self._closed.done():
             self._closed.set_result(None)
+        if self._on_end is not None:
+            on_end, self._on_end = self._on_end, None
+            on_end()
 
     async def batches(self) -> AsyncIterator[Batch]:
         """The stream's end in three steps; an empty batch is a quiet spell (keep-alive)."""
@@ -119,7 +129,11 @@ class StreamSession:
         while True:
             batch = inbound.take()
             if batch:
-                yield self._masked(batch)
+                batch = self._masked(batch)
+                if self._on_message is not None:
+                    for message in batch.messages:
+                        self._on_message(message)
+                yield batch
             elif inbound.ended:
                 return
             elif not result.done():
