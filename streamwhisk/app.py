@@ -130,6 +130,7 @@ class Server:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         mask_secrets_in_logs(self.invoker.redact)
+        await asyncio.get_running_loop().run_in_executor(None, self.journal.start)
         self.invoker.prepare_runtimes()  # in the background: the server answers at once
         # What exists now lives as long as the server: keep the collector from walking it
         # again and again (each full collection paused every stream for milliseconds).

@@ -81,12 +81,20 @@ class Journal:
     def recording(self) -> bool:
         return self.bounds.keep > 0
 
-    def add(self, captured: Captured) -> None:
-        """From the event loop: never blocks."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._write, name="activations",
-                                            daemon=True)
+    def start(self) -> None:
+        """Open the journal and start its writer (`add` does it too, on first use)."""
+        if self._thread is None and self.recording:
+            opened = threading.Event()
+            self._thread = threading.Thread(target=self._write, args=(opened,),
+                                            name="activations", daemon=True)
             self._thread.start()
+            opened.wait(10)
+
+    def add(self, captured: Captured) -> None:
+        """From the event loop: never blocks (but the first time, when `start` was not
+        called)."""
+        if self._thread is None:
+            self.start()
         self._queue.put(captured)
 
     def flush(self, within_s: float = 5.0) -> None:
@@ -160,12 +168,15 @@ class Journal:
             db.close()
 
     # --- writing, in the journal's thread ---------------------------------------------
-    def _write(self) -> None:
+    def _write(self, opened: threading.Event) -> None:
         try:
             db = self._open()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             log.error("activations are not kept: %s cannot be opened (%s)", self.path, exc)
+            opened.set()
+            self._drain_forever()
             return
+        opened.set()
         kept = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM activations"
                           ).fetchone()
         while True:
@@ -189,6 +200,12 @@ class Journal:
             if None in batch:
                 db.close()
                 return
+
+    def _drain_forever(self) -> None:
+        """With no journal, what is added is dropped (markers answered, None ends it)."""
+        while (item := self._queue.get()) is not None:
+            if isinstance(item, _Marker):
+                item.event.set()
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -90,7 +90,8 @@ def invoke(action: str, pairs: tuple[str, ...], params: tuple[tuple[str, str], .
 
     async def invoke_once() -> dict[str, Any]:
         journal = Journal(journal_file(assembled.project.root))
-        invoker = Invoker(assembled.project, recorder=Recorder(journal, assembled.choices.namespace))
+        recorder = Recorder(journal, assembled.choices.namespace)
+        invoker = Invoker(assembled.project, recorder=recorder)
         journal.mask = invoker.redact
         try:
             spec = invoker.spec(action)
