@@ -41,7 +41,10 @@ from .stream import StreamSettings
 OPENWHISK_CORS = {
     "Access-Control-Allow-Methods": "OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH",
     "Access-Control-Allow-Headers": "Authorization, Origin, X-Requested-With, Content-Type, "
-                                    "Accept, User-Agent",
+                                    "Accept, User-Agent, X-Streamwhisk-Previous, "
+                                    "X-Streamwhisk-Replay-Of",
+    # a page of another of the server's names (stream.<host>) reads which activation it ran
+    "Access-Control-Expose-Headers": "X-OpenWhisk-Activation-Id, X-Streamwhisk-Trace",
 }
 REFUSAL = ("A page of another origin ({origin}) may not run actions here; start the server "
            "with --cors ORIGIN to let it, or annotate the action web-custom-options true to "

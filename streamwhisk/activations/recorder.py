@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config import is_secret_name
 from ..errors import Overloaded
+from ..redact import MASK
 from .journal import Journal
 from .record import Captured
 
@@ -126,13 +128,16 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"
 
 
 def _without_credentials(args: dict[str, Any]) -> dict[str, Any]:
-    """The arguments, a web request's credentials (its Authorization, its cookies) masked:
-    they are the caller's, not the activation's."""
+    """The arguments, the caller's credentials masked: a secret-named argument (a login's
+    `token`, a `password`), a web request's Authorization and cookies. A replay is given
+    them again (the page adds its own; the CLI with -p)."""
+    kept = {key: MASK if is_secret_name(key) and isinstance(value, str) else value
+            for key, value in args.items()}
     headers = args.get("__ow_headers")
-    if not isinstance(headers, dict) or not CREDENTIAL_HEADERS & set(headers):
-        return args
-    return {**args, "__ow_headers": {k: "********" if k in CREDENTIAL_HEADERS else v
-                                     for k, v in headers.items()}}
+    if isinstance(headers, dict) and CREDENTIAL_HEADERS & set(headers):
+        kept["__ow_headers"] = {k: MASK if k in CREDENTIAL_HEADERS else v
+                                for k, v in headers.items()}
+    return kept
 
 
 def _id_or_none(value: str | None) -> str | None:

@@ -16,6 +16,7 @@ import { DONE, ERROR, OUTPUT, RESULT, STATE, THINKING, readMessages } from "./st
 import { takeAttachment, thumbnail } from "./attachments.js";
 import { display, showPage } from "./display.js";
 import { showReplyFields } from "./fields.js";
+import { openTrace, remember } from "./trace.js";
 
 const SUGGESTIONS = ["Who are you?", "Capital of Italy", "show me some markdown"];
 
@@ -184,8 +185,27 @@ function open(chat, conversation) {
     if (message.fields) showReplyFields(view, message.fields, { streamed: true, send, display: null });
     for (const error of message.errors || []) view.showError(error);
     view.setMeta(message.meta || "");
+    traceButton(chat, view, message.activation);
   }
   listHistory();
+}
+
+// A reply's link to its trace (its activation's record), when the server named one
+function traceButton(chat, view, activation) {
+  if (!activation?.id || !activation?.key) return;
+  remember(activation);
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "trace-open";
+  button.textContent = "trace";
+  button.title = `The record of activation ${activation.id}`;
+  button.addEventListener("click", () => openTrace(activation.id, (args, replayOf) => {
+    if (chat !== current || running) return;
+    chat.log.querySelector(".welcome")?.remove();
+    say(chat.log, "user", `(replay of ${replayOf}) ${typeof args.input === "string" ? args.input : ""}`);
+    replying(chat, session.withToken(args), { replayOf });
+  }));
+  view.meta.append(" · ", button);
 }
 
 // The chat's own first words: the answer to an empty invocation (as the platform's page and
@@ -308,7 +328,7 @@ function waitingNote(view, signal) {
   setTimeout(check, 500);
 }
 
-async function replying(chat, body, { opening = false } = {}) {
+async function replying(chat, body, { opening = false, replayOf = null } = {}) {
   const conversation = chat.conversation;
   const scroller = $("conversations");
   const follow = () => {
@@ -326,14 +346,24 @@ async function replying(chat, body, { opening = false } = {}) {
   let first = null;
   let last = null;
   let tokens = 0;
+  let activation = null;
+  // the turn before, and the turn replayed: for this turn's record (its trace links them)
+  const about = {};
+  if (conversation.lastActivation) about["x-streamwhisk-previous"] = conversation.lastActivation;
+  if (replayOf) about["x-streamwhisk-replay-of"] = replayOf;
   try {
     const response = await fetch(`${streamer}/web/_/${chat.action}`, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/x-ndjson" },
+      headers: { "content-type": "application/json", accept: "application/x-ndjson", ...about },
       body: JSON.stringify(body),
       signal: controller.signal,
     });
     view.answered = true;
+    const id = response.headers.get("x-openwhisk-activation-id");
+    if (id) {
+      activation = { id, key: response.headers.get("x-streamwhisk-trace") };
+      conversation.lastActivation = id;
+    }
     if (!response.ok) {
       const problem = await response.json().catch(() => ({}));
       throw new Error(problem.error || `the server answered ${response.status}`);
@@ -367,6 +397,7 @@ async function replying(chat, body, { opening = false } = {}) {
     const meta = first !== null ? `first token ${Math.round(first - started)} ms${rate}`
       : `answered in ${elapsed} ms (not streamed)`;
     view.setMeta(meta);
+    traceButton(chat, view, activation);
     const said = view.text.trim() || view.fields || view.thinkingText;
     if (opening && !controller.signal.aborted && (!said || view.shownErrors.size)) {
       // nothing to show, or an error: the page's welcome, saying what the action answered
@@ -377,7 +408,7 @@ async function replying(chat, body, { opening = false } = {}) {
     } else if (!(opening && controller.signal.aborted)) {
       conversation.messages.push({ role: "assistant", text: view.text, thinking: view.thinkingText,
                                    errors: [...view.shownErrors], meta, fields: view.fields,
-                                   opening });
+                                   opening, activation });
     }
     history.save(conversation);
     listHistory();
@@ -439,6 +470,7 @@ function stopReply() {
 }
 
 $("stop").addEventListener("click", stopReply);
+$("trace-close").addEventListener("click", () => $("trace").close());
 setRunning(null);
 start();
 watchRuntimes();
