@@ -118,6 +118,7 @@ bench: setup
 	$(BIN)/python benchmarks/page_first_token.py
 	$(BIN)/python benchmarks/first_use.py
 	$(BIN)/python benchmarks/services.py
+	$(BIN)/python benchmarks/recording.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/cli_start.py
 

@@ -266,9 +266,13 @@ def test_a_replay_runs_the_same_arguments_and_records_what_it_replays(
     changed = run_streamwhisk("activation", "replay", activation_id, "-p", "name", "other",
                               *where, env=env)
     assert json.loads(changed.stdout)["body"] == "hi other"
-    newest = api.get("/activations", params={"name": "a/hello", "limit": 1,
-                                             "docs": "true"}).json()[0]
-    assert annotation(newest, "replayOf") == activation_id
+
+    def newest() -> dict[str, Any]:
+        return dict(api.get("/activations", params={"name": "a/hello", "limit": 1,
+                                                   "docs": "true"}).json()[0])
+
+    assert wait_until(lambda: newest()["trace"]["args"].get("name") == "other")
+    assert annotation(newest(), "replayOf") == activation_id
 
 
 def test_a_streamed_activation_replays_as_a_stream(up: RunningServer, project: Path,

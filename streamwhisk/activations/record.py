@@ -19,20 +19,29 @@ the start). OpenWhisk's clients pass an unknown field through.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ..config import is_secret_name
 from ..errors import (
     ActionCrashed,
     ActionTimedOut,
+    Overloaded,
     RuntimeFailure,
     RuntimePreparing,
     RuntimeUnavailable,
 )
 from ..names import DEFAULT_PACKAGE
+from ..redact import MASK
+
+if TYPE_CHECKING:
+    from ..project import ActionSpec
+    from ..runtime.activation import Activation
+
+DEFAULT_KIND = "python:default"
 
 # OpenWhisk's four outcomes: ActivationResponse's status and statusCode
 SUCCESS, APPLICATION_ERROR, DEVELOPER_ERROR, WHISK_ERROR = 0, 1, 2, 3
@@ -42,88 +51,148 @@ MAX_TRACED_MESSAGES = 5_000  # a longer stream keeps its count, and its first me
 VERSION = "0.0.1"
 
 
-@dataclass
 class Captured:
-    """What the server notes while an activation runs; `record()` makes its record."""
+    """What the server notes while an activation runs, by reference (the activation, its
+    action, the caller's arguments): the record is made from it later, off the event loop.
+    `journal` is told once the activation has ended and, when `streamed`, its stream too."""
 
-    activation_id: str
-    namespace: str
-    package: str
-    name: str
-    kind: str
-    limits: dict[str, int]
-    args: dict[str, Any]
-    parameters: list[str]
-    created_ms: int  # when it was asked for (epoch ms)
-    created: float  # the same moment on the monotonic clock
-    replay_of: str | None = None
-    previous: str | None = None
-    handed: float | None = None  # monotonic: when a worker took it
-    init_ms: int | None = None  # the cold start it waited for
-    ended: float | None = None
-    result: dict[str, Any] | None = None
-    failure: BaseException | None = None
-    logs: list[str] = field(default_factory=list)
-    streamed: list[tuple[float, dict[str, Any]]] | None = None  # (monotonic, message)
-    stream_count: int = 0
+    __slots__ = (
+        "_journal",
+        "_parts",
+        "_stream_open",
+        "activation",
+        "args",
+        "ended",
+        "failure",
+        "is_stream",
+        "logs",
+        "namespace",
+        "previous",
+        "replay_of",
+        "result",
+        "spec",
+        "stream_count",
+        "streamed",
+    )
+
+    def __init__(self, activation: Activation, spec: ActionSpec, args: dict[str, Any],
+                 namespace: str, journal: Sink, streamed: bool = False,
+                 replay_of: str | None = None, previous: str | None = None) -> None:
+        self.activation, self.spec, self.args = activation, spec, args
+        self.namespace, self.replay_of, self.previous = namespace, replay_of, previous
+        self.ended: float | None = None
+        self.result: dict[str, Any] | None = None
+        self.failure: BaseException | None = None
+        self.logs: list[str] = []
+        # (monotonic, the messages relayed then), while fewer than the most kept
+        self.streamed: list[tuple[float, list[dict[str, Any]]]] | None = None
+        self.stream_count = 0
+        self.is_stream = streamed  # its stream is relayed here
+        self._parts = 2 if streamed else 1  # the outcome, and the stream's end
+        self._stream_open = streamed
+        self._journal = journal
+
+    @property
+    def activation_id(self) -> str:
+        return self.activation.activation_id
 
     def log_line(self, stream: str, text: str) -> None:
         self.logs.append(f"{_rfc3339_ns(time.time_ns())} {stream}: {text}")
 
-    def message(self, message: dict[str, Any]) -> None:
-        """A message the action streamed (not the relay's `done`)."""
+    def messages(self, batch: list[dict[str, Any]]) -> None:
+        """Messages the action streamed (not the relay's `done`), as they are relayed: a
+        batch at a time, its time noted once (per message, it cost a fast stream 10%)."""
         if self.streamed is None:
             self.streamed = []
-        self.stream_count += 1
-        if len(self.streamed) < MAX_TRACED_MESSAGES:
-            self.streamed.append((time.monotonic(), message))
+        if self.stream_count < MAX_TRACED_MESSAGES:
+            self.streamed.append((time.monotonic(), batch))
+        self.stream_count += len(batch)
+
+    def result_done(self, result: asyncio.Future[dict[str, Any]]) -> None:
+        """The activation's outcome (a done callback of its result)."""
+        self.ended = time.monotonic()
+        if result.cancelled():
+            self.failure = asyncio.CancelledError()
+        elif (failure := result.exception()) is not None:
+            if isinstance(failure, Overloaded):  # OpenWhisk records no throttled one
+                return
+            self.failure = failure
+        else:
+            self.result = result.result()
+        self._part_done()
+
+    def stream_done(self) -> None:
+        """Its stream has ended (however it ended); once."""
+        if self._stream_open:
+            self._stream_open = False
+            self._part_done()
+
+    def _part_done(self) -> None:
+        self._parts -= 1
+        if self._parts == 0:
+            self._journal.add(self)
+
+    def record_text(self, mask: Callable[[str], str]) -> str:
+        """The record's JSON, every secret masked with `mask` (the server's redactor)."""
+        return mask(json.dumps(self._record(), ensure_ascii=False, default=str))
 
     def record(self, mask: Callable[[str], str]) -> dict[str, Any]:
-        """The OpenWhisk record, every text masked with `mask` (the server's redactor)."""
-        handed = self.handed if self.handed is not None else self.created
+        masked: dict[str, Any] = json.loads(self.record_text(mask))
+        return masked
+
+    def start_ms(self) -> int:
+        """When it started (epoch ms), as OpenWhisk counts a cold start: its init is in the
+        duration, not in the wait."""
+        activation = self.activation
+        created = activation.created
+        handed = activation.handed if activation.handed is not None else created
+        began = max(created, handed - (activation.init_ms or 0) / 1000)
+        return int(activation.started * 1000) + round((began - created) * 1000)
+
+    def _record(self) -> dict[str, Any]:
+        activation, spec = self.activation, self.spec
+        created, created_ms = activation.created, int(activation.started * 1000)
+        handed = activation.handed if activation.handed is not None else created
         ended = self.ended if self.ended is not None else time.monotonic()
-        # as OpenWhisk counts a cold start: its init is in the duration, not the wait
-        began = max(self.created, handed - (self.init_ms or 0) / 1000)
-        start = self.created_ms + round((began - self.created) * 1000)
-        end = self.created_ms + round((ended - self.created) * 1000)
+        start = self.start_ms()
+        end = created_ms + round((ended - created) * 1000)
         code, result = self._outcome()
         annotations: list[dict[str, Any]] = [
-            {"key": "path", "value": f"{self.namespace}/{self.package}/{self.name}"},
-            {"key": "waitTime", "value": start - self.created_ms},
-            {"key": "kind", "value": self.kind},
+            {"key": "path", "value": f"{self.namespace}/{spec.package}/{spec.name}"},
+            {"key": "waitTime", "value": start - created_ms},
+            {"key": "kind", "value": spec.annotations.kind or DEFAULT_KIND},
             {"key": "timeout", "value": isinstance(self.failure, ActionTimedOut)},
-            {"key": "limits", "value": self.limits},
+            {"key": "limits", "value": spec.limits.as_openwhisk()},
         ]
-        if self.init_ms is not None:
-            annotations.append({"key": "initTime", "value": self.init_ms})
-        trace: dict[str, Any] = {"args": self.args, "parameters": self.parameters}
-        if self.streamed is not None:
-            first = (round((self.streamed[0][0] - handed) * 1000)
-                     if self.streamed else None)
+        if activation.init_ms is not None:
+            annotations.append({"key": "initTime", "value": activation.init_ms})
+        trace: dict[str, Any] = {"args": without_credentials(self.args),
+                                 "parameters": sorted(spec.params)}
+        if self.is_stream:
+            streamed = [(at, message) for at, batch in self.streamed or []
+                        for message in batch][:MAX_TRACED_MESSAGES]
+            first = round((streamed[0][0] - handed) * 1000) if streamed else None
             annotations.append({"key": "stream", "value": {
                 "messages": self.stream_count, "firstMessageMs": first}})
             trace["stream"] = [{"at": round((at - handed) * 1000, 1), "message": message}
-                               for at, message in self.streamed]
-            trace["streamTruncated"] = self.stream_count > len(self.streamed)
+                               for at, message in streamed]
+            trace["streamTruncated"] = self.stream_count > len(streamed)
         for key, value in (("replayOf", self.replay_of), ("previous", self.previous)):
             if value:
                 annotations.append({"key": key, "value": value})
-        record = {
-            "activationId": self.activation_id, "namespace": self._where(),
-            "name": self.name, "version": VERSION, "subject": self.namespace,
+        return {
+            "activationId": activation.activation_id, "namespace": self._where(),
+            "name": spec.name, "version": VERSION, "subject": self.namespace,
             "publish": False, "start": start, "end": end, "duration": end - start,
             "response": {"status": STATUS[code], "statusCode": code,
                          "success": code == SUCCESS, "result": result},
             "logs": self.logs, "annotations": annotations, "trace": trace,
         }
-        masked: dict[str, Any] = json.loads(mask(json.dumps(record, ensure_ascii=False,
-                                                          default=str)))
-        return masked
 
     def _where(self) -> str:
         """Where OpenWhisk says the action is: `ns/package`, or `ns` in the default one."""
-        return (self.namespace if self.package == DEFAULT_PACKAGE
-                else f"{self.namespace}/{self.package}")
+        return (self.namespace if self.spec.package == DEFAULT_PACKAGE
+                else f"{self.namespace}/{self.spec.package}")
 
     def _outcome(self) -> tuple[int, dict[str, Any]]:
         failure = self.failure
@@ -136,6 +205,28 @@ class Captured:
             return WHISK_ERROR, {"error": str(failure)}
         return WHISK_ERROR, {"error": f"The activation failed inside the server "
                                       f"({type(failure).__name__})."}
+
+
+class Sink(Protocol):
+    """Where a finished capture goes (`journal.Journal`)."""
+
+    def add(self, captured: Captured) -> None: ...
+
+
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+def without_credentials(args: dict[str, Any]) -> dict[str, Any]:
+    """The arguments, the caller's credentials masked: a secret-named argument (a login's
+    `token`, a `password`), a web request's Authorization and cookies. A replay is given
+    them again (the page adds its own; the CLI with -p)."""
+    kept = {key: MASK if isinstance(value, str) and is_secret_name(key) else value
+            for key, value in args.items()}
+    headers = args.get("__ow_headers")
+    if isinstance(headers, dict) and CREDENTIAL_HEADERS & set(headers):
+        kept["__ow_headers"] = {k: MASK if k in CREDENTIAL_HEADERS else v
+                                for k, v in headers.items()}
+    return kept
 
 
 def _rfc3339_ns(ns: int) -> str:

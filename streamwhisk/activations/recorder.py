@@ -10,19 +10,14 @@ key, reads them all.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
 import os
 import secrets
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import is_secret_name
-from ..errors import Overloaded
-from ..redact import MASK
 from .journal import Journal
 from .record import Captured
 
@@ -47,43 +42,15 @@ class Recorder:
               streamed: bool = False, replay_of: str | None = None,
               previous: str | None = None) -> None:
         """Start noting `activation` (`streamed`: its stream is relayed here, and the record
-        waits for the stream's end too)."""
+        waits for the stream's end too). Cheap: references, no copies."""
         if not self.journal.recording:
             return
-        captured = Captured(
-            activation_id=activation.activation_id, namespace=self.namespace,
-            package=spec.package, name=spec.name,
-            kind=spec.annotations.kind or "python:default",
-            limits=spec.limits.as_openwhisk(), args=_without_credentials(args),
-            parameters=sorted(spec.params),
-            created_ms=int(activation.started * 1000), created=activation.created,
-            replay_of=_id_or_none(replay_of),
-            previous=_id_or_none(previous))
+        captured = Captured(activation, spec, args, self.namespace, self.journal, streamed,
+                            _id_or_none(replay_of), _id_or_none(previous))
         activation.captured = captured
-        parts = {"result", "stream"} if streamed else {"result"}
-
-        def part_done(part: str = "result") -> None:
-            if part in parts:
-                parts.discard(part)
-                if not parts:
-                    self.journal.add(captured)
-
-        def ended(result: asyncio.Future[dict[str, Any]]) -> None:
-            captured.ended = time.monotonic()
-            captured.handed, captured.init_ms = activation.handed, activation.init_ms
-            if result.cancelled():
-                captured.failure = asyncio.CancelledError()
-            elif (failure := result.exception()) is not None:
-                if isinstance(failure, Overloaded):  # OpenWhisk records no throttled one
-                    return
-                captured.failure = failure
-            else:
-                captured.result = result.result()
-            part_done()
-
-        activation.result.add_done_callback(ended)
+        activation.result.add_done_callback(captured.result_done)
         if streamed:
-            activation.stream_ended = lambda: part_done("stream")
+            activation.stream_ended = captured.stream_done
 
     def token(self, activation_id: str) -> str:
         """The key that opens this one activation's trace to a page."""
@@ -105,7 +72,7 @@ def follow_stream(session: StreamSession) -> None:
     captured = getattr(activation, "captured", None)
     ended = getattr(activation, "stream_ended", None)
     if captured is not None and ended is not None:
-        session.watch(captured.message, ended)
+        session.watch(captured.messages, ended)
 
 
 def _secret_beside(journal: Path) -> bytes:
@@ -122,22 +89,6 @@ def _secret_beside(journal: Path) -> bytes:
         file.write(made.hex())
     temporary.replace(path)
     return made
-
-
-CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-
-
-def _without_credentials(args: dict[str, Any]) -> dict[str, Any]:
-    """The arguments, the caller's credentials masked: a secret-named argument (a login's
-    `token`, a `password`), a web request's Authorization and cookies. A replay is given
-    them again (the page adds its own; the CLI with -p)."""
-    kept = {key: MASK if is_secret_name(key) and isinstance(value, str) else value
-            for key, value in args.items()}
-    headers = args.get("__ow_headers")
-    if isinstance(headers, dict) and CREDENTIAL_HEADERS & set(headers):
-        kept["__ow_headers"] = {k: MASK if k in CREDENTIAL_HEADERS else v
-                                for k, v in headers.items()}
-    return kept
 
 
 def _id_or_none(value: str | None) -> str | None:

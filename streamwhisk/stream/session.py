@@ -64,13 +64,15 @@ class StreamSession:
         self.settings = settings
         self._redact = redact
         self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._on_message: Callable[[Message], None] | None = None
+        self._on_messages: Callable[[list[Message]], None] | None = None
         self._on_end: Callable[[], None] | None = None
 
-    def watch(self, on_message: Callable[[Message], None], on_end: Callable[[], None]) -> None:
-        """Tell `on_message` each message relayed before `done` (as the client gets it), and
-        `on_end` once, when the stream ends however it ends (for the activation's record)."""
-        self._on_message, self._on_end = on_message, on_end
+    def watch(self, on_messages: Callable[[list[Message]], None],
+              on_end: Callable[[], None]) -> None:
+        """Tell `on_messages` each batch of messages relayed before `done` (as the client
+        gets them), and `on_end` once, when the stream ends however it ends (for the
+        activation's record)."""
+        self._on_messages, self._on_end = on_messages, on_end
 
     @classmethod
     async def open(cls, start: Start, settings: StreamSettings | None = None,
@@ -130,9 +132,8 @@ class StreamSession:
             batch = inbound.take()
             if batch:
                 batch = self._masked(batch)
-                if self._on_message is not None:
-                    for message in batch.messages:
-                        self._on_message(message)
+                if self._on_messages is not None:
+                    self._on_messages(batch.messages)
                 yield batch
             elif inbound.ended:
                 return

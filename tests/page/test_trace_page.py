@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 from support import copy_project
 
-from streamwhisk.testing import RunningServer, serve
+from streamwhisk.testing import RunningServer, serve, wait_until
 
 from .pages import ChatPage, RecordingPage
 
@@ -58,10 +58,10 @@ def test_a_turns_trace_shows_it_links_the_turn_before_and_replays_it_changed(
     trace.get_by_role("button", name="Replay").click()
     expect(trace).to_be_hidden()
     expect(ui.replies().last).to_contain_text("word1", timeout=10_000)
+    assert wait_until(lambda: newest(up)["trace"]["args"].get("input") == "edited")  # type: ignore[index]
     record = newest(up)
     notes = {a["key"]: a["value"] for a in record["annotations"]}  # type: ignore[union-attr]
     assert notes["replayOf"] == replayed
-    assert record["trace"]["args"]["input"] == "edited"  # type: ignore[index]
     assert chat_page.errors == []
 
 
