@@ -7,14 +7,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..activations.journal import Journal, journal_file
 from ..annotations import parse_value
 from ..terminal import show_message, shown, shown_json
 from .common import PROJECT, UserError
+
+if TYPE_CHECKING:
+    from ..activations.journal import Journal
 
 POLL_INTERVAL_S = 0.5
 STATUS_WORDS = {0: "success", 1: "application error", 2: "developer error",
@@ -25,6 +27,8 @@ LAST = click.option("--last", "-l", is_flag=True, help="The newest activation (o
 
 
 def _journal(project: Path) -> Journal:
+    from ..activations.journal import Journal, journal_file  # sqlite3: when a command runs
+
     return Journal(journal_file(project))
 
 
