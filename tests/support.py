@@ -6,11 +6,15 @@ course-layout project."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -19,6 +23,7 @@ from package_index import PackageIndex
 from streamwhisk.redact import spellings
 from streamwhisk.testing import RunningServer
 
+T = TypeVar("T")
 FIXTURES = Path(__file__).parent / "fixtures"
 COURSE_AUTH = "6b4c8e2a-course-learner:course-secret-key-42"
 
@@ -37,6 +42,13 @@ def run_streamwhisk(*args: str, env: dict[str, str], stdin: str = "",
     """A `streamwhisk` command, as a user types it, to its end."""
     return subprocess.run([sys.executable, "-m", "streamwhisk", *args], env=env, input=stdin,
                           capture_output=True, text=True, timeout=180, cwd=cwd)
+
+
+def run_async(work: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(work)` in a thread of its own: a test process may already hold a running
+    event loop in its main thread (Playwright's sync API does, once a page test ran)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, work).result()
 
 
 def alive(pid: int) -> bool:

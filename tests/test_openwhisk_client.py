@@ -3,10 +3,10 @@ failure translated once into our errors, with what to do and never the key."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
+from support import run_async
 
 from streamwhisk.errors import ClusterError, ServerUnreachable
 from streamwhisk.openwhisk.client import LOCAL_UP, AsyncClient, Client
@@ -78,7 +78,7 @@ def test_the_async_client_invokes_and_reads_a_web_actions_answer(up: RunningServ
                     await client.invoke("t/refuses", {}),
                     await client.invoke("t/echo", {"name": "bob"}))
 
-    web, refused, invoked = asyncio.run(calls())
+    web, refused, invoked = run_async(calls())
     assert isinstance(web, dict) and web["body"] == "ada"
     assert refused == {"error": "no thing"}
     assert invoked == {"body": "bob"}
@@ -90,5 +90,5 @@ def test_a_web_action_that_is_not_there_is_a_failure_naming_it(up: RunningServer
             return await client.web("guest/t/nothere.json", {})
 
     with pytest.raises(ClusterError) as missing:
-        asyncio.run(call())
+        run_async(call())
     assert missing.value.status_code == 404 and "guest/t/nothere.json" in str(missing.value)

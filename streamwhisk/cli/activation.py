@@ -74,7 +74,12 @@ def activation() -> None:
 @PROJECT
 def list_activations(name: str | None, limit: int, skip: int, as_json: bool,
                      project: Path) -> None:
-    """The newest activations (of NAME: an action, or package/action), newest first."""
+    """The newest activations (of NAME: an action, or package/action), newest first.
+
+    \b
+    Example:
+      streamwhisk activation list chat/stateless --limit 5
+    """
     found = _journal(project).recent(name, min(limit, 200), skip)
     if as_json:
         click.echo(shown_json(found, indent=4))
@@ -96,7 +101,13 @@ def list_activations(name: str | None, limit: int, skip: int, as_json: bool,
 @LAST
 @PROJECT
 def get(activation_id: str | None, last: bool, project: Path) -> None:
-    """The whole record of activation ID, as `wsk activation get` prints it."""
+    """The whole record of activation ID, as `wsk activation get` prints it.
+
+    \b
+    Examples:
+      streamwhisk activation get 44794bd6aab74415b4e42a308d880e5b
+      streamwhisk activation get --last chat/stateless
+    """
     record = _record(_journal(project), activation_id, last)
     click.echo(f"ok: got activation {record['activationId']}")
     click.echo(shown_json(record, indent=4))
@@ -108,7 +119,12 @@ def get(activation_id: str | None, last: bool, project: Path) -> None:
 @click.option("--strip", "-r", is_flag=True, help="Only what was printed: no time, no stream.")
 @PROJECT
 def logs(activation_id: str | None, last: bool, strip: bool, project: Path) -> None:
-    """What activation ID printed, each line with its time and stream."""
+    """What activation ID printed, each line with its time and stream.
+
+    \b
+    Example:
+      streamwhisk activation logs --last --strip
+    """
     for line in _record(_journal(project), activation_id, last)["logs"]:
         click.echo(shown(line.split(": ", 1)[-1] if strip else line))
 
@@ -118,7 +134,12 @@ def logs(activation_id: str | None, last: bool, strip: bool, project: Path) -> N
 @LAST
 @PROJECT
 def result(activation_id: str | None, last: bool, project: Path) -> None:
-    """What activation ID answered."""
+    """What activation ID answered.
+
+    \b
+    Example:
+      streamwhisk activation result --last chat/simple
+    """
     record = _record(_journal(project), activation_id, last)
     click.echo(shown_json(record["response"]["result"], indent=4))
 
@@ -130,7 +151,12 @@ def result(activation_id: str | None, last: bool, project: Path) -> None:
 @PROJECT
 def poll(name: str | None, exit_after: float, project: Path) -> None:
     """Follow new activations (of NAME) and their logs as they are recorded, as
-    `ops activation poll` does beside `ops ide devel`."""
+    `ops activation poll` does beside `ops ide devel`.
+
+    \b
+    Example:
+      streamwhisk activation poll chat/stateless
+    """
     journal = _journal(project)
     click.echo("Enter Ctrl-c to exit.\nPolling for activation logs\n")
     seen = journal.newest_seq()
@@ -159,7 +185,12 @@ def replay(activation_id: str, params: tuple[tuple[str, str], ...], url: str | N
            project: Path) -> None:
     """Run activation ID again on the running `up`, with the arguments and `state` it was
     given (-p changes one); a streamed one streams again. The new activation records which
-    one it replays."""
+    one it replays.
+
+    \b
+    Example:
+      streamwhisk activation replay 44794bd6aab74415b4e42a308d880e5b -p input "once more"
+    """
     from ..activations.recorder import REPLAY_HEADER
     from ..learner.server import RunningUp
 
