@@ -109,16 +109,7 @@ def parse_annotations(source: str, where: Path | str) -> Annotations:
             continue
         flag = _ALIASES[match.group(1)]
         here = f"{where}:{number}"
-        try:
-            values = shlex.split(match.group(2), comments=False)
-        except ValueError as exc:
-            raise ConfigError(f"{here}: cannot read {line.strip()!r}: {exc}") from exc
-        arity = _ARITY.get(flag, 1)
-        if len(values) != arity:
-            raise ConfigError(
-                f"{here}: {match.group(1)} takes {arity} value(s), got {len(values)}: "
-                f"{line.strip()!r}"
-            )
+        values = _values(match.group(1), match.group(2), _ARITY.get(flag, 1), line, here)
         if flag == "param":
             params.append((values[0], values[1]))
         elif flag == "annotation":
@@ -142,6 +133,21 @@ def parse_annotations(source: str, where: Path | str) -> Annotations:
         logs_mb=scalars.get("logsize"),
         docker=scalars.get("docker"),
     )
+
+
+def _values(flag: str, text: str, arity: int, line: str, here: str) -> list[str]:
+    """A flag's values, as a shell reads them; a trailing comment (`# ...` after them, as in
+    `#-a mcp:type tool  # tool | resource | prompt`) is no value."""
+    try:
+        values = shlex.split(text, comments=False)
+    except ValueError as exc:
+        raise ConfigError(f"{here}: cannot read {line.strip()!r}: {exc}") from exc
+    if len(values) > arity and values[arity].startswith("#"):
+        values = values[:arity]
+    if len(values) != arity:
+        raise ConfigError(f"{here}: {flag} takes {arity} value(s), got {len(values)}: "
+                          f"{line.strip()!r}")
+    return values
 
 
 def _web_annotations(value: str, here: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from .hosting.origins import CorsOnEveryAnswer, OriginPolicy, OwnHostOnly
 from .hosting.primitives import UNEXPECTED
 from .hosting.proxy import ReverseProxy
 from .hosting.subdomains import OBJECT_STORE, STREAM, BySubdomain
+from .mcptools.http import McpOverHttp
 from .openwhisk.activationroutes import ActivationsApi
 from .openwhisk.rest import RestApi, RestSettings
 from .openwhisk.store import DeployedStore
@@ -105,6 +106,7 @@ class Server:
                             RestSettings(namespace, api_key, settings.body_limit),
                             mask=self.invoker.redact)
         self.activations = ActivationsApi(self.recorder, self.rest.admit, origins.admit)
+        self.mcp = McpOverHttp(self.invoker, origins, api_key)
         self.object_store = ReverseProxy(settings.object_store, origins, NO_STORE, S3_CORS)
 
     def web_actions(self) -> list[str]:
@@ -142,6 +144,7 @@ class Server:
             yield
         finally:
             await self.object_store.aclose()
+            await self.mcp.close()
             await self.invoker.close()
             await asyncio.get_running_loop().run_in_executor(None, self.journal.close)
 
@@ -161,6 +164,7 @@ def create_app(project: Project, settings: ServerSettings | None = None,
     server = Server(project, settings or ServerSettings(), guard)
     site = server.settings.site
     routes = [*server.web.routes(), *server.rest.routes(), *server.activations.routes(PAGE),
+              *server.mcp.routes(),
               *page_routes(server, at_root=site is None),
               *(site_routes(site, page_responder(server)) if site else [])]
     streamer = Starlette(routes=server.web.stream_routes(), exception_handlers=UNEXPECTED,

@@ -6,9 +6,12 @@ import doctest
 
 import pytest
 
+import streamwhisk.activations.record
 import streamwhisk.annotations
 import streamwhisk.assembly
 import streamwhisk.basicauth
+import streamwhisk.mcptools.convention
+import streamwhisk.mcptools.server
 import streamwhisk.openwhisk.client
 from streamwhisk.assembly import public_url
 from streamwhisk.errors import InvalidName
@@ -19,7 +22,8 @@ from streamwhisk.project import Limits
 
 def test_the_doctests_hold() -> None:
     for module in (streamwhisk.basicauth, streamwhisk.assembly, streamwhisk.annotations,
-                   streamwhisk.openwhisk.client):
+                   streamwhisk.openwhisk.client, streamwhisk.activations.record,
+                   streamwhisk.mcptools.convention, streamwhisk.mcptools.server):
         result = doctest.testmod(module)
         assert result.attempted and not result.failed, module
 

@@ -31,6 +31,10 @@ KEEP = 10_000
 KEEP_MB = 200
 BATCH = 1000  # records written in one transaction, at most
 GATHER_S = 0.05  # how long the writer lets records gather before it writes them
+# Records waiting to be written, at most: past it (a load the writer cannot keep up with),
+# new ones are dropped and counted, so memory and the event loop never pay for the journal.
+MAX_PENDING = 5_000
+SLACK = 1.1  # the journal may outgrow its bounds by this much before it is pruned to them
 BRIEF = ("activationId", "namespace", "name", "version", "subject", "publish", "start", "end",
          "duration", "annotations")
 SCHEMA = """
@@ -75,8 +79,9 @@ class Journal:
         self.bounds = bounds or Bounds()
         self.mask = mask  # what masks secrets in a record (the server's redactor)
         self._queue: queue.SimpleQueue[Captured | _Marker | None] = queue.SimpleQueue()
-        self._written = threading.Event()  # set after each batch: for `flush`
         self._thread: threading.Thread | None = None
+        self._pending = 0  # added and not yet written (the GIL keeps the count whole enough)
+        self.dropped = 0
 
     @property
     def recording(self) -> bool:
@@ -96,6 +101,13 @@ class Journal:
         called)."""
         if self._thread is None:
             self.start()
+        if self._pending >= MAX_PENDING:
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.warning("activations arrive faster than their records can be written: "
+                            "%d not kept so far", self.dropped)
+            return
+        self._pending += 1
         self._queue.put(captured)
 
     def flush(self, within_s: float = 5.0) -> None:
@@ -185,8 +197,10 @@ class Journal:
             captured = [item for item in batch if isinstance(item, Captured)]
             try:
                 count, size = self._insert(db, captured)
+                self._pending -= len(captured)
                 kept = (kept[0] + count, kept[1] + size)
-                if kept[0] > self.bounds.keep or kept[1] > self.bounds.keep_mb * 1024 * 1024:
+                if (kept[0] > self.bounds.keep * SLACK
+                        or kept[1] > self.bounds.keep_mb * 1024 * 1024 * SLACK):
                     kept = self._prune(db)
             except sqlite3.Error as exc:
                 log.error("activation records could not be written to %s: %s", self.path, exc)
@@ -246,19 +260,14 @@ class Journal:
         return len(rows), sum(row[4] for row in rows)
 
     def _prune(self, db: sqlite3.Connection) -> tuple[int, int]:
-        """The newest `keep` records, and no more than `keep_mb` MB of them; what is kept."""
+        """The newest `keep` records, and no more than `keep_mb` MB of them; what is kept.
+        In SQL alone: the cut is found by the index (and a window sum), not in Python."""
         db.execute("DELETE FROM activations WHERE seq <= (SELECT seq FROM activations "
                    "ORDER BY seq DESC LIMIT 1 OFFSET ?)", (self.bounds.keep,))
-        limit = self.bounds.keep_mb * 1024 * 1024
-        total, cut = 0, None
-        for seq, size in db.execute("SELECT seq, size FROM activations ORDER BY seq DESC"
-                                    ).fetchall():
-            total += size
-            if total > limit:
-                cut = seq
-                break
-        if cut is not None:
-            db.execute("DELETE FROM activations WHERE seq <= ?", (cut,))
+        db.execute("DELETE FROM activations WHERE seq <= (SELECT seq FROM (SELECT seq, "
+                   "SUM(size) OVER (ORDER BY seq DESC) AS total FROM activations) "
+                   "WHERE total > ? ORDER BY seq DESC LIMIT 1)",
+                   (self.bounds.keep_mb * 1024 * 1024,))
         count, size = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM activations"
                                  ).fetchone()
         return int(count), int(size)

@@ -24,6 +24,7 @@ from .common import (
 from .deploy import deploy, devel, streamer, undeploy
 from .invoke import invoke
 from .learner import chat, loader, new, user
+from .mcp import mcp
 from .ollama import ollama
 from .services import services
 from .wsk import action, url_of
@@ -104,6 +105,7 @@ main.add_command(services)
 main.add_command(invoke)
 main.add_command(action)
 main.add_command(activation)
+main.add_command(mcp)
 main.add_command(url_of)
 for command in (chat, new, user, loader):  # what `ops ai` gives a learner
     main.add_command(command)
