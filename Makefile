@@ -119,6 +119,7 @@ bench: setup
 	$(BIN)/python benchmarks/first_use.py
 	$(BIN)/python benchmarks/services.py
 	$(BIN)/python benchmarks/recording.py
+	$(BIN)/python benchmarks/mcp_call.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/cli_start.py
 
