@@ -4,6 +4,7 @@ pyproject.toml pins the minor these were read from, and this test fails the day 
 from __future__ import annotations
 
 import inspect
+import sys
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -28,8 +29,10 @@ def test_the_http_protocol_has_what_limits_py_extends() -> None:
 
 
 def test_the_server_has_what_serving_py_extends() -> None:
-    assert list(inspect.signature(uvicorn.Server.handle_exit).parameters) == \
-        ["self", "sig", "frame"]
+    handle_exit = uvicorn.Server.handle_exit
+    if "sse_starlette.sse" in sys.modules:  # the MCP SDK's sse-starlette wraps uvicorn's on
+        handle_exit = sys.modules["sse_starlette.sse"].AppStatus.original_handler  # import
+    assert list(inspect.signature(handle_exit).parameters) == ["self", "sig", "frame"]
     assert "sockets" in inspect.signature(uvicorn.Server.serve).parameters
     assert callable(getattr(uvicorn.Server, "capture_signals", None))
     server = uvicorn.Server(uvicorn.Config(app=None))

@@ -175,8 +175,10 @@ class RestApi:
                 raise RequestError(NOT_FOUND, 404)
             return JSONResponse({"name": name, "namespace": self._ns()})
         else:
+            # the body first: an answer sent before it is read can reach the client as a reset
+            body = await read_json_object(request, DEPLOY_BODY_LIMIT)
             self._refuse_overwrite(request, self.store.package(name))
-            self.store.put_package(name, await read_json_object(request, DEPLOY_BODY_LIMIT))
+            self.store.put_package(name, body)
         return JSONResponse(self._package(name, brief=False))
 
     @_answering
