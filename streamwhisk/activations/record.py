@@ -52,33 +52,26 @@ VERSION = "0.0.1"
 
 
 class Captured:
-    """What the server notes while an activation runs, by reference (the activation, its
-    action, the caller's arguments): the record is made from it later, off the event loop.
+    """What the server notes while an activation runs (its action and the caller's
+    arguments by reference, no copies): the record is made from it later, off the event loop.
     `journal` is told once the activation has ended and, when `streamed`, its stream too."""
 
     __slots__ = (
-        "_journal",
-        "_parts",
-        "_stream_open",
-        "activation",
-        "args",
-        "ended",
-        "failure",
-        "is_stream",
-        "logs",
-        "namespace",
-        "previous",
-        "replay_of",
-        "result",
-        "spec",
-        "stream_count",
-        "streamed",
+        "_journal", "_parts", "_stream_open", "activation_id", "args", "created", "ended",
+        "failure", "handed", "init_ms", "is_stream", "logs", "namespace", "previous",
+        "replay_of", "result", "spec", "started", "stream_count", "streamed"
     )
 
     def __init__(self, activation: Activation, spec: ActionSpec, args: dict[str, Any],
                  namespace: str, journal: Sink, streamed: bool = False,
                  replay_of: str | None = None, previous: str | None = None) -> None:
-        self.activation, self.spec, self.args = activation, spec, args
+        # the activation's own facts, not the activation: it points here (its `captured`),
+        # and a cycle would leave every activation to the garbage collector
+        self.activation_id, self.started = activation.activation_id, activation.started
+        self.created: float = activation.created
+        self.handed: float | None = None  # when a worker took it (monotonic)
+        self.init_ms: int | None = None  # the cold start it waited for
+        self.spec, self.args = spec, args
         self.namespace, self.replay_of, self.previous = namespace, replay_of, previous
         self.ended: float | None = None
         self.result: dict[str, Any] | None = None
@@ -92,10 +85,6 @@ class Captured:
         self._stream_open = streamed
         self._journal = journal
 
-    @property
-    def activation_id(self) -> str:
-        return self.activation.activation_id
-
     def log_line(self, stream: str, text: str) -> None:
         self.logs.append(f"{_rfc3339_ns(time.time_ns())} {stream}: {text}")
 
@@ -108,9 +97,11 @@ class Captured:
             self.streamed.append((time.monotonic(), batch))
         self.stream_count += len(batch)
 
-    def result_done(self, result: asyncio.Future[dict[str, Any]]) -> None:
+    def result_done(self, activation: Activation,
+                    result: asyncio.Future[dict[str, Any]]) -> None:
         """The activation's outcome (a done callback of its result)."""
         self.ended = time.monotonic()
+        self.handed, self.init_ms = activation.handed, activation.init_ms
         if result.cancelled():
             self.failure = asyncio.CancelledError()
         elif (failure := result.exception()) is not None:
@@ -143,16 +134,15 @@ class Captured:
     def start_ms(self) -> int:
         """When it started (epoch ms), as OpenWhisk counts a cold start: its init is in the
         duration, not in the wait."""
-        activation = self.activation
-        created = activation.created
-        handed = activation.handed if activation.handed is not None else created
-        began = max(created, handed - (activation.init_ms or 0) / 1000)
-        return int(activation.started * 1000) + round((began - created) * 1000)
+        created = self.created
+        handed = self.handed if self.handed is not None else created
+        began = max(created, handed - (self.init_ms or 0) / 1000)
+        return int(self.started * 1000) + round((began - created) * 1000)
 
     def _record(self) -> dict[str, Any]:
-        activation, spec = self.activation, self.spec
-        created, created_ms = activation.created, int(activation.started * 1000)
-        handed = activation.handed if activation.handed is not None else created
+        spec = self.spec
+        created, created_ms = self.created, int(self.started * 1000)
+        handed = self.handed if self.handed is not None else created
         ended = self.ended if self.ended is not None else time.monotonic()
         start = self.start_ms()
         end = created_ms + round((ended - created) * 1000)
@@ -164,8 +154,8 @@ class Captured:
             {"key": "timeout", "value": isinstance(self.failure, ActionTimedOut)},
             {"key": "limits", "value": spec.limits.as_openwhisk()},
         ]
-        if activation.init_ms is not None:
-            annotations.append({"key": "initTime", "value": activation.init_ms})
+        if self.init_ms is not None:
+            annotations.append({"key": "initTime", "value": self.init_ms})
         trace: dict[str, Any] = {"args": without_credentials(self.args),
                                  "parameters": sorted(spec.params)}
         if self.is_stream:
@@ -181,7 +171,7 @@ class Captured:
             if value:
                 annotations.append({"key": key, "value": value})
         return {
-            "activationId": activation.activation_id, "namespace": self._where(),
+            "activationId": self.activation_id, "namespace": self._where(),
             "name": spec.name, "version": VERSION, "subject": self.namespace,
             "publish": False, "start": start, "end": end, "duration": end - start,
             "response": {"status": STATUS[code], "statusCode": code,

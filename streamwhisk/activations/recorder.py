@@ -11,6 +11,7 @@ key, reads them all.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import os
@@ -48,7 +49,7 @@ class Recorder:
         captured = Captured(activation, spec, args, self.namespace, self.journal, streamed,
                             _id_or_none(replay_of), _id_or_none(previous))
         activation.captured = captured
-        activation.result.add_done_callback(captured.result_done)
+        activation.result.add_done_callback(functools.partial(captured.result_done, activation))
         if streamed:
             activation.stream_ended = captured.stream_done
 
