@@ -243,6 +243,7 @@ class Journal:
         """Write them; how many, and their size."""
         rows = []
         for captured in batch:
+            time.sleep(0)  # let the event loop's thread take the GIL between two records
             try:
                 text = captured.record_text(self.mask)
             except Exception:  # a record that cannot be made must not stop the others

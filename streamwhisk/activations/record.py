@@ -23,7 +23,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..config import is_secret_name
 from ..errors import (
@@ -40,6 +40,7 @@ from ..redact import MASK
 if TYPE_CHECKING:
     from ..project import ActionSpec
     from ..runtime.activation import Activation
+    from ..stream.decoder import Batch
 
 DEFAULT_KIND = "python:default"
 
@@ -47,8 +48,11 @@ DEFAULT_KIND = "python:default"
 SUCCESS, APPLICATION_ERROR, DEVELOPER_ERROR, WHISK_ERROR = 0, 1, 2, 3
 STATUS = {SUCCESS: "success", APPLICATION_ERROR: "application error",
           DEVELOPER_ERROR: "action developer error", WHISK_ERROR: "whisk internal error"}
-MAX_TRACED_MESSAGES = 5_000  # a longer stream keeps its count, and its first messages
+# a longer stream keeps its count and its first messages (a chat turn is rarely longer; a
+# record of many more held the GIL long enough, as it was written, to delay other streams)
+MAX_TRACED_MESSAGES = 2_000
 VERSION = "0.0.1"
+STREAM_SLOT = "\u0000streamwhisk: the streamed messages\u0000"
 
 
 class Captured:
@@ -77,8 +81,8 @@ class Captured:
         self.result: dict[str, Any] | None = None
         self.failure: BaseException | None = None
         self.logs: list[str] = []
-        # (monotonic, the messages relayed then), while fewer than the most kept
-        self.streamed: list[tuple[float, list[dict[str, Any]]]] | None = None
+        # (monotonic, the texts of the messages relayed then), while fewer than the most kept
+        self.streamed: list[tuple[float, list[str]]] | None = None
         self.stream_count = 0
         self.is_stream = streamed  # its stream is relayed here
         self._parts = 2 if streamed else 1  # the outcome, and the stream's end
@@ -88,29 +92,44 @@ class Captured:
     def log_line(self, stream: str, text: str) -> None:
         self.logs.append(f"{_rfc3339_ns(time.time_ns())} {stream}: {text}")
 
-    def messages(self, batch: list[dict[str, Any]]) -> None:
+    def messages(self, batch: Batch) -> None:
         """Messages the action streamed (not the relay's `done`), as they are relayed: a
-        batch at a time, its time noted once (per message, it cost a fast stream 10%)."""
+        batch at a time, its time noted once (per message, it cost a fast stream 10%). Only
+        their JSON texts are kept, as the action sent them: texts are no work for the garbage
+        collector (kept as dicts, a stream's messages lengthened its pauses for every other
+        stream) and the record is written without encoding them again."""
         if self.streamed is None:
             self.streamed = []
         if self.stream_count < MAX_TRACED_MESSAGES:
-            self.streamed.append((time.monotonic(), batch))
+            texts = batch.texts
+            if None in texts:  # the relay's own (an error it made): encoded now
+                texts = [text if text is not None else json.dumps(message, ensure_ascii=False)
+                         for message, text in zip(batch.messages, texts, strict=True)]
+            self.streamed.append((time.monotonic(), cast("list[str]", texts)))
         self.stream_count += len(batch)
 
     def result_done(self, activation: Activation,
                     result: asyncio.Future[dict[str, Any]]) -> None:
         """The activation's outcome (a done callback of its result)."""
+        if isinstance(result.exception() if not result.cancelled() else None, Overloaded):
+            return  # OpenWhisk records no throttled activation
+        self.note_outcome(activation)
+        self._part_done()
+
+    def note_outcome(self, activation: Activation) -> None:
+        """Its outcome, from its settled result (once: a blocking invoke may ask for the
+        record before the done callbacks have run)."""
+        if self.ended is not None:
+            return
         self.ended = time.monotonic()
         self.handed, self.init_ms = activation.handed, activation.init_ms
+        result = activation.result
         if result.cancelled():
             self.failure = asyncio.CancelledError()
         elif (failure := result.exception()) is not None:
-            if isinstance(failure, Overloaded):  # OpenWhisk records no throttled one
-                return
             self.failure = failure
         else:
             self.result = result.result()
-        self._part_done()
 
     def stream_done(self) -> None:
         """Its stream has ended (however it ended); once."""
@@ -125,7 +144,11 @@ class Captured:
 
     def record_text(self, mask: Callable[[str], str]) -> str:
         """The record's JSON, every secret masked with `mask` (the server's redactor)."""
-        return mask(json.dumps(self._record(), ensure_ascii=False, default=str))
+        record = self._record()
+        text = json.dumps(record, ensure_ascii=False, default=str)
+        if self.is_stream:  # the streamed messages' own texts, spliced in as they came
+            text = text.replace(json.dumps(STREAM_SLOT), self._stream_json(), 1)
+        return mask(text)
 
     def record(self, mask: Callable[[str], str]) -> dict[str, Any]:
         masked: dict[str, Any] = json.loads(self.record_text(mask))
@@ -159,14 +182,11 @@ class Captured:
         trace: dict[str, Any] = {"args": without_credentials(self.args),
                                  "parameters": sorted(spec.params)}
         if self.is_stream:
-            streamed = [(at, message) for at, batch in self.streamed or []
-                        for message in batch][:MAX_TRACED_MESSAGES]
-            first = round((streamed[0][0] - handed) * 1000) if streamed else None
+            first = (round((self.streamed[0][0] - handed) * 1000) if self.streamed else None)
             annotations.append({"key": "stream", "value": {
                 "messages": self.stream_count, "firstMessageMs": first}})
-            trace["stream"] = [{"at": round((at - handed) * 1000, 1), "message": message}
-                               for at, message in streamed]
-            trace["streamTruncated"] = self.stream_count > len(streamed)
+            trace["stream"] = STREAM_SLOT  # `record_text` puts the messages there
+            trace["streamTruncated"] = self.stream_count > MAX_TRACED_MESSAGES
         for key, value in (("replayOf", self.replay_of), ("previous", self.previous)):
             if value:
                 annotations.append({"key": key, "value": value})
@@ -178,6 +198,16 @@ class Captured:
                          "success": code == SUCCESS, "result": result},
             "logs": self.logs, "annotations": annotations, "trace": trace,
         }
+
+    def _stream_json(self) -> str:
+        """`[{"at": ms, "message": {...}}, ...]`, each message's text as the action sent it."""
+        handed = self.handed if self.handed is not None else self.created
+        items: list[str] = []
+        for at, texts in self.streamed or []:
+            since = round((at - handed) * 1000, 1)
+            for text in texts[:MAX_TRACED_MESSAGES - len(items)]:
+                items.append(f'{{"at": {since}, "message": {text}}}')
+        return "[" + ", ".join(items) + "]"
 
     def _where(self) -> str:
         """Where OpenWhisk says the action is: `ns/package`, or `ns` in the default one."""

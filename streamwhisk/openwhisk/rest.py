@@ -68,6 +68,8 @@ class Actions(Protocol):
 class Recorded(Protocol):
     """What the record of an activation is made from (`activations.record.Captured`)."""
 
+    def note_outcome(self, activation: Activation) -> None: ...
+
     def record(self, mask: Callable[[str], str]) -> dict[str, Any]: ...
 
 
@@ -236,6 +238,7 @@ class RestApi:
             return JSONResponse(result, status_code=status, headers=named)
         captured: Recorded | None = activation.captured
         if captured is not None:  # the record, as OpenWhisk answers a blocking invoke
+            captured.note_outcome(activation)
             record = captured.record(self._mask)
             record.pop("trace", None)
             return JSONResponse(record, status_code=status, headers=named)

@@ -64,11 +64,10 @@ class StreamSession:
         self.settings = settings
         self._redact = redact
         self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._on_messages: Callable[[list[Message]], None] | None = None
+        self._on_messages: Callable[[Batch], None] | None = None
         self._on_end: Callable[[], None] | None = None
 
-    def watch(self, on_messages: Callable[[list[Message]], None],
-              on_end: Callable[[], None]) -> None:
+    def watch(self, on_messages: Callable[[Batch], None], on_end: Callable[[], None]) -> None:
         """Tell `on_messages` each batch of messages relayed before `done` (as the client
         gets them), and `on_end` once, when the stream ends however it ends (for the
         activation's record)."""
@@ -133,7 +132,7 @@ class StreamSession:
             if batch:
                 batch = self._masked(batch)
                 if self._on_messages is not None:
-                    self._on_messages(batch.messages)
+                    self._on_messages(batch)
                 yield batch
             elif inbound.ended:
                 return
