@@ -21,6 +21,7 @@ from support import copy_project, run_streamwhisk
 from streamwhisk.testing import RunningServer, serve, wait_until
 
 AUTH = "5c1d9e7a-activations:key-of-the-activation-tests"
+WAIT = 60  # seconds a request may take: a cold start in a loaded full run can take several
 SECRET = "s3cret-activation-token-42"
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr): ")
 INTEROP = Path(__file__).parent / "interop"
@@ -64,7 +65,7 @@ def annotation(record: dict[str, Any], key: str) -> Any:
 
 def test_a_web_action_names_its_activation_and_its_record_has_openwhisks_shape(
         up: RunningServer, api: httpx.Client) -> None:
-    answer = httpx.get(f"{up.url}/api/v1/web/guest/a/hello", params={"name": "ann"})
+    answer = httpx.get(f"{up.url}/api/v1/web/guest/a/hello", timeout=WAIT, params={"name": "ann"})
     assert answer.status_code == 200
     activation_id = answer.headers["x-openwhisk-activation-id"]
     assert re.fullmatch(r"[0-9a-f]{32}", activation_id)
@@ -92,7 +93,7 @@ def test_a_web_action_names_its_activation_and_its_record_has_openwhisks_shape(
 
 def test_a_cold_start_has_its_init_time_and_a_warm_one_none(up: RunningServer,
                                                             api: httpx.Client) -> None:
-    ids = [httpx.get(f"{up.url}/api/v1/web/guest/a/big", params={"size": 3})
+    ids = [httpx.get(f"{up.url}/api/v1/web/guest/a/big", timeout=WAIT, params={"size": 3})
            .headers["x-openwhisk-activation-id"] for _ in range(2)]
     cold, warm = (record_of(api, i) for i in ids)
     assert isinstance(annotation(cold, "initTime"), int)
@@ -104,7 +105,7 @@ def test_the_four_outcomes_are_openwhisks(up: RunningServer, api: httpx.Client) 
     assert failed.status_code == 502  # the action's own error, as OpenWhisk answers it
     assert failed.json()["response"] == {"status": "application error", "statusCode": 1,
                                          "success": False, "result": {"error": "asked to fail"}}
-    crashed = httpx.get(f"{up.url}/api/v1/web/guest/a/hello", params={"crash": 1})
+    crashed = httpx.get(f"{up.url}/api/v1/web/guest/a/hello", timeout=WAIT, params={"crash": 1})
     record = record_of(api, crashed.headers["x-openwhisk-activation-id"])
     assert record["response"]["status"] == "action developer error"
     assert record["response"]["statusCode"] == 2
@@ -125,7 +126,7 @@ def test_a_non_blocking_invoke_is_read_back_by_id_its_logs_and_its_result(
 
 def test_the_list_filters_pages_and_briefs_as_openwhisks_does(up: RunningServer,
                                                               api: httpx.Client) -> None:
-    ids = [httpx.get(f"{up.url}/api/v1/web/guest/a/big", params={"size": 5})
+    ids = [httpx.get(f"{up.url}/api/v1/web/guest/a/big", timeout=WAIT, params={"size": 5})
            .headers["x-openwhisk-activation-id"] for _ in range(3)]
     record_of(api, ids[-1])
     newest = api.get("/activations", params={"name": "a/big", "limit": 2}).json()
@@ -151,8 +152,8 @@ def test_activations_need_the_key_and_an_unknown_one_is_a_404(up: RunningServer,
 
 def test_a_stream_is_recorded_with_each_message_its_count_and_first_message(
         up: RunningServer, api: httpx.Client) -> None:
-    with httpx.stream("POST", f"{up.url}/web/_/a/story", json={"input": "hi", "count": 4,
-                                                              "state": "before"}) as answer:
+    with httpx.stream("POST", f"{up.url}/web/_/a/story", timeout=60,
+                      json={"input": "hi", "count": 4, "state": "before"}) as answer:
         lines = [json.loads(line) for line in answer.iter_lines() if line]
         activation_id = answer.headers["x-openwhisk-activation-id"]
     assert lines[-1]["done"] is True
@@ -172,7 +173,7 @@ def test_a_stream_is_recorded_with_each_message_its_count_and_first_message(
                                            ("hog", "memory")])
 def test_a_stream_cut_by_a_crash_or_an_out_of_memory_kill_is_a_developer_error(
         up: RunningServer, api: httpx.Client, how: str, said: str) -> None:
-    with httpx.stream("POST", f"{up.url}/web/_/a/story",
+    with httpx.stream("POST", f"{up.url}/web/_/a/story", timeout=60,
                       json={"count": 5, how: True}) as answer:
         lines = [json.loads(line) for line in answer.iter_lines() if line]
         activation_id = answer.headers["x-openwhisk-activation-id"]
@@ -198,7 +199,7 @@ def test_the_npm_client_reads_activations_unchanged(up: RunningServer) -> None:
 
 
 def test_a_page_reads_the_trace_of_what_it_ran_and_nothing_else(up: RunningServer) -> None:
-    answer = httpx.get(f"{up.url}/api/v1/web/guest/a/hello", params={"name": "page"})
+    answer = httpx.get(f"{up.url}/api/v1/web/guest/a/hello", timeout=WAIT, params={"name": "page"})
     activation_id, key = (answer.headers["x-openwhisk-activation-id"],
                           answer.headers["x-streamwhisk-trace"])
     trace = f"{up.url}/_streamwhisk/activations/{activation_id}"
@@ -212,7 +213,7 @@ def test_a_page_reads_the_trace_of_what_it_ran_and_nothing_else(up: RunningServe
 
 def test_the_cli_lists_gets_and_shows_logs_and_results_as_wsk_does(
         up: RunningServer, project: Path, env: dict[str, str]) -> None:
-    activation_id = httpx.get(f"{up.url}/api/v1/web/guest/a/hello",
+    activation_id = httpx.get(f"{up.url}/api/v1/web/guest/a/hello", timeout=WAIT,
                               params={"name": "cli"}).headers["x-openwhisk-activation-id"]
     where = ("--project", str(project))
     assert wait_until(lambda: activation_id in run_streamwhisk(
@@ -242,7 +243,7 @@ def test_poll_follows_new_activations_and_their_logs(up: RunningServer, project:
     try:
         assert polling.stdout.readline().startswith("Enter Ctrl-c to exit.")
         polling.stdout.readline()
-        httpx.get(f"{up.url}/api/v1/web/guest/a/hello", params={"name": "polled"})
+        httpx.get(f"{up.url}/api/v1/web/guest/a/hello", timeout=WAIT, params={"name": "polled"})
         seen = ""
         while "hello polled" not in seen:
             line = polling.stdout.readline()
@@ -256,7 +257,7 @@ def test_poll_follows_new_activations_and_their_logs(up: RunningServer, project:
 
 def test_a_replay_runs_the_same_arguments_and_records_what_it_replays(
         up: RunningServer, project: Path, env: dict[str, str], api: httpx.Client) -> None:
-    first = httpx.get(f"{up.url}/api/v1/web/guest/a/hello", params={"name": "again"})
+    first = httpx.get(f"{up.url}/api/v1/web/guest/a/hello", timeout=WAIT, params={"name": "again"})
     activation_id = first.headers["x-openwhisk-activation-id"]
     record_of(api, activation_id)
     where = ("--project", str(project), "--url", up.url)
@@ -278,7 +279,8 @@ def test_a_replay_runs_the_same_arguments_and_records_what_it_replays(
 def test_a_streamed_activation_replays_as_a_stream(up: RunningServer, project: Path,
                                                    env: dict[str, str],
                                                    api: httpx.Client) -> None:
-    with httpx.stream("POST", f"{up.url}/web/_/a/story", json={"input": "x", "count": 2}) as s:
+    with httpx.stream("POST", f"{up.url}/web/_/a/story", json={"input": "x", "count": 2},
+                      timeout=60) as s:
         for _ in s.iter_lines():
             pass
         activation_id = s.headers["x-openwhisk-activation-id"]
