@@ -263,6 +263,8 @@ def test_lesson_six_milvus_lite_on_a_file_works_in_an_action(tmp_path: Path) -> 
         "    with contextlib.redirect_stdout(out):\n"
         + "\n".join("    " + line for line in body.splitlines()) +
         "\n    return {'body': out.getvalue().strip()}\n")
-    with serve(project, log_path=tmp_path / "log") as up:
+    scratch = tmp_path / "tmp"  # Milvus Lite leaves its socket file in the temporary folder
+    scratch.mkdir()
+    with serve(project, log_path=tmp_path / "log", env={"TMPDIR": str(scratch)}) as up:
         answer = httpx.get(up.url + "/api/my/vdb/lite", timeout=300)
         assert (answer.status_code, answer.text) == (200, "1"), up.log()[-3000:]
