@@ -10,6 +10,9 @@ from playwright.sync_api import Locator, Page, Route, expect
 LOOPBACK = ("http://127.0.0.1:", "http://localhost:", "http://stream.localhost:",
             "http://s3.localhost:", "data:", "about:srcdoc")
 
+REPLY_S = 30  # how long a whole reply may take
+
+
 class RecordingPage:
     """A page plus every URL it asked for."""
 
@@ -62,5 +65,7 @@ class ChatPage:
         before = self.replies().count()
         self.type_and_enter(text)
         reply = self.replies().nth(before)
-        expect(reply.locator(".meta")).not_to_be_empty()
+        # the whole reply: an action on a service (S3, Redis) in a loaded full run takes
+        # longer than expect's 5 s
+        expect(reply.locator(".meta")).not_to_be_empty(timeout=REPLY_S * 1000)
         return reply
