@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from support import copy_project, count, needs_redis, services_course
 
 from streamwhisk.testing import serve, wait_until
@@ -48,6 +49,7 @@ def test_services_shows_what_runs_masked_and_reset_empties_a_stopped_one(
 
 
 @needs_redis
+@pytest.mark.timeout(300)  # four services, a dev Ollama, an up and pytest: slow when loaded
 def test_a_course_projects_service_tests_pass_with_services_always(tmp_path: Path) -> None:
     """Its tests/.env names the devcontainer's hosts (redis, minio, postgres, milvus):
     `--services always` starts local ones whose values win, for the served actions and the
