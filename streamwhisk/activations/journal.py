@@ -63,13 +63,6 @@ class Bounds:
     keep_mb: int = KEEP_MB
 
 
-@dataclass(frozen=True)
-class _Marker:
-    """Set once what was queued before it is written."""
-
-    event: threading.Event
-
-
 class Journal:
     """Writes records in its thread; reads them in the caller's."""
 
@@ -78,7 +71,7 @@ class Journal:
         self.path = path
         self.bounds = bounds or Bounds()
         self.mask = mask  # what masks secrets in a record (the server's redactor)
-        self._queue: queue.SimpleQueue[Captured | _Marker | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Captured | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pending = 0  # added and not yet written (the GIL keeps the count whole enough)
         self.dropped = 0
@@ -109,14 +102,6 @@ class Journal:
             return
         self._pending += 1
         self._queue.put(captured)
-
-    def flush(self, within_s: float = 5.0) -> None:
-        """Until what was added so far is written (tests, and the end of `invoke`)."""
-        if self._thread is None:
-            return
-        marker = threading.Event()
-        self._queue.put(_Marker(marker))
-        marker.wait(within_s)
 
     def close(self) -> None:
         if self._thread is not None:
@@ -194,7 +179,7 @@ class Journal:
                           ).fetchone()
         while True:
             batch = self._gathered()
-            captured = [item for item in batch if isinstance(item, Captured)]
+            captured = [item for item in batch if item is not None]
             try:
                 count, size = self._insert(db, captured)
                 self._pending -= len(captured)
@@ -204,18 +189,15 @@ class Journal:
                     kept = self._prune(db)
             except sqlite3.Error as exc:
                 log.error("activation records could not be written to %s: %s", self.path, exc)
-            for item in batch:
-                if isinstance(item, _Marker):
-                    item.event.set()
             if None in batch:
                 db.close()
                 return
 
-    def _gathered(self) -> list[Captured | _Marker | None]:
+    def _gathered(self) -> list[Captured | None]:
         """The next batch: what comes within GATHER_S of the first record, so one write and
         one wake-up serve them all (a write per activation cost the event loop 0.2 ms)."""
         batch = [self._queue.get()]
-        if isinstance(batch[0], Captured):
+        if batch[0] is not None:
             time.sleep(GATHER_S)
         while len(batch) < BATCH:
             try:
@@ -225,10 +207,9 @@ class Journal:
         return batch
 
     def _drain_forever(self) -> None:
-        """With no journal, what is added is dropped (markers answered, None ends it)."""
-        while (item := self._queue.get()) is not None:
-            if isinstance(item, _Marker):
-                item.event.set()
+        """With no journal, what is added is dropped (None ends it)."""
+        while self._queue.get() is not None:
+            pass
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
