@@ -180,9 +180,9 @@ class Journal:
         while True:
             batch = self._gathered()
             captured = [item for item in batch if item is not None]
+            self._pending -= len(captured)  # taken off the queue, written or not
             try:
                 count, size = self._insert(db, captured)
-                self._pending -= len(captured)
                 kept = (kept[0] + count, kept[1] + size)
                 if (kept[0] > self.bounds.keep * SLACK
                         or kept[1] > self.bounds.keep_mb * 1024 * 1024 * SLACK):
