@@ -94,7 +94,6 @@ class Server:
         self.recorder = Recorder(self.journal, namespace)
         self.invoker = Invoker(project, settings.invoker, store=self.store, guard=guard,
                                recorder=self.recorder)
-        self.journal.mask = self.invoker.redact
         # the object store's name serves what anyone uploaded: its pages are not trusted
         store_names = frozenset(h for h in settings.hosts if h.startswith(f"{OBJECT_STORE}."))
         self.origins = origins = OriginPolicy(settings.hosts, settings.cors, OPENWHISK_CORS,

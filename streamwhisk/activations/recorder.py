@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,10 @@ class Recorder:
         activation.result.add_done_callback(functools.partial(captured.result_done, activation))
         if streamed:
             activation.stream_ended = captured.stream_done
+
+    def mask_with(self, mask: Callable[[str], str]) -> None:
+        """What masks the secrets in each record (the invoker's redactor)."""
+        self.journal.mask = mask
 
     def token(self, activation_id: str) -> str:
         """The key that opens this one activation's trace to a page."""

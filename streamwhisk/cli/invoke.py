@@ -92,7 +92,6 @@ def invoke(action: str, pairs: tuple[str, ...], params: tuple[tuple[str, str], .
         journal = Journal(journal_file(assembled.project.root))
         recorder = Recorder(journal, assembled.choices.namespace)
         invoker = Invoker(assembled.project, recorder=recorder)
-        journal.mask = invoker.redact
         try:
             spec = invoker.spec(action)
             if streaming:

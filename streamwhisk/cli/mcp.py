@@ -83,7 +83,6 @@ async def _serve_stdio(project: Path, package: str, services: str, dev_ollama: s
     journal = Journal(journal_file(assembled.project.root))
     invoker = Invoker(assembled.project,
                       recorder=Recorder(journal, assembled.choices.namespace))
-    journal.mask = invoker.redact
     tools = PackageTools(package, invoker, _version())
     if not tools.entries():
         raise UserError(f"the package {package} has no action with an mcp:type annotation "

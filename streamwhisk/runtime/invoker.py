@@ -49,6 +49,8 @@ class Recording(Protocol):
               streamed: bool = False, replay_of: str | None = None,
               previous: str | None = None) -> None: ...
 
+    def mask_with(self, mask: Callable[[str], str]) -> None: ...
+
 
 class Invoker:
     def __init__(self, project: Project, settings: InvokerSettings | None = None,
@@ -64,6 +66,8 @@ class Invoker:
         self.settings = settings or InvokerSettings()
         self.redact = Redactor()
         self.redact.add([self.settings.api_key])
+        if recorder is not None:  # its records are masked as the logs are
+            recorder.mask_with(self.redact)
         self._pools: dict[str, ActionPool] = {}
         self._seen: dict[str, ActionSpec] = {}
         self._retired: list[ActionPool] = []
