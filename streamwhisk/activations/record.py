@@ -31,18 +31,15 @@ from ..errors import (
     ActionTimedOut,
     Overloaded,
     RuntimeFailure,
-    RuntimePreparing,
-    RuntimeUnavailable,
 )
 from ..names import DEFAULT_PACKAGE
+from ..project import DEFAULT_KIND
 from ..redact import MASK
 
 if TYPE_CHECKING:
     from ..project import ActionSpec
     from ..runtime.activation import Activation
     from ..stream.decoder import Batch
-
-DEFAULT_KIND = "python:default"
 
 # OpenWhisk's four outcomes: ActivationResponse's status and statusCode
 SUCCESS, APPLICATION_ERROR, DEVELOPER_ERROR, WHISK_ERROR = 0, 1, 2, 3
@@ -221,7 +218,7 @@ class Captured:
             return (APPLICATION_ERROR if "error" in result else SUCCESS), result
         if isinstance(failure, ActionCrashed | ActionTimedOut):
             return DEVELOPER_ERROR, {"error": str(failure)}
-        if isinstance(failure, RuntimeUnavailable | RuntimePreparing | RuntimeFailure):
+        if isinstance(failure, RuntimeFailure):  # its runtime unavailable, still preparing
             return WHISK_ERROR, {"error": str(failure)}
         return WHISK_ERROR, {"error": f"The activation failed inside the server "
                                       f"({type(failure).__name__})."}
