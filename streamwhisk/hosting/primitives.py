@@ -5,8 +5,10 @@ status codes by the layers below."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -21,6 +23,7 @@ from ..errors import (
     RequestError,
     RuntimeFailure,
     ServiceUnavailable,
+    StreamwhiskError,
     TooLargeToDeploy,
 )
 from ..jsonbody import MalformedJSON, parse_json
@@ -116,3 +119,20 @@ def failure_response(exc: Exception, activation_id: str | None = None) -> JSONRe
         log.error("%s", exc)
         status = 500
     return error_response(str(exc), status, activation_id)
+
+
+Routes = TypeVar("Routes")
+Handler = Callable[[Routes, Request], Awaitable[Response]]
+
+
+def answering(handler: Handler[Routes]) -> Handler[Routes]:
+    """A route method whose refusals and errors (a StreamwhiskError) are answered in the
+    `{"error"}` shape with their status, instead of reaching the app's last word (a 500)."""
+    @functools.wraps(handler)
+    async def answer(routes: Routes, request: Request) -> Response:
+        try:
+            return await handler(routes, request)
+        except StreamwhiskError as exc:
+            return failure_response(exc)
+
+    return answer

@@ -21,8 +21,8 @@ from starlette.routing import Route
 
 from ..activations.journal import Journal
 from ..activations.recorder import Recorder
-from ..errors import RequestError, StreamwhiskError
-from ..hosting.primitives import failure_response
+from ..errors import RequestError
+from ..hosting.primitives import answering
 from . import NOT_FOUND
 
 MAX_LIMIT = 200  # OpenWhisk's
@@ -44,47 +44,41 @@ class ActivationsApi:
                 Route(base + "/{id}/{part}", self.one, methods=["GET"]),
                 Route(f"{page}/activations/{{id}}", self.for_page, methods=["GET"])]
 
+    @answering
     async def list(self, request: Request) -> Response:
-        try:
-            self._admit(request)
-            query = request.query_params
-            limit = _number(query, "limit", DEFAULT_LIMIT) or DEFAULT_LIMIT
-            if limit > MAX_LIMIT:
-                raise RequestError(f"The value '{limit}' is not in the range of 0 to "
-                                   f"{MAX_LIMIT} for parameter 'limit'.", 400)
-            found = await run_in_threadpool(
-                self.journal.recent, query.get("name") or None, limit,
-                _number(query, "skip", 0) or 0, _number(query, "since", None),
-                _number(query, "upto", None), query.get("docs") == "true")
-        except StreamwhiskError as exc:
-            return failure_response(exc)
+        self._admit(request)
+        query = request.query_params
+        limit = _number(query, "limit", DEFAULT_LIMIT) or DEFAULT_LIMIT
+        if limit > MAX_LIMIT:
+            raise RequestError(f"The value '{limit}' is not in the range of 0 to "
+                               f"{MAX_LIMIT} for parameter 'limit'.", 400)
+        found = await run_in_threadpool(
+            self.journal.recent, query.get("name") or None, limit,
+            _number(query, "skip", 0) or 0, _number(query, "since", None),
+            _number(query, "upto", None), query.get("docs") == "true")
         return JSONResponse(found)
 
+    @answering
     async def one(self, request: Request) -> Response:
-        try:
-            self._admit(request)
-            record = await self._record(request.path_params["id"])
-            part = request.path_params.get("part")
-            if part == "logs":
-                return JSONResponse({"logs": record["logs"]})
-            if part == "result":
-                return JSONResponse(record["response"])
-            if part is not None:
-                raise RequestError(NOT_FOUND, 404)
-        except StreamwhiskError as exc:
-            return failure_response(exc)
+        self._admit(request)
+        record = await self._record(request.path_params["id"])
+        part = request.path_params.get("part")
+        if part == "logs":
+            return JSONResponse({"logs": record["logs"]})
+        if part == "result":
+            return JSONResponse(record["response"])
+        if part is not None:
+            raise RequestError(NOT_FOUND, 404)
         return JSONResponse(record)
 
+    @answering
     async def for_page(self, request: Request) -> Response:
         """One record, to the page that holds its key (and to nothing else)."""
-        try:
-            self._page_origin(request)
-            activation_id = request.path_params["id"]
-            if not self.recorder.opens(activation_id, request.query_params.get("key", "")):
-                raise RequestError(NOT_FOUND, 404)  # as if it were not there
-            record = await self._record(activation_id)
-        except StreamwhiskError as exc:
-            return failure_response(exc)
+        self._page_origin(request)
+        activation_id = request.path_params["id"]
+        if not self.recorder.opens(activation_id, request.query_params.get("key", "")):
+            raise RequestError(NOT_FOUND, 404)  # as if it were not there
+        record = await self._record(activation_id)
         return JSONResponse(record, headers={"Cache-Control": "no-store"})
 
     async def _record(self, activation_id: str) -> dict[str, Any]:

@@ -18,10 +18,9 @@ __OW_API_KEY (mastrogpt/index does). What is deployed is kept in `store.py`.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,7 +33,7 @@ from ..activations.recorder import ACTIVATION_HEADER, REPLAY_HEADER
 from ..basicauth import matches
 from ..errors import ActionNotFound, DeployConflict, RequestError, StreamwhiskError
 from ..hosting.origins import OriginPolicy
-from ..hosting.primitives import failure_response, read_json_object
+from ..hosting.primitives import answering, failure_response, read_json_object
 from ..names import DEFAULT_PACKAGE, check_entity_name, split_action_name
 from ..project import ActionSpec
 from ..runtime.activation import Activation
@@ -80,21 +79,6 @@ class RestSettings:
     body_limit: int  # of an invocation's arguments
 
 
-Handler = Callable[["RestApi", Request], Awaitable[Response]]
-
-
-def _answering(handler: Handler) -> Handler:
-    """Each route answers its refusals and errors in OpenWhisk's `{"error"}` shape."""
-    @functools.wraps(handler)
-    async def answer(api: RestApi, request: Request) -> Response:
-        try:
-            return await handler(api, request)
-        except StreamwhiskError as exc:
-            return failure_response(exc)
-
-    return answer
-
-
 class RestApi:
     """The routes, given the few collaborators they use, never the whole server."""
 
@@ -121,7 +105,7 @@ class RestApi:
             Route(base, self.namespaces, methods=["GET"]),
         ]
 
-    @_answering
+    @answering
     async def actions(self, request: Request) -> Response:
         self.admit(request)
         listed = []
@@ -132,7 +116,7 @@ class RestApi:
                 log.warning("not listing %s: %s", name, exc)
         return JSONResponse(listed)
 
-    @_answering
+    @answering
     async def action(self, request: Request) -> Response:
         """GET one action, or POST to invoke it."""
         self.admit(request)
@@ -141,7 +125,7 @@ class RestApi:
             return JSONResponse(self._describe(spec, full=True))
         return await self._invoke(request, spec)
 
-    @_answering
+    @answering
     async def change_action(self, request: Request) -> Response:
         """PUT (deploy) or DELETE (undeploy) an action in the store."""
         self.admit(request)
@@ -159,12 +143,12 @@ class RestApi:
         log.info("deployed %s", name)
         return JSONResponse(self._deployed(name))
 
-    @_answering
+    @answering
     async def packages(self, request: Request) -> Response:
         self.admit(request)
         return JSONResponse([self._package(n, brief=True) for n in self._package_names()])
 
-    @_answering
+    @answering
     async def package(self, request: Request) -> Response:
         """GET, PUT (create or ?overwrite=true) or DELETE one package."""
         self.admit(request)
@@ -183,7 +167,7 @@ class RestApi:
             self.store.put_package(name, body)
         return JSONResponse(self._package(name, brief=False))
 
-    @_answering
+    @answering
     async def namespaces(self, request: Request) -> Response:
         self.admit(request)
         return JSONResponse([self._ns()])
