@@ -39,6 +39,7 @@ from ..project import ActionSpec
 from ..runtime.activation import Activation
 from . import NOT_FOUND
 from .store import DeployedStore
+from .webroutes import Runner
 
 log = logging.getLogger("streamwhisk.rest")
 
@@ -50,18 +51,11 @@ DEPLOY_BODY_LIMIT = 70 * 1024 * 1024
 MASKED = "********"
 
 
-class Actions(Protocol):
-    """What the REST API lists and runs (`runtime.Invoker` is one)."""
+class Actions(Runner, Protocol):
+    """What the REST API lists and runs (`runtime.Invoker` is one): what runs web actions,
+    and the names of them all."""
 
     def action_names(self) -> list[str]: ...
-
-    def spec(self, name: str) -> ActionSpec: ...
-
-    async def start(self, spec: ActionSpec, args: dict[str, Any],
-                    stream: dict[str, str] | None = None,
-                    on_stream_from: Callable[[int], None] | None = None, *,
-                    streamed: bool = False, replay_of: str | None = None,
-                    previous: str | None = None) -> Activation: ...
 
 
 class Recorded(Protocol):
