@@ -148,7 +148,8 @@ def test_python_default_falls_back_with_a_warning_and_newer_syntax_says_what_to_
 
 def test_the_default_runtime_holds_the_cluster_runtimes_libraries_at_its_versions(
         course_server: RunningServer) -> None:
-    body = httpx.get(course_server.url + "/api/my/hello/libraries", timeout=60).json()
+    # importing every library takes seconds alone, and past a minute in a loaded full run
+    body = httpx.get(course_server.url + "/api/my/hello/libraries", timeout=300).json()
     assert body.get("missing") == [], body
     assert body["version"] == [3, 12]
     cluster = dict(line.split("==") for line in (PACKAGE / "runtime" / "cluster" /
